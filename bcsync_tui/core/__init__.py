@@ -1,0 +1,1 @@
+"""The domain: contacts, filters, store and sync engine. Never imports textual."""

@@ -1,0 +1,288 @@
+"""The contact master and everything the sync remembers, in one TinyDB on disk.
+
+Tables: ``contacts`` (deleted contacts stay as tombstones so the sync can propagate the delete),
+``profiles`` (one per user), ``links`` (contact ↔ Exchange item per profile, with the last synced
+projection), ``runs`` (sync run records), ``conflicts`` (the Outlook values the master overruled),
+``journal`` (intended Exchange writes, for crash recovery) and ``meta`` (schema version, number
+series).
+
+Reads come from memory. Every write is a journaled transaction under the store lock; callers
+group many changes with ``with store.transaction():`` so they reach the disk as one write.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tinydb import Query
+from tinydb.table import Document
+
+from . import model
+from .lock import FileLock
+from .paths import Paths, ensure_private_dir, write_private_file
+from .storage import JournaledStorage, JournaledTable, StoreCorruptError, StoreDB
+
+SCHEMA_VERSION = 1
+BACKUPS_KEPT = 10
+
+#: from-version → function upgrading the store in place to from-version + 1
+MIGRATIONS: dict[int, Callable[[Store], None]] = {}
+
+__all__ = ["Store", "StoreCorruptError", "NotFoundError", "SCHEMA_VERSION"]
+
+
+class NotFoundError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Store:
+    def __init__(self, path: str | os.PathLike[str], *, backup_dir: Path | None = None,
+                 lock_timeout: float = 10.0):
+        self.path = Path(path)
+        self.backup_dir = backup_dir or self.path.parent / "backups"
+        self.db = StoreDB(self.path, lock_timeout=lock_timeout)
+        self.storage: JournaledStorage = self.db.storage  # type: ignore[assignment]
+        self.storage.read()  # fail now, with the file's name, if it cannot be loaded
+        t = self.db.table
+        self.contacts: JournaledTable = t("contacts")  # type: ignore[assignment]
+        self.profiles: JournaledTable = t("profiles")  # type: ignore[assignment]
+        self.links: JournaledTable = t("links")  # type: ignore[assignment]
+        self.runs: JournaledTable = t("runs")  # type: ignore[assignment]
+        self.conflicts: JournaledTable = t("conflicts")  # type: ignore[assignment]
+        self.journal: JournaledTable = t("journal")  # type: ignore[assignment]
+        self.meta: JournaledTable = t("meta")  # type: ignore[assignment]
+        self._uuid_index: dict[str, str] = {}
+        self._index_generation = -1
+        self._migrate()
+
+    @classmethod
+    def open(cls, paths: Paths, **kwargs: Any) -> Store:
+        paths.ensure()
+        return cls(paths.store_file, backup_dir=paths.backup_dir, **kwargs)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- transactions, locks, schema -----------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """Group writes: they reach the disk as one journal entry, or not at all."""
+        with self.storage.transaction():
+            yield self
+
+    def sync_lock(self, profile: str | None = None) -> FileLock:
+        """The lock a sync run holds for its whole duration (one sync per store at a time)."""
+        return FileLock(self.path.with_name("sync.lock"), what="sync of this contact store")
+
+    def _meta(self, key: str) -> dict[str, Any] | None:
+        for doc in self.meta.raw().values():
+            if doc.get("key") == key:
+                return doc
+        return None
+
+    def _set_meta(self, key: str, **values: Any) -> None:
+        self.meta.upsert({"key": key, **values}, Query().key == key)
+
+    @property
+    def schema_version(self) -> int:
+        doc = self._meta("schema")
+        return int(doc["version"]) if doc else (SCHEMA_VERSION if self.is_empty() else 1)
+
+    def is_empty(self) -> bool:
+        return not any(self.storage.read().values())
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise StoreCorruptError(self.path, f"it was written by a newer bcsync (schema {version}); upgrade bcsync")
+        while version < SCHEMA_VERSION:
+            with self.transaction():
+                MIGRATIONS[version](self)
+                version += 1
+                self._set_meta("schema", version=version)
+
+    # --- contacts ------------------------------------------------------------------------------
+
+    def _index(self) -> dict[str, str]:
+        self.storage.refresh()
+        if self.storage.generation != self._index_generation:
+            self._uuid_index = {doc["uuid"]: doc_id for doc_id, doc in self.contacts.raw().items()}
+            self._index_generation = self.storage.generation
+        return self._uuid_index
+
+    def contacts_raw(self) -> list[dict[str, Any]]:
+        """Live contacts (no tombstones), straight from memory: treat them as read-only."""
+        return [d for d in self.contacts.raw().values() if not d.get("deleted")]
+
+    def all_contacts(self, include_deleted: bool = False) -> list[dict[str, Any]]:
+        docs = self.contacts.raw().values()
+        return [dict(d) for d in docs if include_deleted or not d.get("deleted")]
+
+    def get_contact(self, uuid: str, include_deleted: bool = False) -> dict[str, Any] | None:
+        doc_id = self._index().get(uuid)
+        doc = self.contacts.raw().get(doc_id) if doc_id else None
+        if doc is None or (doc.get("deleted") and not include_deleted):
+            return None
+        return dict(doc)
+
+    def find_contact(self, ref: str) -> dict[str, Any]:
+        """A live contact by No. (case-insensitive) or UUID; NotFoundError names what was asked."""
+        found = self.get_contact(ref)
+        if found:
+            return found
+        wanted = ref.strip().upper()
+        for doc in self.contacts.raw().values():
+            if not doc.get("deleted") and doc.get("no", "").upper() == wanted:
+                return dict(doc)
+        raise NotFoundError(f"no contact with number or id {ref!r}")
+
+    def next_number(self) -> str:
+        """The next number of the contact number series; unique across processes (under the lock)."""
+        with self.transaction():
+            series = self._meta("number_series") or {"prefix": "CT", "last": 0, "width": 6}
+            used = {d.get("no") for d in self.contacts.raw().values()}
+            last = int(series["last"])
+            while True:
+                last += 1
+                number = f"{series['prefix']}{last:0{series['width']}d}"
+                if number not in used:
+                    break
+            self._set_meta("number_series", prefix=series["prefix"], last=last, width=series["width"])
+            return number
+
+    def _stamp_new(self, data: dict[str, Any]) -> dict[str, Any]:
+        contact = model.prepare(data)
+        contact["uuid"] = data.get("uuid") or model.new_uuid()
+        if not contact["no"]:
+            contact["no"] = self.next_number()
+        now = model.utc_now()
+        contact["created_at"] = contact["modified_at"] = now
+        contact["revision"] = 1
+        return contact
+
+    def add_contact(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Validate and insert a contact; raises model.ValidationError with every bad field."""
+        with self.transaction():
+            contact = self._stamp_new(data)
+            if self._number_taken(contact["no"]):
+                raise model.ValidationError({"no": f"number {contact['no']} is already used"})
+            doc_id = self.contacts.insert(contact)
+            self._uuid_index[contact["uuid"]] = str(doc_id)
+        return dict(contact)
+
+    def _number_taken(self, number: str, except_uuid: str | None = None) -> bool:
+        return any(d.get("no") == number and d.get("uuid") != except_uuid
+                   for d in self.contacts.raw().values())
+
+    def add_contacts(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert many already-validated rows in one transaction (imports, demo data)."""
+        with self.transaction():
+            series = self._meta("number_series") or {"prefix": "CT", "last": 0, "width": 6}
+            used = {d.get("no") for d in self.contacts.raw().values()}
+            last = int(series["last"])
+            now = model.utc_now()
+            out = []
+            for row in rows:
+                contact = model.normalise(row)
+                contact["uuid"] = row.get("uuid") or model.new_uuid()
+                if not contact["no"]:
+                    while True:
+                        last += 1
+                        contact["no"] = f"{series['prefix']}{last:0{series['width']}d}"
+                        if contact["no"] not in used:
+                            break
+                used.add(contact["no"])
+                contact["created_at"] = row.get("created_at") or now
+                contact["modified_at"] = now
+                contact["revision"] = 1
+                out.append(contact)
+            self.contacts.insert_multiple(out)
+            self._set_meta("number_series", prefix=series["prefix"], last=last, width=series["width"])
+        return out
+
+    def update_contact(self, uuid: str, changes: dict[str, Any], *, validate: bool = True) -> dict[str, Any]:
+        """Apply field changes; bumps revision and modified time only when something really changed."""
+        with self.transaction():
+            doc_id = self._index().get(uuid)
+            current = self.contacts.raw().get(doc_id) if doc_id else None
+            if current is None or current.get("deleted"):
+                raise NotFoundError(f"no contact with id {uuid}")
+            merged = {**current, **{k: v for k, v in changes.items() if k in model.EDITABLE_KEYS or k == "no"}}
+            updated = model.prepare(merged) if validate else model.normalise(merged)
+            if updated["no"] != current["no"] and self._number_taken(updated["no"], uuid):
+                raise model.ValidationError({"no": f"number {updated['no']} is already used"})
+            diff = {k: updated[k] for k in model.EDITABLE_KEYS + ("no",) if updated[k] != current.get(k)}
+            if diff:
+                diff["revision"] = int(current.get("revision", 0)) + 1
+                diff["modified_at"] = model.utc_now()
+                self.contacts.update(diff, doc_ids=[int(doc_id)])
+            return dict(self.contacts.raw()[doc_id])
+
+    def delete_contact(self, uuid: str) -> None:
+        """Delete from the master, keeping a tombstone so every profile's sync can act on it."""
+        with self.transaction():
+            doc_id = self._index().get(uuid)
+            current = self.contacts.raw().get(doc_id) if doc_id else None
+            if current is None or current.get("deleted"):
+                raise NotFoundError(f"no contact with id {uuid}")
+            self.contacts.update({"deleted": True, "deleted_at": model.utc_now(),
+                                  "revision": int(current.get("revision", 0)) + 1}, doc_ids=[int(doc_id)])
+
+    def purge_tombstone(self, uuid: str) -> None:
+        doc_id = self._index().get(uuid)
+        if doc_id and self.contacts.raw()[doc_id].get("deleted"):
+            self.contacts.remove(doc_ids=[int(doc_id)])
+
+    # --- generic keyed records (profiles, links, runs, ...) -------------------------------------
+
+    @staticmethod
+    def docs(table: JournaledTable, **where: Any) -> list[Document]:
+        """Records whose fields equal ``where`` (doc ids kept, so callers can update them)."""
+        return [Document(d, int(i)) for i, d in table.raw().items()
+                if all(d.get(k) == v for k, v in where.items())]
+
+    # --- backups -------------------------------------------------------------------------------
+
+    def backup(self, reason: str) -> Path:
+        """Write a consolidated copy of the store to the backup folder; keep the newest few."""
+        ensure_private_dir(self.backup_dir)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        safe = re.sub(r"[^a-z0-9-]+", "-", reason.lower()).strip("-") or "manual"
+        target = self.backup_dir / f"store-{stamp}-{safe}.json"
+        with self.storage.lock:
+            self.storage.refresh()
+            self.storage.write_snapshot(target)
+        for old in self.list_backups()[BACKUPS_KEPT:]:
+            old.unlink(missing_ok=True)
+        return target
+
+    def list_backups(self) -> list[Path]:
+        """Newest first."""
+        if not self.backup_dir.is_dir():
+            return []
+        return sorted(self.backup_dir.glob("store-*.json"), reverse=True)
+
+    def restore(self, backup: Path) -> Path:
+        """Replace the store with a backup (checked first); the current store is backed up before."""
+        probe = JournaledStorage(backup)
+        probe.read()  # raises StoreCorruptError naming the backup if it is unusable
+        saved = self.backup("before-restore")
+        with self.storage.lock:
+            write_private_file(self.path, backup.read_bytes())
+            self.storage.wal_path.unlink(missing_ok=True)
+        self.storage.refresh()
+        return saved
