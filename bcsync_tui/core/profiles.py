@@ -1,0 +1,111 @@
+"""Sync profiles: one per user, like Business Central's Exchange Sync Setup + Contact Sync Setup.
+
+A profile's settings live in the store's ``profiles`` table; its password or token does not (see
+``secrets``). What the engine learns while syncing (folder id, sync state, last run) sits under
+``state`` so settings and state can be edited independently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from tinydb import Query
+
+from .store import NotFoundError, Store
+
+AUTH_TYPES = ("basic", "ntlm", "oauth2")
+#: what happens to the Outlook copy of a contact deleted in the master
+MASTER_DELETE_POLICIES = ("move_to_deleted_items", "delete", "unlink")
+#: what happens to the Outlook copy of a contact that leaves the filter or stops qualifying
+LEAVE_FILTER_POLICIES = ("remove", "unlink")
+DEFAULT_FOLDER = "Business Central"
+
+
+@dataclass
+class Profile:
+    name: str
+    email: str = ""
+    server_url: str = ""  # blank = autodiscover
+    auth_type: str = "basic"
+    username: str = ""
+    folder_name: str = DEFAULT_FOLDER
+    filter: dict[str, str] = field(default_factory=dict)
+    master_delete_policy: str = "move_to_deleted_items"
+    leave_filter_policy: str = "remove"
+    interval_minutes: int = 0  # automatic sync while the TUI is open / schedule; 0 = off
+    enabled: bool = True
+    verify_tls: bool = True
+    #: guard: abort when a run plans more deletes than this many, and more than this fraction
+    max_deletes: int = 50
+    max_delete_fraction: float = 0.2
+    oauth_client_id: str = ""
+    oauth_tenant_id: str = ""
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if self.email and "@" not in self.email:
+            errors["email"] = "must be an e-mail address such as ann@example.com"
+        if self.server_url and not self.server_url.startswith(("http://", "https://")):
+            errors["server_url"] = "must start with https:// (or http:// for a local test server), or be blank for autodiscover"
+        if self.auth_type not in AUTH_TYPES:
+            errors["auth_type"] = f"must be one of {', '.join(AUTH_TYPES)}"
+        if self.auth_type == "oauth2" and not self.oauth_client_id:
+            errors["oauth_client_id"] = "OAuth2 needs a client (application) id"
+        if not self.folder_name.strip():
+            errors["folder_name"] = "needs a name"
+        elif "/" in self.folder_name or "\\" in self.folder_name:
+            errors["folder_name"] = "must not contain / or \\"
+        if self.master_delete_policy not in MASTER_DELETE_POLICIES:
+            errors["master_delete_policy"] = f"must be one of {', '.join(MASTER_DELETE_POLICIES)}"
+        if self.leave_filter_policy not in LEAVE_FILTER_POLICIES:
+            errors["leave_filter_policy"] = f"must be one of {', '.join(LEAVE_FILTER_POLICIES)}"
+        if self.interval_minutes < 0:
+            errors["interval_minutes"] = "must be 0 (off) or a number of minutes"
+        return errors
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.email)
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Profile:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in known})
+
+
+def load_profile(store: Store, name: str) -> Profile:
+    for doc in store.profiles.raw().values():
+        if doc.get("name") == name:
+            return Profile.from_doc(doc)
+    raise NotFoundError(f"no profile named {name!r}; create it with `bcsync setup`")
+
+
+def get_or_new_profile(store: Store, name: str) -> Profile:
+    try:
+        return load_profile(store, name)
+    except NotFoundError:
+        return Profile(name=name)
+
+
+def list_profiles(store: Store) -> list[Profile]:
+    return sorted((Profile.from_doc(d) for d in store.profiles.raw().values()), key=lambda p: p.name)
+
+
+def save_profile(store: Store, profile: Profile) -> None:
+    """Save settings; the engine's ``state`` is preserved unless the caller changed it."""
+    store.profiles.upsert(profile.to_doc(), Query().name == profile.name)
+
+
+def update_state(store: Store, name: str, **state: Any) -> None:
+    """Merge keys into a profile's engine state (inside the caller's transaction if any)."""
+    with store.transaction():
+        doc = next((d for d in store.profiles.raw().values() if d.get("name") == name), None)
+        if doc is None:
+            raise NotFoundError(f"no profile named {name!r}")
+        merged = {**doc.get("state", {}), **state}
+        store.profiles.update({"state": merged}, Query().name == name)

@@ -1,0 +1,56 @@
+"""What the engine tells its callers: progress, errors with exit codes, and run outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Exit codes shared by the CLI and the run records (SPEC §5).
+EXIT_OK = 0
+EXIT_ITEM_ERRORS = 1
+EXIT_GUARD = 2
+EXIT_CONFIG = 3
+EXIT_LOCKED = 4
+
+#: run record ``status`` values
+STATUS_OK = "ok"
+STATUS_PARTIAL = "partial"  # some items failed; they are retried next run
+STATUS_ABORTED = "aborted"  # a guard stopped the run before any write
+STATUS_FAILED = "failed"  # configuration, authentication or connection error
+STATUS_CANCELLED = "cancelled"
+
+
+class SyncError(Exception):
+    """A run could not proceed; ``exit_code`` says why (3 configuration/connection, 4 locked)."""
+
+    exit_code = EXIT_CONFIG
+
+
+class ConnectionProblem(SyncError):
+    """Wrong password, unreachable server, TLS failure, not an EWS endpoint, folder not accessible."""
+
+
+class ConfigurationProblem(SyncError):
+    """The profile is incomplete or invalid."""
+
+
+class StoreLocked(SyncError):
+    exit_code = EXIT_LOCKED
+
+
+class GuardTripped(SyncError):
+    """A safety guard stopped the run before any write; ``--force`` overrides."""
+
+    exit_code = EXIT_GUARD
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One coalescable progress report. ``done``/``total`` count items of the current phase."""
+
+    phase: str
+    done: int = 0
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    message: str = ""
+    #: seconds the run is waiting because the server throttles it (0 when not waiting)
+    throttle_wait: float = 0.0
