@@ -1,0 +1,266 @@
+"""Carries out a plan: master writes first (one transaction), then Outlook in batches.
+
+Order matters for crash safety:
+1. master creates/updates, links that need no Outlook write, unlinks, conflicts, and a journal
+   entry per Outlook create — one store transaction;
+2. Outlook updates (with the change key read this run; a conflict is re-read and re-merged once);
+3. Outlook creates; each batch's links are saved and its journal entries cleared in one
+   transaction. A crash in between leaves journal entries, which make the next run reconcile the
+   whole folder and relink by stamp instead of creating twice;
+4. Outlook deletes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tinydb import Query
+
+from .. import model
+from ..store import Store
+from .merge import merge
+from .planner import LinkState, Plan, RemoteCreate, RemoteUpdate
+from .transport import ItemUpdate, NewItem, Transport, WriteResult
+
+BATCH = 100
+
+
+class Cancelled(Exception):
+    pass
+
+
+class Executor:
+    def __init__(self, store: Store, profile: str, transport: Transport, folder_id: str, run: dict[str, Any],
+                 snapshot: dict[str, dict[str, Any]], report: Callable[[str, int, int], None],
+                 cancel: threading.Event | None, batch: int = BATCH):
+        self.store, self.profile, self.t, self.folder_id = store, profile, transport, folder_id
+        self.run, self.snapshot, self.report, self.cancel, self.batch = run, snapshot, report, cancel, batch
+        self.counts: dict[str, int] = run["counts"]
+        self.written_ids: set[str] = set()
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled()
+
+    def _error(self, ref: str, name: str, message: str) -> None:
+        self.run["errors"].append({"ref": ref, "name": name, "message": message})
+        self.counts["errors"] += 1
+
+    def _links(self) -> dict[str, Any]:
+        return {d["item_id"]: d for d in self.store.links.raw().values() if d.get("profile") == self.profile}
+
+    def _save_link(self, state: LinkState, change_key: str | None = None, **extra: Any) -> None:
+        doc = {"profile": self.profile, "contact_uuid": state.uuid, "item_id": state.item_id,
+               "change_key": change_key or state.change_key, "base_master": state.base_master,
+               "base_remote": state.base_remote, "synced_revision": state.synced_revision,
+               "pinned": state.pinned, "error": None, "needs_stamp": False, **extra}
+        q = Query()
+        if not self.store.links.update(doc, (q.profile == self.profile) & (q.item_id == state.item_id)):
+            self.store.links.insert(doc)
+
+    def _drop_link(self, item_id: str) -> None:
+        q = Query()
+        self.store.links.remove((q.profile == self.profile) & (q.item_id == item_id))
+
+    def _revision_after(self, uuid: str, planned: int | None) -> int | None:
+        """The revision a link may claim as synced; None (re-merge next run) if edited during the run."""
+        current = self.store.get_contact(uuid)
+        before = self.snapshot.get(uuid, {}).get("revision")
+        if current is None:
+            return planned
+        if planned is None:
+            return current["revision"]
+        return planned if current["revision"] == before else None
+
+    def _name(self, uuid: str) -> tuple[str, str]:
+        c = self.store.get_contact(uuid, include_deleted=True) or self.snapshot.get(uuid) or {}
+        return c.get("no", uuid[:8]), c.get("name", "")
+
+    # --- phases --------------------------------------------------------------------------------
+
+    def execute(self, plan: Plan) -> None:
+        pending_links = {u.item_id for u in plan.remote_updates}
+        self.report("writing master", 0, len(plan.master_creates) + len(plan.master_updates))
+        with self.store.transaction():
+            self._master_phase(plan, pending_links)
+        self._check_cancel()
+        self._remote_updates(plan)
+        self._remote_creates(plan.remote_creates)
+        self._remote_deletes(plan)
+
+    def _master_phase(self, plan: Plan, pending_links: set[str]) -> None:
+        st = self.store
+        revisions: dict[str, int] = {}
+        if plan.master_creates:
+            created = st.add_contacts([mc.contact for mc in plan.master_creates])
+            for mc, contact in zip(plan.master_creates, created, strict=True):
+                revisions[mc.uuid] = contact["revision"]
+                self.snapshot[mc.uuid] = contact
+                self.counts["master_created"] += 1
+        for mu in plan.master_updates:
+            try:
+                updated = st.update_contact(mu.uuid, mu.changes, validate=False)
+            except KeyError:
+                continue  # deleted in the master during the run: the next run handles the delete
+            revisions[mu.uuid] = updated["revision"]
+            self.counts["master_updated"] += 1
+        for state in plan.links:
+            if state.uuid in revisions:
+                state.synced_revision = revisions[state.uuid]
+            if state.item_id in pending_links:
+                if any(mc.item.item_id == state.item_id for mc in plan.master_creates):
+                    # Imported: save the link now (so a crash cannot import it twice), stamp after.
+                    self._save_link(state, synced_revision=None, needs_stamp=True)
+                continue
+            state.synced_revision = self._revision_after(state.uuid, state.synced_revision)
+            self._save_link(state)
+        self._pending_states = {s.item_id: s for s in plan.links if s.item_id in pending_links}
+        for item_id, reason in plan.unlink_items:
+            self._drop_link(item_id)
+            self.counts["unlinked"] += 1
+        now = model.utc_now()
+        for uuid, key, m_val, r_val in plan.conflicts:
+            no, name = self._name(uuid)
+            st.conflicts.insert({"id": model.new_uuid(), "run_id": self.run["id"], "profile": self.profile,
+                                 "contact_uuid": uuid, "contact_no": no, "contact_name": name, "field": key,
+                                 "master_value": m_val, "outlook_value": r_val, "at": now, "reapplied": False})
+            self.counts["conflicts"] += 1
+        for rc in plan.remote_creates:
+            st.journal.insert({"profile": self.profile, "op": "create", "contact_uuid": rc.uuid,
+                               "run_id": self.run["id"], "at": now})
+
+    def _remote_updates(self, plan: Plan) -> None:
+        updates = plan.remote_updates
+        for start in range(0, len(updates), self.batch):
+            self._check_cancel()
+            chunk = updates[start:start + self.batch]
+            self.report("updating Outlook", start, len(updates))
+            results = self.t.update([ItemUpdate(u.item_id, u.change_key, u.fields, u.uuid if u.set_stamp else None)
+                                     for u in chunk])
+            retry: list[RemoteUpdate] = []
+            with self.store.transaction():
+                for upd, res in zip(chunk, results, strict=True):
+                    if res.ok:
+                        self._update_done(upd, res)
+                    elif res.conflict or res.unknown:
+                        retry.append(upd)
+                    else:
+                        self._update_failed(upd, res)
+            for upd in retry:
+                self._retry_update(upd)
+
+    def _update_done(self, upd: RemoteUpdate, res: WriteResult) -> None:
+        self.written_ids.add(upd.item_id)
+        state = self._pending_states.get(upd.item_id)
+        if state is not None:
+            state.synced_revision = self._revision_after(upd.uuid, state.synced_revision)
+            self._save_link(state, change_key=res.change_key)
+        if upd.fields:
+            self.counts["outlook_updated"] += 1
+
+    def _update_failed(self, upd: RemoteUpdate, res: WriteResult) -> None:
+        state = self._pending_states.get(upd.item_id)
+        no, name = self._name(upd.uuid)
+        self._error(no, name, f"Outlook update failed ({res.code or 'error'}: {res.message}); retried next run")
+        if state is not None:
+            # Keep the old remote base so the unwritten fields are pushed again, not read back as edits.
+            links = self._links()
+            old = links.get(upd.item_id, {})
+            state.base_remote = old.get("base_remote") or state.base_remote
+            self._save_link(state, change_key=old.get("change_key", upd.change_key), synced_revision=None,
+                            error=res.message or res.code, needs_stamp=upd.set_stamp)
+
+    def _retry_update(self, upd: RemoteUpdate) -> None:
+        """After a conflict (someone edited between our read and write) or an unknown outcome:
+        re-read the item, re-merge against the link's base, and write once more."""
+        fresh = self.t.get(self.folder_id, [upd.item_id])[0]
+        state = self._pending_states.get(upd.item_id)
+        contact = self.store.get_contact(upd.uuid)
+        if fresh is None or contact is None or state is None:
+            with self.store.transaction():
+                self._update_failed(upd, WriteResult(False, code="ErrorItemNotFound",
+                                                     message="the item changed or vanished during the sync"))
+            return
+        link = self._links().get(upd.item_id, {})
+        result = merge(contact, fresh.fields, link.get("base_master"), link.get("base_remote"))
+        with self.store.transaction():
+            if result.master_changes:
+                self.store.update_contact(upd.uuid, result.master_changes, validate=False)
+                self.counts["master_updated"] += 1
+            for key, m_val, r_val in result.conflicts:
+                no, name = self._name(upd.uuid)
+                self.store.conflicts.insert({"id": model.new_uuid(), "run_id": self.run["id"],
+                                             "profile": self.profile, "contact_uuid": upd.uuid, "contact_no": no,
+                                             "contact_name": name, "field": key, "master_value": m_val,
+                                             "outlook_value": r_val, "at": model.utc_now(), "reapplied": False})
+                self.counts["conflicts"] += 1
+        stamp = upd.uuid if (upd.set_stamp and fresh.stamp != upd.uuid) else None
+        retry = RemoteUpdate(upd.uuid, upd.item_id, fresh.change_key, result.remote_changes, bool(stamp))
+        state.base_master, state.base_remote = result.new_master, result.new_remote
+        state.change_key = fresh.change_key
+        current = self.store.get_contact(upd.uuid)
+        state.synced_revision = current["revision"] if current else None
+        if not retry.fields and not retry.set_stamp:
+            with self.store.transaction():
+                self._save_link(state, change_key=fresh.change_key)
+            return
+        res = self.t.update([ItemUpdate(retry.item_id, retry.change_key, retry.fields, stamp)])[0]
+        with self.store.transaction():
+            if res.ok:
+                self._update_done(retry, res)
+            else:
+                self._update_failed(retry, res)
+
+    def _remote_creates(self, creates: list[RemoteCreate]) -> None:
+        for start in range(0, len(creates), self.batch):
+            self._check_cancel()
+            chunk = creates[start:start + self.batch]
+            self.report("creating in Outlook", start, len(creates))
+            results = self.t.create(self.folder_id, [NewItem(c.uuid, c.fields) for c in chunk])
+            with self.store.transaction():
+                for rc, res in zip(chunk, results, strict=True):
+                    self._create_done(rc, res)
+        if creates:
+            self.report("creating in Outlook", len(creates), len(creates))
+
+    def _create_done(self, rc: RemoteCreate, res: WriteResult) -> None:
+        no, name = self._name(rc.uuid)
+        q = Query()
+        if res.unknown:
+            # The item may exist: keep the journal entry; the next run reconciles by stamp.
+            self._error(no, name, f"Outlook did not confirm the create ({res.message}); checked next run")
+            return
+        self.store.journal.remove((q.profile == self.profile) & (q.contact_uuid == rc.uuid))
+        if not res.ok:
+            self._error(no, name, f"Outlook create failed ({res.code}: {res.message}); retried next run")
+            return
+        self.written_ids.add(res.item_id)
+        self.store.links.remove((q.profile == self.profile) & (q.contact_uuid == rc.uuid))
+        revision = self.snapshot.get(rc.uuid, {}).get("revision")
+        state = LinkState(rc.uuid, res.item_id, res.change_key, dict(rc.fields), dict(rc.fields),
+                          self._revision_after(rc.uuid, revision), rc.pinned)
+        self._save_link(state, change_key=res.change_key)
+        self.counts["outlook_recreated" if rc.recreate else "outlook_created"] += 1
+
+    def _remote_deletes(self, plan: Plan) -> None:
+        for move in (True, False):
+            deletes = [d for d in plan.remote_deletes if d.move_to_deleted_items == move]
+            for start in range(0, len(deletes), self.batch):
+                self._check_cancel()
+                chunk = deletes[start:start + self.batch]
+                self.report("removing from Outlook", start, len(deletes))
+                results = self.t.delete([d.item_id for d in chunk], move_to_deleted_items=move)
+                with self.store.transaction():
+                    for d, res in zip(chunk, results, strict=True):
+                        if res.ok or res.code == "ErrorItemNotFound":
+                            self.written_ids.add(d.item_id)
+                            self._drop_link(d.item_id)
+                            self.counts["outlook_deleted"] += 1
+                        else:
+                            no, name = self._name(d.uuid)
+                            self._error(no, name, f"Outlook delete failed ({res.code}: {res.message}); retried next run")
+

@@ -1,0 +1,88 @@
+"""The entry points the TUI and the CLI use: a blocking sync, its asyncio twin, connection checks.
+
+The EWS adapter (and so exchangelib, ~0.7 s to import) is loaded only when a sync or a check
+really needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+from ..profiles import Profile
+from ..secrets import SecretStore
+from ..store import Store
+from . import events as ev
+from .engine import ProgressCallback, SyncRun, TransportFactory
+
+
+def _secrets_for(store: Store, secrets: SecretStore | None) -> SecretStore:
+    return secrets or SecretStore(store.path.parent / "secrets.json")
+
+
+def ews_factory(secrets: SecretStore, timeout: float = 30.0) -> TransportFactory:
+    def make(profile: Profile):
+        from .ews import EwsTransport
+
+        return EwsTransport(profile, secrets.get(profile.name), timeout=timeout)
+
+    return make
+
+
+class Coalescer:
+    """Forward at most one progress report per ``interval`` seconds (always the newest), so a fast
+    sync cannot flood a screen; phase changes and throttle waits pass at once."""
+
+    def __init__(self, target: ProgressCallback, interval: float = 0.1):
+        self.target, self.interval = target, interval
+        self._last = 0.0
+        self._phase = ""
+
+    def __call__(self, progress: ev.Progress) -> None:
+        now = time.monotonic()
+        urgent = progress.phase != self._phase or progress.throttle_wait or progress.done == progress.total
+        if urgent or now - self._last >= self.interval:
+            self._last, self._phase = now, progress.phase
+            self.target(progress)
+
+
+def sync_blocking(store: Store, profile_name: str, *, mode: str = "incremental", dry_run: bool = False,
+                  force: bool = False, on_progress: ProgressCallback | None = None,
+                  cancel: threading.Event | None = None, secrets: SecretStore | None = None,
+                  transport_factory: TransportFactory | None = None) -> dict[str, Any]:
+    """Run one sync and return its run record. Raises events.StoreLocked if another sync runs."""
+    factory = transport_factory or ews_factory(_secrets_for(store, secrets))
+    progress = Coalescer(on_progress) if on_progress else None
+    return SyncRun(store, profile_name, factory, mode=mode, dry_run=dry_run, force=force,
+                   on_progress=progress, cancel=cancel).execute()
+
+
+async def run_sync(store: Store, profile_name: str, **kwargs: Any) -> dict[str, Any]:
+    """``sync_blocking`` in a worker thread; set the ``cancel`` event to stop at the next safe point."""
+    return await asyncio.to_thread(sync_blocking, store, profile_name, **kwargs)
+
+
+def validate_connection(profile: Profile, secret: str | None, timeout: float = 10.0) -> tuple[bool, str]:
+    """BC's "Validate Exchange Connection": (True, "Connected successfully to Exchange.") or a
+    specific failure that says what to do."""
+    errors = profile.validate()
+    if errors:
+        field, message = next(iter(errors.items()))
+        return False, f"The setup is incomplete: {field} {message}."
+    if not profile.email:
+        return False, "Enter the mailbox e-mail address first."
+    try:
+        from .ews import EwsTransport
+
+        transport = EwsTransport(profile, secret, timeout=timeout, max_retry_seconds=0)
+        try:
+            transport.connect()
+            folder = transport.ensure_folder(profile.folder_name, profile.state.get("folder_id"), create=False)
+        finally:
+            transport.close()
+    except ev.SyncError as exc:
+        return False, str(exc)
+    where = "exists" if folder.folder_id else "will be created at the first sync"
+    return True, f"Connected successfully to Exchange. The folder '{profile.folder_name}' {where}."

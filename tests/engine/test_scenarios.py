@@ -1,0 +1,425 @@
+"""RELIABILITY.md's scenarios, one named test each, on every backend (memory and loopback EWS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bcsync_tui.core.sync import events as ev
+
+from .backends import FOLDER, blank_fields
+from .invariants import check_all, check_no_dup
+
+
+def test_first_sync_into_empty_folder(world):
+    a = world.person("Ann", "Lee", city="Oslo")
+    b = world.person("Bo", "Berg")
+    world.add(type="Company", name="Acme AS", email="post@acme.example")  # companies do not sync
+    world.person("No", "Mail", email="")  # no e-mail: does not sync
+    run = world.sync()
+    assert run["status"] == "ok", run
+    assert run["counts"]["outlook_created"] == 2
+    assert {i.stamp for i in world.backend.items()} == {a["uuid"], b["uuid"]}
+    assert world.item_of(a["uuid"]).fields["city"] == "Oslo"
+    check_all(world)
+
+
+def test_second_sync_is_idempotent(world):
+    world.person("Ann", "Lee")
+    world.sync()
+    writes = world.backend.writes
+    links = world.links()
+    contacts = world.store.all_contacts()
+    run = world.sync()
+    assert run["status"] == "ok"
+    assert world.backend.writes == writes, "a sync with no edits wrote to Exchange"
+    assert world.links() == links and world.store.all_contacts() == contacts
+    assert sum(run["counts"].values()) == 0
+
+
+def test_folder_already_holds_same_emails_links_without_creating(world):
+    a = world.person("Ann", "Lee", city="Oslo")
+    item = world.backend.user_create(blank_fields(name="Ann Lee", first_name="Ann", surname="Lee",
+                                                  email="ANN.LEE@example.com ", city="Oslo"))
+    run = world.sync()
+    assert run["counts"]["outlook_created"] == 0
+    assert [i.item_id for i in world.backend.items()] == [item]
+    assert world.item_of(a["uuid"]).item_id == item
+    check_all(world)
+
+
+def test_same_email_different_data_master_wins_and_conflict_logged(world):
+    a = world.person("Ann", "Lee", city="Oslo", job_title="CEO")
+    world.backend.user_create(blank_fields(name="Ann Lee", first_name="Ann", surname="Lee",
+                                           email="ann.lee@example.com", city="Bergen", phone="+47 1234"))
+    run = world.sync()
+    item = world.item_of(a["uuid"])
+    assert item.fields["city"] == "Oslo"  # master wins
+    assert world.contact(a["uuid"])["phone"] == "+47 1234"  # Outlook fills the master's blank
+    conflicts = [c for c in world.store.conflicts.raw().values()]
+    assert [(c["field"], c["master_value"], c["outlook_value"]) for c in conflicts] == [("city", "Oslo", "Bergen")]
+    assert run["counts"]["conflicts"] == 1
+    check_all(world)
+
+
+def test_outlook_created_contact_imported_once_and_stays_outside_filter(world):
+    world.set(filter={"city": "Oslo"})
+    item = world.backend.user_create(blank_fields(first_name="Kari", surname="Nordmann", name="Kari Nordmann",
+                                                  email="kari@example.com", city="Tromsø"))
+    run = world.sync()
+    assert run["counts"]["master_created"] == 1
+    kari = [c for c in world.store.contacts_raw() if c["email"] == "kari@example.com"]
+    assert len(kari) == 1 and kari[0]["type"] == "Person" and kari[0]["no"].startswith("CT")
+    stamped = world.item_of(kari[0]["uuid"])
+    assert stamped.item_id == item
+    world.sync(mode="full")
+    world.sync()
+    assert len([c for c in world.store.contacts_raw() if c["email"] == "kari@example.com"]) == 1
+    assert [i.item_id for i in world.backend.items()] == [item]  # not removed although outside the filter
+    check_all(world)
+
+
+@pytest.mark.parametrize("fields,reason", [
+    (dict(name="Nobody", first_name="No", surname="Body"), "no e-mail"),
+    (dict(email="who@example.com"), "no name"),
+])
+def test_outlook_contact_without_email_or_name_skipped_untouched(world, fields, reason):
+    item = world.backend.user_create(blank_fields(**fields), notes="keep me")
+    before = {i.item_id: i for i in world.backend.items()}[item]
+    run = world.sync()
+    assert run["counts"]["master_created"] == 0
+    assert any(reason in s["reason"] for s in run["skipped"]), run["skipped"]
+    after = {i.item_id: i for i in world.backend.items()}[item]
+    assert after == before
+    assert world.store.contacts_raw() == []
+
+
+@pytest.mark.parametrize("mode", ["incremental", "full"])
+def test_deleted_in_outlook_is_recreated_once(world, mode):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    world.backend.user_delete(world.item_of(a["uuid"]).item_id)
+    run = world.sync(mode=mode)
+    assert run["counts"]["outlook_recreated"] == 1
+    world.item_of(a["uuid"])  # exactly one
+    run = world.sync(mode=mode)
+    assert run["counts"]["outlook_recreated"] == 0
+    check_all(world)
+
+
+def test_deleted_in_outlook_and_edited_in_master(world):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    world.backend.user_delete(world.item_of(a["uuid"]).item_id)
+    world.store.update_contact(a["uuid"], {"city": "Bergen"})
+    world.sync()
+    assert world.item_of(a["uuid"]).fields["city"] == "Bergen"
+    check_all(world)
+
+
+@pytest.mark.parametrize("policy,left,in_deleted", [
+    ("move_to_deleted_items", 0, True), ("delete", 0, False), ("unlink", 1, False)])
+def test_deleted_in_master_each_policy(world, policy, left, in_deleted):
+    world.set(master_delete_policy=policy)
+    a = world.person("Ann", "Lee")
+    world.sync()
+    world.store.delete_contact(a["uuid"])
+    run = world.sync()
+    assert len(world.backend.items()) == left
+    assert len(world.backend.items("Deleted Items")) == (1 if in_deleted else 0)
+    assert world.links() == []
+    assert world.store.get_contact(a["uuid"], include_deleted=True)["deleted"]
+    assert run["counts"]["outlook_deleted" if policy != "unlink" else "unlinked"] == 1
+    world.sync(mode="full")
+    assert len(world.backend.items()) == left  # the delete is not undone by a full sync
+    check_no_dup(world)
+
+
+@pytest.mark.parametrize("policy", ["remove", "unlink"])
+def test_leaves_filter_and_comes_back_without_duplicate(world, policy):
+    world.set(leave_filter_policy=policy)
+    a = world.person("Ann", "Lee", city="Oslo")
+    world.set(filter={"city": "Oslo"})
+    world.sync()
+    world.store.update_contact(a["uuid"], {"city": "Bergen"})
+    world.sync()
+    assert len(world.backend.items()) == (0 if policy == "remove" else 1)
+    world.store.update_contact(a["uuid"], {"city": "Oslo"})
+    world.sync()
+    world.item_of(a["uuid"])
+    assert len([i for i in world.backend.items() if i.stamp == a["uuid"]]) == 1
+    check_all(world)
+
+
+def test_email_changed_in_master_updates_same_item(world):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    item_id = world.item_of(a["uuid"]).item_id
+    world.store.update_contact(a["uuid"], {"email": "ann@new.example"})
+    world.sync()
+    assert world.item_of(a["uuid"]).item_id == item_id
+    assert world.item_of(a["uuid"]).fields["email"] == "ann@new.example"
+    check_all(world)
+
+
+def test_email_changed_in_outlook_reaches_master(world):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    world.backend.user_update(world.item_of(a["uuid"]).item_id, email="ann@outlook.example")
+    world.sync()
+    assert world.contact(a["uuid"])["email"] == "ann@outlook.example"
+    assert len(world.store.contacts_raw()) == 1
+    check_all(world)
+
+
+def test_same_field_edited_on_both_sides_master_wins(world):
+    a = world.person("Ann", "Lee", city="Oslo")
+    world.sync()
+    world.backend.user_update(world.item_of(a["uuid"]).item_id, city="Tromsø")
+    world.store.update_contact(a["uuid"], {"city": "Bergen"})
+    run = world.sync()
+    assert world.item_of(a["uuid"]).fields["city"] == "Bergen"
+    assert world.contact(a["uuid"])["city"] == "Bergen"
+    conflicts = list(world.store.conflicts.raw().values())
+    assert [(c["field"], c["master_value"], c["outlook_value"]) for c in conflicts] == [("city", "Bergen", "Tromsø")]
+    assert run["counts"]["conflicts"] == 1
+    check_all(world)
+
+
+def test_different_fields_edited_on_both_sides_both_survive(world):
+    a = world.person("Ann", "Lee", city="Oslo")
+    world.sync()
+    world.backend.user_update(world.item_of(a["uuid"]).item_id, phone="+47 555")
+    world.store.update_contact(a["uuid"], {"city": "Bergen"})
+    world.sync()
+    assert world.contact(a["uuid"])["phone"] == "+47 555"
+    assert world.item_of(a["uuid"]).fields["city"] == "Bergen"
+    assert not world.store.conflicts.raw()
+    check_all(world)
+
+
+def test_unmapped_outlook_field_survives_master_change(world):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    world.backend.user_update(world.item_of(a["uuid"]).item_id, notes="met at the fair")
+    world.store.update_contact(a["uuid"], {"job_title": "CTO"})
+    world.sync()
+    item = world.item_of(a["uuid"])
+    assert item.fields["job_title"] == "CTO" and item.extra.get("notes") == "met at the fair"
+    check_all(world)
+
+
+def test_contact_moved_to_another_outlook_folder_is_recreated(world):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    world.backend.user_move_out(world.item_of(a["uuid"]).item_id)
+    run = world.sync()
+    assert run["counts"]["outlook_recreated"] == 1
+    world.item_of(a["uuid"])
+    check_all(world)
+
+
+def test_contact_copied_in_outlook_copy_reported_untouched(world):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    original = world.item_of(a["uuid"]).item_id
+    copy = world.backend.user_copy(original)
+    run = world.sync()
+    assert any("copy" in s["reason"] for s in run["skipped"])
+    assert [lk["item_id"] for lk in world.links()] == [original]
+    assert {i.item_id for i in world.backend.items()} == {original, copy}
+    assert len(world.store.contacts_raw()) == 1
+    check_no_dup(world)
+
+
+def test_two_unlinked_outlook_items_with_one_master_email(world):
+    a = world.person("Ann", "Lee")
+    first = world.backend.user_create(blank_fields(name="Ann Lee", email="ann.lee@example.com"))
+    world.backend.user_create(blank_fields(name="Ann L.", email="ann.lee@example.com"))
+    run = world.sync()
+    assert [lk["item_id"] for lk in world.links()] == [first] or len(world.links()) == 1
+    assert world.links()[0]["contact_uuid"] == a["uuid"]
+    assert len(world.store.contacts_raw()) == 1
+    assert run["counts"]["skipped"] == 1
+    check_all(world)
+
+
+def test_two_master_contacts_with_one_email(world):
+    a = world.person("Ann", "Lee", email="shared@example.com")
+    b = world.person("Anne", "Lee", email="shared@example.com")
+    world.sync()
+    world.sync(mode="full")
+    assert world.item_of(a["uuid"]) and world.item_of(b["uuid"])
+    assert len(world.backend.items()) == 2
+    check_all(world)
+
+
+def test_field_longer_than_master_truncated_once_no_ping_pong(world):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    long_title = "Senior Vice President of Global Partnerships"  # > 30
+    world.backend.user_update(world.item_of(a["uuid"]).item_id, job_title=long_title)
+    run = world.sync()
+    assert world.contact(a["uuid"])["job_title"] == long_title[:30]
+    assert any("truncated" in w for w in run["warnings"])
+    writes = world.backend.writes
+    revision = world.contact(a["uuid"])["revision"]
+    for mode in ("incremental", "full"):
+        run = world.sync(mode=mode)
+        assert run["counts"]["outlook_updated"] == 0 and run["counts"]["master_updated"] == 0
+    assert world.backend.writes == writes and world.contact(a["uuid"])["revision"] == revision
+    assert world.item_of(a["uuid"]).fields["job_title"] == long_title  # Outlook keeps its full value
+
+
+def test_unicode_emoji_and_line_breaks_in_every_field(world):
+    a = world.person("Zoë", "Ødegård", city="Zürich 🏔", address="Øvre gate 1\nBak-gården",
+                     company_name="Café «Ñ» & Co 😀", job_title="Chef 👩‍🍳")
+    world.sync()
+    item = world.item_of(a["uuid"])
+    assert item.fields["surname"] == "Ødegård" and item.fields["city"] == "Zürich 🏔"
+    assert world.sync()["counts"]["outlook_updated"] == 0
+    check_all(world)
+
+
+def test_folder_emptied_by_user_trips_guard(world):
+    for i in range(8):
+        world.person(f"P{i}", "Test")
+    world.sync()
+    for item in world.backend.items():
+        world.backend.user_delete(item.item_id)
+    writes = world.backend.writes
+    run = world.sync()
+    assert run["exit_code"] == ev.EXIT_GUARD and run["status"] == "aborted"
+    assert world.backend.writes == writes
+    run = world.sync(force=True)
+    assert run["counts"]["outlook_recreated"] == 8
+    check_all(world)
+
+
+def test_empty_store_file_trips_guard(world, tmp_path):
+    world.person("Ann", "Lee")
+    world.sync()
+    items_before = world.backend.items()
+    path = world.store.path
+    world.store.close()
+    path.write_bytes(b"")
+    world.store.storage.wal_path.unlink(missing_ok=True)
+    from bcsync_tui.core.profiles import save_profile, Profile
+    from bcsync_tui.core.store import Store
+    world.store = Store(path)
+    save_profile(world.store, Profile(name="ann", email="ann@example.com", server_url="http://x"))
+    run = world.sync()
+    assert run["exit_code"] == ev.EXIT_GUARD
+    assert world.backend.items() == items_before
+
+
+def test_folder_deleted_and_recreated_same_name_trips_guard(world):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    world.backend.delete_folder()
+    world.backend.user_create(blank_fields(name="Someone", email="someone@example.com"))
+    run = world.sync()
+    assert run["exit_code"] == ev.EXIT_GUARD and "folder" in run["message"]
+    run = world.sync(force=True)
+    assert run["status"] == "ok"
+    world.item_of(a["uuid"])
+    check_all(world)
+
+
+def test_link_table_lost_relinks_by_stamp(world):
+    people = [world.person(f"P{i}", "Test") for i in range(3)]
+    world.sync()
+    ids = {i.item_id for i in world.backend.items()}
+    with world.store.transaction():
+        world.store.links.truncate()
+    run = world.sync()
+    assert run["counts"]["outlook_created"] == 0 and run["counts"]["outlook_deleted"] == 0
+    assert {i.item_id for i in world.backend.items()} == ids
+    assert {lk["contact_uuid"] for lk in world.links()} == {p["uuid"] for p in people}
+    check_all(world)
+
+
+def test_expired_sync_state_falls_back_to_full_reconcile(world):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    world.backend.user_update(world.item_of(a["uuid"]).item_id, city="Oslo")
+    world.backend.expire_sync_states()
+    run = world.sync()
+    assert run["token_resets"] == 1 and run["status"] == "ok"
+    assert world.contact(a["uuid"])["city"] == "Oslo"
+    check_all(world)
+
+
+def test_filter_changed_between_runs(world):
+    a = world.person("Ann", "Lee", city="Oslo")
+    b = world.person("Bo", "Berg", city="Bergen")
+    world.sync()
+    world.set(filter={"city": "Bergen"})
+    world.sync()
+    assert {i.stamp for i in world.backend.items()} == {b["uuid"]}
+    world.set(filter={})
+    world.sync()
+    assert {i.stamp for i in world.backend.items()} == {a["uuid"], b["uuid"]}
+    check_all(world)
+
+
+def test_two_profiles_with_different_filters_and_folders(world):
+    world.add_profile("bob", folder_name="Bob BC", filter={"city": "Bergen"})
+    world.set(filter={"city": "Oslo"})
+    a = world.person("Ann", "Lee", city="Oslo")
+    b = world.person("Bo", "Berg", city="Bergen")
+    world.sync("ann")
+    bob_state = world.profile("bob").state
+    assert world.links("bob") == [] and bob_state == {}  # ISOLATION
+    world.sync("bob")
+    assert {i.stamp for i in world.backend.items(FOLDER)} == {a["uuid"]}
+    assert {i.stamp for i in world.backend.items("Bob BC")} == {b["uuid"]}
+    # An edit arriving from Bob's Outlook reaches the master and from there Ann's folder.
+    world.store.update_contact(b["uuid"], {"city": "Oslo"})
+    world.sync("ann")
+    world.sync("bob")
+    assert {i.stamp for i in world.backend.items(FOLDER)} == {a["uuid"], b["uuid"]}
+    assert world.backend.items("Bob BC") == []
+    check_all(world, "ann")
+    check_all(world, "bob")
+
+
+def test_edit_from_one_profile_reaches_the_other(world):
+    world.add_profile("bob", folder_name="Bob BC")
+    a = world.person("Ann", "Lee")
+    world.sync("ann")
+    world.sync("bob")
+    world.backend.user_update(world.item_of(a["uuid"], "Bob BC").item_id, job_title="Buyer")
+    world.sync("bob")
+    world.sync("ann")
+    assert world.item_of(a["uuid"], FOLDER).fields["job_title"] == "Buyer"
+    check_all(world, "ann")
+    check_all(world, "bob")
+
+
+def test_dry_run_is_pure_and_matches_next_real_run(world):
+    world.person("Ann", "Lee")
+    world.backend.user_create(blank_fields(name="Kari N", first_name="Kari", surname="N", email="kari@example.com"))
+    store_bytes = world.store.path.read_bytes() if world.store.path.exists() else b""
+    wal = world.store.storage.wal_path
+    wal_bytes = wal.read_bytes() if wal.exists() else b""
+    writes = world.backend.writes
+    dry = world.sync(dry_run=True)
+    assert world.backend.writes == writes
+    assert (world.store.path.read_bytes() if world.store.path.exists() else b"") == store_bytes
+    assert (wal.read_bytes() if wal.exists() else b"") == wal_bytes
+    real = world.sync()
+    for key in ("outlook_created", "master_created", "outlook_updated", "outlook_deleted"):
+        assert dry["counts"][key] == real["counts"][key], key
+    assert {(r["action"], r["side"]) for r in dry["plan"]} >= {("create", "outlook"), ("create", "master")}
+
+
+def test_store_locked_by_another_sync(world):
+    world.person("Ann", "Lee")
+    lock = world.store.sync_lock()
+    lock.acquire(timeout=0)
+    try:
+        with pytest.raises(ev.StoreLocked, match="in use by PID"):
+            world.sync()
+    finally:
+        lock.release()
+    assert world.sync()["status"] == "ok"
