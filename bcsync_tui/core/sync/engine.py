@@ -169,28 +169,39 @@ class SyncRun:
     def _fetch_orphans(self, t: Transport, folder_id: str, changes: RemoteChanges, state: dict[str, Any],
                        snapshot: dict[str, dict[str, Any]], links: list[dict[str, Any]],
                        contact_filter: ContactFilter) -> None:
-        """An incremental run sees only changed items. Items it knows are in the folder but unlinked
-        (unlinked by policy, skipped, copies) are fetched when an unlinked master contact could match
-        them, so a contact coming back into the filter relinks instead of being created twice."""
+        """An incremental run sees only changed items. Items known to be in the folder but unlinked
+        (unlinked by policy, skipped, copies, duplicates) are fetched when this run could now decide
+        differently about them, so incremental and full sync reach the same end state."""
         orphans: dict[str, list[str]] = state.get("orphans", {})
         if not orphans:
             return
-        linked = {lk["contact_uuid"] for lk in links}
-        seen = {it.item_id for it in changes.items} | set(changes.deleted_ids)
+        gone = set(changes.deleted_ids)
+        linked = {lk["contact_uuid"] for lk in links if lk["item_id"] not in gone}
+        live_emails = set()
         wanted_stamps, wanted_emails = set(), set()
         for uuid, c in snapshot.items():
+            if c.get("deleted"):
+                continue
+            email = model.normalise_email(c.get("email"))
+            live_emails.add(email)
             if uuid not in linked and outbound_reason(c, contact_filter) is None:
                 wanted_stamps.add(uuid)
-                wanted_emails.add(model.normalise_email(c.get("email")))
-        fetch = [i for i, (stamp, email) in orphans.items()
-                 if i not in seen and (stamp in wanted_stamps or (not stamp and email in wanted_emails))]
+                wanted_emails.add(email)
+        seen = {it.item_id for it in changes.items} | gone
+
+        def wanted(stamp: str, email: str, kind: str) -> bool:
+            if stamp:
+                return stamp in wanted_stamps
+            return email in wanted_emails or (kind == "duplicate" and email not in live_emails)
+
+        fetch = [i for i, (stamp, email, kind) in orphans.items() if i not in seen and wanted(stamp, email, kind)]
         if fetch:
-            for item_id, item in zip(fetch, t.get(folder_id, fetch), strict=True):
+            for item in t.get(folder_id, fetch):
                 if item is not None:
                     changes.items.append(item)
 
     def _orphans_after(self, state: dict[str, Any], changes: RemoteChanges, plan: Plan) -> dict[str, list[str]]:
-        """Folder items this profile knows but has not linked: item id → [stamp, e-mail]."""
+        """Folder items this profile knows but has not linked: item id → [stamp, e-mail, kind]."""
         orphans = {} if changes.full else dict(state.get("orphans", {}))
         for item_id in changes.deleted_ids:
             orphans.pop(item_id, None)
@@ -202,12 +213,13 @@ class SyncRun:
         for skip in plan.skipped:
             item = by_id.get(skip.ref)
             if item is not None:
-                orphans[item.item_id] = [item.stamp or "", model.normalise_email(item.fields.get("email"))]
+                orphans[item.item_id] = [item.stamp or "", model.normalise_email(item.fields.get("email")), skip.kind]
         old_links = {lk["item_id"]: lk for lk in self._links_before}
         for item_id, reason in plan.unlink_items:
             lk = old_links.get(item_id)
             if lk is not None and "policy: unlink" in reason:
-                orphans[item_id] = [lk["contact_uuid"], model.normalise_email((lk.get("base_remote") or {}).get("email"))]
+                email = model.normalise_email((lk.get("base_remote") or {}).get("email"))
+                orphans[item_id] = [lk["contact_uuid"], email, "unlinked"]
         return orphans
 
     def _record_plan(self, plan: Plan) -> None:

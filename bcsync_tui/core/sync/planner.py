@@ -75,6 +75,7 @@ class Skip:
     ref: str
     name: str
     reason: str
+    kind: str = "ineligible"  # ineligible | copy | duplicate | deleted-contact
 
 
 @dataclass
@@ -146,8 +147,9 @@ def build_plan(inp: PlanInput) -> Plan:
         if link is None:
             continue
         uuid = link["contact_uuid"]
-        if uuid in relinked:
-            continue  # the contact's item came back under a new id (moved back): relinked above
+        if uuid in relinked:  # the contact's item is back under a new id: relinked by stamp above
+            p.unlink_items.append((item_id, "replaced by the item that carries the contact's stamp"))
+            continue
         c = contacts.get(uuid)
         if c is not None and not c.get("deleted") and qualifies.get(uuid) and not _pinned_only(link, qualifies):
             p.remote_creates.append(RemoteCreate(uuid, project(c), recreate=True, pinned=bool(link.get("pinned"))))
@@ -182,11 +184,12 @@ def _match_unlinked(p: Plan, inp: PlanInput, item: RemoteItem, contacts, qualifi
         c = contacts[stamp]
         if stamp in claimed:
             p.skipped.append(Skip(item.item_id, _item_label(item),
-                                  f"a copy of {c.get('no')} (its stamp is duplicated); left untouched"))
+                                  f"a copy of {c.get('no')} (its stamp is duplicated); left untouched", "copy"))
             return
         if c.get("deleted"):
             p.skipped.append(Skip(item.item_id, _item_label(item),
-                                  f"its contact {c.get('no')} was deleted in the master; left untouched"))
+                                  f"its contact {c.get('no')} was deleted in the master; left untouched",
+                                  "deleted-contact"))
             return
         claimed.add(stamp)
         pairs.append((_new_link(stamp, item, pinned=not qualifies[stamp]), item, True))
@@ -203,7 +206,7 @@ def _match_unlinked(p: Plan, inp: PlanInput, item: RemoteItem, contacts, qualifi
         if owners:
             p.skipped.append(Skip(item.item_id, _item_label(item),
                                   f"same e-mail as {owners[0].get('no')}, which is already linked to another "
-                                  "Outlook item; left untouched"))
+                                  "Outlook item; left untouched", "duplicate"))
             return
     reason = inbound_reason(item.fields)
     if reason:
@@ -250,7 +253,9 @@ def _plan_pair(p: Plan, inp: PlanInput, link: dict[str, Any], item: RemoteItem |
             move = inp.master_delete_policy == "move_to_deleted_items"
             p.remote_deletes.append(RemoteDelete(uuid, link["item_id"], move, f"{no} deleted in the master"))
         return
-    if not qualifies[uuid] and not link.get("pinned"):
+    # A contact the user put into this folder stays there outside the filter, but not once it
+    # stops qualifying at all (no e-mail, privacy blocked, no longer a person).
+    if not qualifies[uuid] and (not link.get("pinned") or outbound_reason(c, None) is not None):
         why = outbound_reason(c, inp.contact_filter)
         if inp.leave_filter_policy == "unlink":
             p.unlink_items.append((link["item_id"], f"{no} {why} (policy: unlink)"))
