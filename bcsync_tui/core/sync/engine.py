@@ -79,7 +79,8 @@ class SyncRun:
             except Cancelled:
                 self._finish(ev.STATUS_CANCELLED, ev.EXIT_ITEM_ERRORS, "cancelled; the next sync continues from here")
             except ev.SyncError as exc:
-                status = ev.STATUS_ABORTED if isinstance(exc, ev.GuardTripped) else ev.STATUS_FAILED
+                status = {ev.GuardTripped: ev.STATUS_ABORTED, ev.RunCutShort: ev.STATUS_PARTIAL}.get(
+                    type(exc), ev.STATUS_FAILED)
                 self._finish(status, exc.exit_code, str(exc))
             except NotFoundError as exc:
                 self._finish(ev.STATUS_FAILED, ev.EXIT_CONFIG, str(exc))
@@ -105,19 +106,30 @@ class SyncRun:
         state = dict(profile.state)
         self.report("connecting")
         t.connect()
-        folder = t.ensure_folder(profile.folder_name, state.get("folder_id"), create=not self.dry_run)
+        self.server_version = getattr(t, "server_version", "")
+        # A folder name changed in the setup means a different folder, found by name.
+        known_id = state.get("folder_id") if state.get("folder_name", profile.folder_name) == profile.folder_name else None
+        folder = t.ensure_folder(profile.folder_name, known_id, create=False)  # no write before the guards
         links = [dict(d) for d in self.store.links.raw().values() if d.get("profile") == self.name]
         self._links_before = links
+        journal = [j for j in self.store.journal.raw().values() if j.get("profile") == self.name]
+        links_lost = len(links) < int(state.get("linked_count", 0))
+        full = (self.mode == "full" or bool(journal) or links_lost or not state.get("sync_state")
+                or folder.folder_id != state.get("folder_id"))
+        self.report("reading Outlook")
+        try:
+            changes = self._read_changes(t, folder.folder_id, None if full else state.get("sync_state"), state)
+        except FolderMissing:
+            folder = t.ensure_folder(profile.folder_name, None, create=False)
+            changes = self._read_changes(t, folder.folder_id, None, state)
         folder_changed = bool(state.get("folder_id")) and folder.folder_id != state.get("folder_id")
         if folder_changed and links and not self.force:
             raise ev.GuardTripped(
                 f"the Outlook folder '{profile.folder_name}' is not the one this profile synced before (it was "
                 "deleted, recreated or renamed). Nothing was written. Run with --force to sync into this folder.")
-        journal = [j for j in self.store.journal.raw().values() if j.get("profile") == self.name]
-        links_lost = len(links) < int(state.get("linked_count", 0))
-        full = self.mode == "full" or folder_changed or bool(journal) or links_lost or not state.get("sync_state")
-        self.report("reading Outlook")
-        changes = self._read_changes(t, folder.folder_id, None if full else state.get("sync_state"), state)
+        if not folder.folder_id and not self.dry_run:
+            folder = t.ensure_folder(profile.folder_name, None, create=True)
+            changes = self._read_changes(t, folder.folder_id, None, state)
         snapshot = {c["uuid"]: dict(c) for c in self.store.contacts.raw().values()}
         if not changes.full:
             self._fetch_orphans(t, folder.folder_id, changes, state, snapshot, links, contact_filter)
@@ -154,8 +166,6 @@ class SyncRun:
             self.run["token_resets"] += 1
             changes = t.changes(folder_id, None)
             changes.state_reset = True
-        except FolderMissing as exc:
-            raise ev.ConnectionProblem(f"the Outlook folder vanished during the sync ({exc}); run the sync again") from exc
         if not changes.full:
             wanted = [i for i in state.get("recheck_ids", []) if i not in {it.item_id for it in changes.items}]
             if wanted:
@@ -308,6 +318,8 @@ class SyncRun:
         linked = sum(1 for d in self.store.links.raw().values() if d.get("profile") == self.name)
         new = {"folder_id": folder_id, "folder_name": profile.folder_name, "sync_state": sync_state,
                "recheck_ids": recheck, "linked_count": linked, "orphans": orphans}
+        if self.server_version:
+            new["server_version"] = self.server_version
         with self.store.transaction():
             if any(state.get(k) != v for k, v in new.items()):
                 update_state(self.store, self.name, **new)

@@ -37,6 +37,12 @@ class StoreLocked(SyncError):
     exit_code = EXIT_LOCKED
 
 
+class RunCutShort(SyncError):
+    """The run stopped at a safe point (e.g. the server throttled past the run's time cap)."""
+
+    exit_code = EXIT_ITEM_ERRORS
+
+
 class GuardTripped(SyncError):
     """A safety guard stopped the run before any write; ``--force`` overrides."""
 

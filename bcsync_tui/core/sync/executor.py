@@ -67,14 +67,12 @@ class Executor:
         self.store.links.remove((q.profile == self.profile) & (q.item_id == item_id))
 
     def _revision_after(self, uuid: str, planned: int | None) -> int | None:
-        """The revision a link may claim as synced; None (re-merge next run) if edited during the run."""
+        """The revision a link may claim as synced: the one the plan saw (or this run wrote), unless
+        someone edited the contact during the run — then None, and the next run merges again."""
         current = self.store.get_contact(uuid)
-        before = self.snapshot.get(uuid, {}).get("revision")
-        if current is None:
-            return planned
-        if planned is None:
-            return current["revision"]
-        return planned if current["revision"] == before else None
+        if current is None or planned is None:
+            return current["revision"] if current else planned
+        return planned if current["revision"] == planned else None
 
     def _name(self, uuid: str) -> tuple[str, str]:
         c = self.store.get_contact(uuid, include_deleted=True) or self.snapshot.get(uuid) or {}

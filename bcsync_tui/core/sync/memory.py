@@ -116,6 +116,7 @@ class MemoryTransport:
         self.mb = mailbox
         self.stats = TransportStats()
         self.on_throttle = None
+        self.server_version = ""
 
     def _request(self, op: str) -> str | None:
         self.stats.requests += 1
@@ -133,7 +134,7 @@ class MemoryTransport:
 
     def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
         self._request("GetFolder")
-        if known_id and known_id in self.mb.folders and self.mb.folders[known_id] == name:
+        if known_id and known_id in self.mb.folders:
             return FolderInfo(known_id, found_by="id")
         found = self.mb.folder_by_name(name)
         if found:

@@ -122,6 +122,10 @@ def build_plan(inp: PlanInput) -> Plan:
     contacts = inp.contacts
     qualifies = {u: outbound_reason(c, inp.contact_filter) is None for u, c in contacts.items()}
     link_by_item = {lk["item_id"]: lk for lk in inp.links}
+    # Matching decides on the contacts as they will be after this run's Outlook edits came in, so
+    # that a contact an edit takes out of the filter is free for a match in the same run.
+    effective = _after_inbound(inp, contacts, link_by_item)
+    final_qualifies = {u: outbound_reason(c, inp.contact_filter) is None for u, c in effective.items()}
     link_by_uuid = {lk["contact_uuid"]: lk for lk in inp.links}
     seen_ids = {it.item_id for it in inp.remote_items}
     gone = set(inp.deleted_ids) - seen_ids
@@ -131,7 +135,10 @@ def build_plan(inp: PlanInput) -> Plan:
     for c in sorted(contacts.values(), key=lambda c: c.get("no", "")):
         if not c.get("deleted") and c.get("email"):
             by_email.setdefault(model.normalise_email(c["email"]), []).append(c)
-    claimed: set[str] = {u for u, lk in link_by_uuid.items() if lk["item_id"] not in gone}
+    # Links that end this run (item gone, contact deleted or leaving) do not hold their contact:
+    # another item may be matched to it in the same run, so the next run has nothing left to do.
+    claimed: set[str] = {u for u, lk in link_by_uuid.items()
+                         if lk["item_id"] not in gone and not _leaving(lk, effective.get(u), final_qualifies)}
     pairs: list[tuple[dict[str, Any], RemoteItem | None, bool]] = []  # (link, item, first link)
 
     for item in sorted(inp.remote_items, key=lambda it: it.item_id):
@@ -139,7 +146,7 @@ def build_plan(inp: PlanInput) -> Plan:
         if link is not None:
             pairs.append((link, item, False))
             continue
-        _match_unlinked(p, inp, item, contacts, qualifies, link_by_uuid, gone, by_email, claimed, pairs)
+        _match_unlinked(p, inp, item, contacts, final_qualifies, link_by_uuid, gone, by_email, claimed, pairs)
 
     relinked = {lk["contact_uuid"] for lk, _, first in pairs if first}
     for item_id in sorted(gone):
@@ -163,13 +170,35 @@ def build_plan(inp: PlanInput) -> Plan:
             continue
         pairs.append((link, None, False))
     for link, item, first in pairs:
-        _plan_pair(p, inp, link, item, first, contacts, qualifies)
+        _plan_pair(p, inp, link, item, first, effective if first else contacts, qualifies)
 
     for uuid, c in sorted(contacts.items(), key=lambda kv: kv[1].get("no", "")):
         if uuid in claimed or c.get("deleted") or not qualifies[uuid]:
             continue
         p.remote_creates.append(RemoteCreate(uuid, project(c)))
     return p
+
+
+def _after_inbound(inp: PlanInput, contacts: dict[str, dict[str, Any]],
+                   link_by_item: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    effective = dict(contacts)
+    for item in inp.remote_items:
+        link = link_by_item.get(item.item_id)
+        c = contacts.get(link["contact_uuid"]) if link else None
+        if c is None or c.get("deleted"):
+            continue
+        result = merge(c, item.fields, link["base_master"], link["base_remote"])
+        if result.master_changes:
+            effective[c["uuid"]] = {**model.normalise({**c, **result.master_changes}), "uuid": c["uuid"]}
+    return effective
+
+
+def _leaving(link: dict[str, Any], c: dict[str, Any] | None, qualifies: dict[str, bool]) -> bool:
+    """The link ends this run. A contact the user put into this folder stays there outside the
+    filter, but not once it stops qualifying at all (no e-mail, privacy blocked, not a person)."""
+    if c is None or c.get("deleted"):
+        return True
+    return not qualifies[c["uuid"]] and (not link.get("pinned") or outbound_reason(c, None) is not None)
 
 
 def _pinned_only(link: dict[str, Any], qualifies: dict[str, bool]) -> bool:
@@ -232,6 +261,14 @@ def _match_unlinked(p: Plan, inp: PlanInput, item: RemoteItem, contacts, qualifi
                              None, pinned=True))
 
 
+def _leave(p: Plan, inp: PlanInput, link: dict[str, Any], c: dict[str, Any]) -> None:
+    no, why = c.get("no", ""), outbound_reason(c, inp.contact_filter)
+    if inp.leave_filter_policy == "unlink":
+        p.unlink_items.append((link["item_id"], f"{no} {why} (policy: unlink)"))
+    else:
+        p.remote_deletes.append(RemoteDelete(c["uuid"], link["item_id"], True, f"{no} {why}"))
+
+
 def _new_link(uuid: str, item: RemoteItem, pinned: bool) -> dict[str, Any]:
     return {"contact_uuid": uuid, "item_id": item.item_id, "change_key": item.change_key,
             "base_master": None, "base_remote": None, "synced_revision": None, "pinned": pinned,
@@ -253,14 +290,8 @@ def _plan_pair(p: Plan, inp: PlanInput, link: dict[str, Any], item: RemoteItem |
             move = inp.master_delete_policy == "move_to_deleted_items"
             p.remote_deletes.append(RemoteDelete(uuid, link["item_id"], move, f"{no} deleted in the master"))
         return
-    # A contact the user put into this folder stays there outside the filter, but not once it
-    # stops qualifying at all (no e-mail, privacy blocked, no longer a person).
-    if not qualifies[uuid] and (not link.get("pinned") or outbound_reason(c, None) is not None):
-        why = outbound_reason(c, inp.contact_filter)
-        if inp.leave_filter_policy == "unlink":
-            p.unlink_items.append((link["item_id"], f"{no} {why} (policy: unlink)"))
-        else:
-            p.remote_deletes.append(RemoteDelete(uuid, link["item_id"], True, f"{no} {why}"))
+    if _leaving(link, c, qualifies):
+        _leave(p, inp, link, c)
         return
     if item is None:
         if c.get("revision") == link.get("synced_revision"):
@@ -277,6 +308,10 @@ def _plan_pair(p: Plan, inp: PlanInput, link: dict[str, Any], item: RemoteItem |
         p.conflicts.append((uuid, key, m_val, r_val))
     if result.master_changes:
         p.master_updates.append(MasterUpdate(uuid, result.master_changes))
+        after = model.normalise({**c, **result.master_changes})
+        if _leaving(link, after, {uuid: outbound_reason(after, inp.contact_filter) is None}):
+            _leave(p, inp, link, after)  # an Outlook edit took the contact out of the filter
+            return
     needs_stamp = bool(link.get("needs_stamp"))
     if result.remote_changes or needs_stamp:
         p.remote_updates.append(RemoteUpdate(uuid, link["item_id"], change_key, result.remote_changes,

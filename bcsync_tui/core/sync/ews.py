@@ -1,0 +1,426 @@
+"""The EWS transport: the only module that imports exchangelib.
+
+What it guards against (see EXCHANGELIB.md): exchangelib's default retry policy turns a wrong
+password into 85 minutes of back-off, so we run fail-fast and retry ourselves with a cap, honouring
+BackOffMilliseconds; ``save()`` without field names wipes unloaded fields, so every update names
+its fields; indexed fields (e-mail, phone, address) are replaced as a whole, so unmapped entries
+(EmailAddress3, home phone, home address) are read first and sent back unchanged; a stale change
+key never overwrites (NeverOverwrite); a write whose answer is lost is reported as "unknown", never
+retried blindly.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+from exchangelib import (BASIC, DELEGATE, NTLM, OAUTH2, UTC, Account, Build, Configuration, Contact, Credentials,
+                         ExtendedProperty, FailFast, Identity, OAuth2Credentials, Version)
+from exchangelib import errors as ex
+from exchangelib.folders import Contacts
+from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
+from exchangelib.items import NEVER_OVERWRITE, SAVE_ONLY
+from exchangelib.protocol import BaseProtocol, NoVerifyHTTPAdapter, close_connections
+from exchangelib.services import SyncFolderItems
+
+from ..profiles import Profile
+from . import events as ev
+from .transport import (FolderInfo, FolderMissing, ItemUpdate, NewItem, RemoteChanges, RemoteItem,
+                        SyncStateInvalid, TransportStats, WriteResult)
+
+
+class BcsyncStamp(ExtendedProperty):
+    """The contact's UUID, written into every Outlook item the sync creates or links."""
+
+    property_set_id = "6f0a8e1c-2b7d-4c55-9a43-8d1e5b7c3f21"
+    property_name = "bcsync-contact-uuid"
+    property_type = "String"
+
+
+STAMP = "bcsync_stamp"
+if STAMP not in {f.name for f in Contact.FIELDS}:
+    Contact.register(STAMP, BcsyncStamp)
+
+SCALAR = {"name": "display_name", "first_name": "given_name", "middle_name": "middle_name", "surname": "surname",
+          "initials": "initials", "company_name": "company_name", "job_title": "job_title",
+          "home_page": "business_homepage"}
+EMAILS = {"email": "EmailAddress1", "email2": "EmailAddress2"}
+PHONES = {"phone": "BusinessPhone", "mobile_phone": "MobilePhone", "fax": "BusinessFax"}
+ADDRESS = {"city": "city", "county": "state", "post_code": "zipcode", "country_code": "country"}
+ONLY = ["display_name", "file_as", "given_name", "middle_name", "surname", "initials", "company_name", "job_title",
+        "business_homepage", "email_addresses", "phone_numbers", "physical_addresses", STAMP]
+SYNC_PAGE = 512  # EWS's maximum MaxChangesReturned
+WRITE_CHUNK = 100
+BACKOFF_CAP = 60.0
+
+
+def _address_fields(street: str) -> tuple[str, str]:
+    first, _, rest = (street or "").replace("\r\n", "\n").partition("\n")
+    return first, rest
+
+
+class EwsTransport:
+    def __init__(self, profile: Profile, secret: str | None, *, timeout: float = 30.0,
+                 max_retry_seconds: float = 600.0, write_chunk: int = WRITE_CHUNK):
+        self.profile, self.secret = profile, secret
+        self.timeout, self.max_retry_seconds, self.write_chunk = timeout, max_retry_seconds, write_chunk
+        self.stats = TransportStats()
+        self.on_throttle = None
+        self.account: Account | None = None
+        self._folders: dict[str, Any] = {}
+        self._root = None  # the Contacts folder, once looked up
+        self._lists: dict[str, tuple[str, dict[str, list[Any]]]] = {}  # item id → (change key, indexed lists)
+        self.server_version: str = ""
+
+    # --- connection and errors -----------------------------------------------------------------
+
+    @property
+    def _where(self) -> str:
+        return self.profile.server_url or f"autodiscover for {self.profile.email}"
+
+    def _problem(self, exc: BaseException) -> ev.ConnectionProblem:
+        where = self._where
+        if isinstance(exc, ex.UnauthorizedError):
+            return ev.ConnectionProblem(
+                f"Exchange rejected the user name or password for {self.profile.username or self.profile.email} "
+                f"at {where}. Check them in the Exchange sync setup.")
+        if isinstance(exc, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            host = urlparse(self.profile.server_url).hostname
+            return ev.ConnectionProblem(
+                f"The TLS certificate of {host} could not be verified. Install the server's CA certificate, or, "
+                "for a test server you trust, turn TLS verification off for this profile.")
+        if isinstance(exc, (requests.exceptions.Timeout, ex.TransportError)) and "timed out" in str(exc).lower():
+            return ev.ConnectionProblem(f"{where} did not answer within {self.timeout:.0f} s. Try again later.")
+        if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError, ex.TransportError)):
+            return ev.ConnectionProblem(
+                f"Cannot reach {where} ({type(exc).__name__}). Check the server address and your network.")
+        if isinstance(exc, ex.AutoDiscoverFailed):
+            return ev.ConnectionProblem(
+                f"Autodiscover could not find the Exchange server for {self.profile.email}. Enter the EWS URL "
+                "(https://server/EWS/Exchange.asmx) in the setup.")
+        if isinstance(exc, (ex.MalformedResponseError, ex.ErrorInvalidSchemaVersionForMailboxVersion, ex.CASError)):
+            return ev.ConnectionProblem(
+                f"{where} did not answer like an Exchange EWS endpoint. The URL usually ends in /EWS/Exchange.asmx.")
+        if isinstance(exc, (ex.ErrorAccessDenied, ex.ErrorFolderNotFound, ex.ErrorNonExistentMailbox)):
+            return ev.ConnectionProblem(f"The mailbox or folder is not accessible: {exc}.")
+        return ev.ConnectionProblem(f"Exchange error at {where}: {type(exc).__name__}: {exc}")
+
+    def _credentials(self):
+        p = self.profile
+        if p.auth_type == "oauth2":
+            return OAuth2Credentials(client_id=p.oauth_client_id, client_secret=self.secret or "",
+                                     tenant_id=p.oauth_tenant_id or None,
+                                     identity=Identity(primary_smtp_address=p.email))
+        return Credentials(p.username or p.email, self.secret or "")
+
+    def connect(self) -> None:
+        """Build the account; no request is sent when the server version is known from a previous run."""
+        BaseProtocol.TIMEOUT = self.timeout
+        # Per profile: TLS verification is off only when the user chose that for this profile.
+        BaseProtocol.HTTP_ADAPTER_CLS = NoVerifyHTTPAdapter if not self.profile.verify_tls else requests.adapters.HTTPAdapter
+        p = self.profile
+        auth = {"basic": BASIC, "ntlm": NTLM, "oauth2": OAUTH2}[p.auth_type]
+        known = p.state.get("server_version")
+        version = Version(build=Build(*known[0]), api_version=known[1]) if known else None
+        try:
+            if p.server_url:
+                config = Configuration(service_endpoint=p.server_url, credentials=self._credentials(), auth_type=auth,
+                                       version=version, retry_policy=FailFast())
+                self.account = self._call("connect", lambda: Account(
+                    p.email, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=UTC))
+            else:
+                self.account = self._call("autodiscover", lambda: Account(
+                    p.email, credentials=self._credentials(), autodiscover=True, access_type=DELEGATE,
+                    default_timezone=UTC))
+        except ev.SyncError:
+            raise
+        except Exception as exc:
+            raise self._problem(exc) from exc
+        v = self.account.version
+        self.server_version = [[v.build.major_version, v.build.minor_version, v.build.major_build,
+                                v.build.minor_build], v.api_version]
+
+    def close(self) -> None:
+        self.account = None
+        self._folders.clear()
+        close_connections()
+
+    def _call(self, op: str, fn, *, write: bool = False):
+        """Run one EWS request with capped retries; throttling waits are reported to the engine."""
+        deadline = time.monotonic() + self.max_retry_seconds
+        attempt = 0
+        while True:
+            self.stats.requests += 1
+            self.stats.by_operation[op] = self.stats.by_operation.get(op, 0) + 1
+            try:
+                return fn()
+            except ex.ErrorServerBusy as exc:
+                wait = float(exc.back_off) if exc.back_off else min(BACKOFF_CAP, 2.0 ** attempt)
+            except ex.ErrorInternalServerTransientError:
+                wait = min(BACKOFF_CAP, 2.0 ** attempt)
+            except ex.MalformedResponseError as exc:
+                if "Code: 429" not in str(exc):
+                    raise
+                wait = min(BACKOFF_CAP, 2.0 ** attempt)
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ex.TransportError,
+                    ConnectionError) as exc:
+                if write:
+                    raise UnknownOutcome(str(exc)) from exc
+                if attempt >= 2:
+                    raise
+                wait = min(BACKOFF_CAP, 2.0 ** attempt)
+            attempt += 1
+            if time.monotonic() + wait > deadline:
+                raise ev.RunCutShort(
+                    f"Exchange kept asking us to slow down for more than {self.max_retry_seconds:.0f} s; the run "
+                    "stopped at a safe point and the next sync continues from there.")
+            if self.on_throttle is not None:
+                self.on_throttle(wait)
+            self.stats.throttle_waits += 1
+            self.stats.throttle_seconds += wait
+            time.sleep(wait)
+
+    # --- folders -------------------------------------------------------------------------------
+
+    def _folder(self, folder_id: str):
+        folder = self._folders.get(folder_id)
+        if folder is None:
+            folder = Contacts(account=self.account, id=folder_id)
+            self._folders[folder_id] = folder
+        return folder
+
+    def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
+        if known_id:
+            return FolderInfo(known_id, found_by="id")  # checked by the first call that uses it
+        try:
+            if self._root is None:
+                self._root = self._call("GetFolder", lambda: self.account.contacts)
+            parent = self._root
+            try:
+                folder = self._call("FindFolder", lambda: parent // name)
+                found_by = "name"
+            except ex.ErrorFolderNotFound:
+                if not create:
+                    return FolderInfo("", found_by="missing")
+                folder = Contacts(parent=parent, name=name)
+                self._call("CreateFolder", folder.save, write=True)
+                found_by = "created"
+        except ev.SyncError:
+            raise
+        except Exception as exc:
+            raise self._problem(exc) from exc
+        self._folders[folder.id] = folder
+        return FolderInfo(folder.id, created=found_by == "created", found_by=found_by)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _to_remote(self, item) -> RemoteItem:
+        fields = {k: getattr(item, attr) or "" for k, attr in SCALAR.items()}
+        lists: dict[str, list[Any]] = {"email_addresses": list(item.email_addresses or []),
+                                       "phone_numbers": list(item.phone_numbers or []),
+                                       "physical_addresses": list(item.physical_addresses or [])}
+        emails = {e.label: e.email for e in lists["email_addresses"]}
+        phones = {ph.label: ph.phone_number for ph in lists["phone_numbers"]}
+        business = next((a for a in lists["physical_addresses"] if a.label == "Business"), None)
+        for key, label in EMAILS.items():
+            fields[key] = emails.get(label) or ""
+        for key, label in PHONES.items():
+            fields[key] = phones.get(label) or ""
+        fields["address"], fields["address2"] = _address_fields(business.street if business else "")
+        for key, attr in ADDRESS.items():
+            fields[key] = (getattr(business, attr) if business else "") or ""
+        self._lists[item.id] = (item.changekey, lists)
+        return RemoteItem(item.id, item.changekey, getattr(item, STAMP, None) or None,
+                          {k: str(v).replace("\r\n", "\n") for k, v in fields.items()})
+
+    def changes(self, folder_id: str, state: str | None) -> RemoteChanges:
+        folder = self._folder(folder_id)
+        items: dict[str, RemoteItem] = {}
+        deleted: list[str] = []
+        current = state
+        fields = {f for f in folder.normalize_fields(fields=ONLY) if not f.field.is_attribute}
+        while True:
+            svc = SyncFolderItems(account=self.account)
+
+            def page(svc=svc, current=current):
+                return list(svc.call(folder=folder, shape="IdOnly",
+                                     additional_fields=fields, sync_state=current, ignore=None,
+                                     max_changes_returned=SYNC_PAGE, sync_scope=None))
+            try:
+                result = self._call("SyncFolderItems", page)
+            except ex.ErrorInvalidSyncStateData as exc:
+                raise SyncStateInvalid(str(exc)) from exc
+            except AttributeError as exc:  # a corrupt state can surface like this in exchangelib
+                raise SyncStateInvalid(str(exc)) from exc
+            except (ex.ErrorItemNotFound, ex.ErrorFolderNotFound) as exc:
+                raise FolderMissing(str(exc)) from exc
+            except ev.SyncError:
+                raise
+            except ex.EWSError as exc:
+                raise self._problem(exc) from exc
+            for change_type, item in result:
+                if change_type == "delete":
+                    items.pop(item.id, None)
+                    deleted.append(item.id)
+                elif change_type in ("create", "update") and isinstance(item, Contact):
+                    items[item.id] = self._to_remote(item)
+            if svc.sync_state == current or svc.includes_last_item_in_range:
+                current = svc.sync_state
+                break
+            current = svc.sync_state
+        return RemoteChanges(list(items.values()), deleted, current or "", state is None)
+
+    def get(self, folder_id: str, item_ids: list[str]) -> list[RemoteItem | None]:
+        out: list[RemoteItem | None] = []
+        for start in range(0, len(item_ids), self.write_chunk):
+            chunk = item_ids[start:start + self.write_chunk]
+            got = self._call("GetItem", lambda chunk=chunk: list(self.account.fetch(
+                ids=[(i, None) for i in chunk], only_fields=ONLY + ["parent_folder_id"])))
+            for item in got:
+                in_folder = isinstance(item, Contact) and item.parent_folder_id and item.parent_folder_id.id == folder_id
+                out.append(self._to_remote(item) if in_folder else None)
+        return out
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _apply(self, item, fields: dict[str, str], lists: dict[str, list[Any]]) -> list[str]:
+        """Set ``fields`` on an exchangelib contact; returns the exchangelib field names touched."""
+        touched: list[str] = []
+        for key, attr in SCALAR.items():
+            if key in fields:
+                setattr(item, attr, fields[key] or None)
+                touched.append(attr)
+        if "name" in fields:
+            item.file_as = fields["name"] or None
+            touched.append("file_as")
+        if any(k in fields for k in EMAILS):
+            entries = {e.label: e.email for e in lists["email_addresses"]}
+            for key, label in EMAILS.items():
+                if key in fields:
+                    entries[label] = fields[key]
+            item.email_addresses = [EmailAddress(email=v, label=k) for k, v in entries.items() if v] or None
+            touched.append("email_addresses")
+        if any(k in fields for k in PHONES):
+            entries = {ph.label: ph.phone_number for ph in lists["phone_numbers"]}
+            for key, label in PHONES.items():
+                if key in fields:
+                    entries[label] = fields[key]
+            item.phone_numbers = [PhoneNumber(label=k, phone_number=v) for k, v in entries.items() if v] or None
+            touched.append("phone_numbers")
+        if any(k in fields for k in ("address", "address2", *ADDRESS)):
+            others = [a for a in lists["physical_addresses"] if a.label != "Business"]
+            old = next((a for a in lists["physical_addresses"] if a.label == "Business"), None)
+            line1, line2 = _address_fields(old.street if old else "")
+            line1, line2 = fields.get("address", line1), fields.get("address2", line2)
+            values = {attr: fields.get(key, getattr(old, attr, None) if old else None) or None
+                      for key, attr in ADDRESS.items()}
+            street = "\n".join(x for x in (line1, line2) if x) or None
+            business = [PhysicalAddress(label="Business", street=street, **values)] if street or any(values.values()) else []
+            item.physical_addresses = (others + business) or None
+            touched.append("physical_addresses")
+        return touched
+
+    def create(self, folder_id: str, items: list[NewItem]) -> list[WriteResult]:
+        folder = self._folder(folder_id)
+        empty = {"email_addresses": [], "phone_numbers": [], "physical_addresses": []}
+        out: list[WriteResult] = []
+        for start in range(0, len(items), self.write_chunk):
+            chunk = items[start:start + self.write_chunk]
+            contacts = []
+            for new in chunk:
+                c = Contact(account=self.account, folder=folder)
+                self._apply(c, {**new.fields, "name": new.fields.get("name") or new.fields.get("email", "")}, empty)
+                setattr(c, STAMP, new.stamp)
+                contacts.append(c)
+            out += self._write("CreateItem", len(chunk), lambda contacts=contacts: self.account.bulk_create(
+                folder=folder, items=contacts, message_disposition=SAVE_ONLY))
+        return out
+
+    def _write(self, op: str, n: int, fn) -> list[WriteResult]:
+        try:
+            results = self._call(op, fn, write=True)
+        except UnknownOutcome as exc:
+            return [WriteResult(False, code="Timeout", message=str(exc), unknown=True) for _ in range(n)]
+        except ex.ErrorIrresolvableConflict as exc:
+            # Raised for the whole call: which items were written is unknown; they are re-read.
+            return [WriteResult(False, code="ErrorIrresolvableConflict", message=str(exc), unknown=True)
+                    for _ in range(n)]
+        except ev.SyncError:
+            raise
+        except ex.EWSError as exc:
+            return [WriteResult(False, code=type(exc).__name__, message=str(exc)) for _ in range(n)]
+        if len(results) != n:
+            return [WriteResult(False, code="Mismatch", message="the server answered for a different number of items",
+                                unknown=True) for _ in range(n)]
+        out = []
+        for res in results:
+            if isinstance(res, Exception):
+                out.append(WriteResult(False, code=type(res).__name__, message=str(res)))
+            elif res is True:  # DeleteItem answers success without ids
+                out.append(WriteResult(True))
+            elif isinstance(res, tuple):
+                out.append(WriteResult(True, res[0], res[1]))
+            else:
+                out.append(WriteResult(True, res.id, res.changekey))
+        return out
+
+    def update(self, items: list[ItemUpdate]) -> list[WriteResult]:
+        results: dict[int, WriteResult] = {}
+        needs_lists = [u.item_id for u in items if u.item_id not in self._lists or
+                       self._lists[u.item_id][0] != u.change_key]
+        if needs_lists:
+            self.get_lists(needs_lists)
+        batch: list[tuple[int, Any, list[str]]] = []
+        for n, upd in enumerate(items):
+            known = self._lists.get(upd.item_id)
+            if known is None:
+                results[n] = WriteResult(False, code="ErrorItemNotFound", message="the item no longer exists")
+                continue
+            if known[0] != upd.change_key:
+                results[n] = WriteResult(False, code="ErrorIrresolvableConflict",
+                                         message="the item was changed in Outlook after it was read")
+                continue
+            c = Contact(account=self.account, id=upd.item_id, changekey=upd.change_key)
+            touched = self._apply(c, upd.fields, known[1])
+            if upd.stamp:
+                setattr(c, STAMP, upd.stamp)
+                touched.append(STAMP)
+            batch.append((n, c, touched))
+        for start in range(0, len(batch), self.write_chunk):
+            chunk = batch[start:start + self.write_chunk]
+            written = self._write("UpdateItem", len(chunk), lambda chunk=chunk: self.account.bulk_update(
+                items=[(c, touched) for _, c, touched in chunk], conflict_resolution=NEVER_OVERWRITE,
+                message_disposition=SAVE_ONLY))
+            for (n, _, _), res in zip(chunk, written, strict=True):
+                results[n] = res
+        return [results[n] for n in range(len(items))]
+
+    def get_lists(self, item_ids: list[str]) -> None:
+        """Read current indexed lists (and change keys) so an update can send them back whole."""
+        for start in range(0, len(item_ids), self.write_chunk):
+            chunk = item_ids[start:start + self.write_chunk]
+            got = self._call("GetItem", lambda chunk=chunk: list(self.account.fetch(
+                ids=[(i, None) for i in chunk], only_fields=ONLY)))
+            for item_id, item in zip(chunk, got, strict=True):
+                if isinstance(item, Contact):
+                    self._to_remote(item)
+                else:
+                    self._lists.pop(item_id, None)
+
+    def delete(self, item_ids: list[str], move_to_deleted_items: bool) -> list[WriteResult]:
+        out: list[WriteResult] = []
+        for start in range(0, len(item_ids), self.write_chunk):
+            chunk = item_ids[start:start + self.write_chunk]
+            res = self._write("DeleteItem", len(chunk), lambda chunk=chunk: self.account.bulk_delete(
+                ids=[(i, None) for i in chunk],
+                delete_type="MoveToDeletedItems" if move_to_deleted_items else "HardDelete"))
+            for item_id, r in zip(chunk, res, strict=True):
+                r.item_id = r.item_id or item_id
+                out.append(r)
+        return out
+
+
+class UnknownOutcome(Exception):
+    """A write request failed after it may have reached the server."""
