@@ -172,8 +172,8 @@ def build_plan(inp: PlanInput) -> Plan:
     for link, item, first in pairs:
         _plan_pair(p, inp, link, item, first, effective if first else contacts, qualifies)
 
-    for uuid, c in sorted(contacts.items(), key=lambda kv: kv[1].get("no", "")):
-        if uuid in claimed or c.get("deleted") or not qualifies[uuid]:
+    for uuid, c in sorted(effective.items(), key=lambda kv: kv[1].get("no", "")):
+        if uuid in claimed or c.get("deleted") or not final_qualifies[uuid]:
             continue
         p.remote_creates.append(RemoteCreate(uuid, project(c)))
     return p
@@ -290,11 +290,8 @@ def _plan_pair(p: Plan, inp: PlanInput, link: dict[str, Any], item: RemoteItem |
             move = inp.master_delete_policy == "move_to_deleted_items"
             p.remote_deletes.append(RemoteDelete(uuid, link["item_id"], move, f"{no} deleted in the master"))
         return
-    if _leaving(link, c, qualifies):
-        _leave(p, inp, link, c)
-        return
     if item is None:
-        if c.get("revision") == link.get("synced_revision"):
+        if c.get("revision") == link.get("synced_revision") and not _leaving(link, c, qualifies):
             return  # neither side changed
         remote_fields = link["base_remote"]
         change_key = link["change_key"]
@@ -306,12 +303,15 @@ def _plan_pair(p: Plan, inp: PlanInput, link: dict[str, Any], item: RemoteItem |
                           f"{model.FIELD_BY_KEY[key].max_len} characters")
     for key, m_val, r_val in result.conflicts:
         p.conflicts.append((uuid, key, m_val, r_val))
+    after = c
     if result.master_changes:
         p.master_updates.append(MasterUpdate(uuid, result.master_changes))
         after = model.normalise({**c, **result.master_changes})
-        if _leaving(link, after, {uuid: outbound_reason(after, inp.contact_filter) is None}):
-            _leave(p, inp, link, after)  # an Outlook edit took the contact out of the filter
-            return
+    # Leaving the folder (by a master change, or an Outlook edit that takes the contact out of the
+    # filter) happens after the Outlook edits came in, so none is lost.
+    if _leaving(link, after, {uuid: outbound_reason(after, inp.contact_filter) is None}):
+        _leave(p, inp, link, after)
+        return
     needs_stamp = bool(link.get("needs_stamp"))
     if result.remote_changes or needs_stamp:
         p.remote_updates.append(RemoteUpdate(uuid, link["item_id"], change_key, result.remote_changes,
