@@ -423,3 +423,91 @@ def test_store_locked_by_another_sync(world):
     finally:
         lock.release()
     assert world.sync()["status"] == "ok"
+
+
+def test_too_many_deletes_trip_guard(world):
+    world.set(max_deletes=3, max_delete_fraction=0.1)
+    people = [world.person(f"P{i}", "Test", city="Oslo") for i in range(6)]
+    world.sync()
+    world.set(filter={"city": "Bergen"})  # every contact leaves the filter: 6 removals planned
+    writes = world.backend.writes
+    run = world.sync()
+    assert run["exit_code"] == ev.EXIT_GUARD and "remove 6" in run["message"]
+    assert world.backend.writes == writes and len(world.links()) == 6
+    run = world.sync(force=True)
+    assert run["counts"]["outlook_deleted"] == 6 and world.backend.items() == []
+    assert {c["uuid"] for c in world.store.contacts_raw()} == {p["uuid"] for p in people}  # NO-LOSS-MASTER
+
+
+@pytest.mark.parametrize("skew_hours", [-7, 5, 30 * 24])
+def test_master_and_server_clocks_skewed(world, monkeypatch, skew_hours):
+    """Change detection never compares clocks: edits made under a clock hours (or a DST change)
+    away from the server's are still seen, and nothing is seen twice."""
+    from datetime import UTC, datetime, timedelta
+
+    from bcsync_tui.core import model
+
+    a = world.person("Ann", "Lee")
+    world.sync()
+    skewed = (datetime.now(UTC) + timedelta(hours=skew_hours)).isoformat()
+    monkeypatch.setattr(model, "utc_now", lambda: skewed)
+    world.store.update_contact(a["uuid"], {"city": "Oslo"})
+    world.backend.user_update(world.item_of(a["uuid"]).item_id, phone="+47 1")
+    world.sync()
+    assert world.item_of(a["uuid"]).fields["city"] == "Oslo" and world.contact(a["uuid"])["phone"] == "+47 1"
+    assert sum(world.sync()["counts"].values()) == 0
+
+
+def test_two_syncs_at_once_one_runs_other_exits_locked(world):
+    import threading
+    import time
+
+    from bcsync_tui.core.store import Store
+    from bcsync_tui.core.sync.runner import sync_blocking
+
+    for i in range(30):
+        world.person(f"P{i}", "Test")
+    results, barrier = [], threading.Barrier(2)
+
+    def slow_factory(profile):
+        transport = world.backend.factory(profile)
+        connect = transport.connect
+
+        def slow_connect():  # hold the run open until the other sync has tried to start
+            time.sleep(0.5)
+            connect()
+        transport.connect = slow_connect
+        return transport
+
+    def one_sync():
+        store = Store(world.store.path)
+        barrier.wait()
+        try:
+            results.append(sync_blocking(store, "ann", transport_factory=slow_factory)["status"])
+        except ev.StoreLocked as exc:
+            results.append(f"locked: {exc}")
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=one_sync) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    world.store.storage.refresh()
+    assert sorted(r.split(":")[0] for r in results) == ["locked", "ok"], results
+    assert "in use by PID" in next(r for r in results if r.startswith("locked"))
+    check_all(world)
+
+
+def test_run_record_shape_and_history(world):
+    from bcsync_tui.core.history import list_runs
+
+    world.person("Ann", "Lee")
+    run = world.sync(mode="full")
+    assert set(run) >= {"id", "profile", "mode", "dry_run", "started_at", "ended_at", "status", "exit_code",
+                        "message", "counts", "skipped", "errors", "plan", "throttle_waits", "throttle_seconds",
+                        "token_resets", "requests"}
+    assert run["mode"] == "full" and run["requests"] >= 1 and run["ended_at"] >= run["started_at"]
+    assert list_runs(world.store)[0]["id"] == run["id"]
+    assert world.sync(dry_run=True)["id"] not in {r["id"] for r in list_runs(world.store)}
