@@ -138,3 +138,119 @@ def blank_fields(**values: str) -> dict[str, str]:
     out = dict.fromkeys(model.SYNCED_KEYS, "")
     out.update(values)
     return out
+
+
+# --- the loopback EWS server, driven through the real exchangelib client --------------------------
+
+_TO_OUTLOOK = {"name": "display_name", "first_name": "given_name", "middle_name": "middle_name",
+               "surname": "surname", "initials": "initials", "company_name": "company_name",
+               "job_title": "job_title", "email": "email1", "email2": "email2", "phone": "business_phone",
+               "mobile_phone": "mobile_phone", "fax": "business_fax", "home_page": "business_home_page",
+               "city": "business_city", "county": "business_state", "post_code": "business_postal_code",
+               "country_code": "business_country", "notes": "body"}
+STAMP_NAME = "bcsync-contact-uuid"
+
+
+def to_outlook(fields: dict[str, str], current: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key in _TO_OUTLOOK:
+            out[_TO_OUTLOOK[key]] = value
+            if key == "name":
+                out["file_as"] = value
+    if "address" in fields or "address2" in fields:
+        line1, _, line2 = ((current or {}).get("business_street") or "").partition("\n")
+        line1, line2 = fields.get("address", line1), fields.get("address2", line2)
+        out["business_street"] = "\n".join(x for x in (line1, line2) if x)
+    return out
+
+
+def from_outlook(d: dict[str, Any]) -> FolderItem:
+    fields = {k: (d.get(v) or "") for k, v in _TO_OUTLOOK.items() if k != "notes"}
+    line1, _, line2 = (d.get("business_street") or "").replace("\r\n", "\n").partition("\n")
+    fields.update(address=line1, address2=line2)
+    extra = {"notes": d["body"]} if d.get("body") else {}
+    return FolderItem(d["id"], (d.get("extended") or {}).get(STAMP_NAME), fields, extra)
+
+
+class EwsBackend:
+    """The mailbox lives in a LoopbackExchange; the engine reaches it over HTTP through exchangelib."""
+
+    name = "ews"
+    EMAIL, PASSWORD = "ann@example.com", "secret"
+
+    def __init__(self, home: Path):
+        from bcsync_tui.ewsserver import LoopbackExchange
+
+        users = {f"{p}@example.com": self.PASSWORD for p in ("ann", "bob")}
+        self.server = LoopbackExchange(users=users).start()
+        self.outlook = {email: self.server.outlook(email) for email in users}
+
+    def factory(self, profile: Profile):
+        from bcsync_tui.core.sync.ews import EwsTransport
+
+        profile.server_url = self.server.url
+        return EwsTransport(profile, self.PASSWORD, timeout=10, max_retry_seconds=20)
+
+    def _user(self, name: str):
+        return self.outlook[self.EMAIL]
+
+    def _folder_path(self, name: str) -> str:
+        return "deleteditems" if name == "Deleted Items" else name
+
+    def items(self, name: str = FOLDER) -> list[FolderItem]:
+        from bcsync_tui.ewsserver import FolderNotFound
+
+        for user in self.outlook.values():
+            try:
+                return [from_outlook(d) for d in user.contacts(self._folder_path(name))]
+            except FolderNotFound:
+                continue
+        return []
+
+    def _owner(self, item_id: str):
+        from bcsync_tui.ewsserver import ItemNotFound
+
+        for user in self.outlook.values():
+            try:
+                return user, user.get_contact(item_id)
+            except ItemNotFound:
+                continue
+        raise KeyError(item_id)
+
+    def user_create(self, fields: dict[str, str], name: str = FOLDER, **extra: str) -> str:
+        user = self._user(name)
+        user.ensure_folder(name)
+        return user.create_contact(name, to_outlook({**fields, **extra}))
+
+    def user_update(self, item_id: str, **changes: str) -> None:
+        user, current = self._owner(item_id)
+        user.edit_contact(item_id, to_outlook(changes, current))
+
+    def user_delete(self, item_id: str) -> None:
+        user, _ = self._owner(item_id)
+        user.delete_contact(item_id, mode="HardDelete")
+
+    def user_move_out(self, item_id: str) -> str:
+        user, _ = self._owner(item_id)
+        return user.move_contact(item_id, "contacts")
+
+    def user_copy(self, item_id: str) -> str:
+        user, current = self._owner(item_id)
+        return user.copy_contact(item_id, current["folder"])
+
+    def delete_folder(self, name: str = FOLDER) -> None:
+        self._user(name).delete_folder(name)
+
+    def expire_sync_states(self) -> None:
+        self.server.faults.expire_sync_states()
+
+    @property
+    def writes(self) -> int:
+        return sum(self.server.stats.count(op) for op in ("CreateItem", "UpdateItem", "DeleteItem", "MoveItem"))
+
+    def close(self) -> None:
+        from exchangelib.protocol import close_connections
+
+        close_connections()
+        self.server.stop()

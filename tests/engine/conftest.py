@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from .backends import MemoryBackend, World
+from .backends import EwsBackend, MemoryBackend, World
 
-BACKENDS = ["memory"]
+BACKENDS = ["memory", "ews"]
 
 
 @pytest.fixture(autouse=True)
@@ -14,7 +14,7 @@ def _no_keyring(monkeypatch):
 
 @pytest.fixture(params=BACKENDS)
 def world(request, tmp_path):
-    backend = MemoryBackend(tmp_path) if request.param == "memory" else request.getfixturevalue("ews_backend")
+    backend = MemoryBackend(tmp_path) if request.param == "memory" else EwsBackend(tmp_path)
     w = World(tmp_path, backend)
     yield w
     backend.close()
