@@ -175,8 +175,9 @@ def validate_field(key: str, value: Any) -> str | None:
 def validate(contact: dict[str, Any]) -> dict[str, str]:
     """Validate every editable field; returns field key → message (empty when valid)."""
     errors: dict[str, str] = {}
+    defaults = blank_contact()
     for key in EDITABLE_KEYS:
-        msg = validate_field(key, contact.get(key, blank_contact()[key]))
+        msg = validate_field(key, contact.get(key, defaults[key]))
         if msg:
             errors[key] = msg
     if not str(contact.get("name") or "").strip() and not compose_name(contact):

@@ -7,6 +7,7 @@ A profile's settings live in the store's ``profiles`` table; its password or tok
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -75,7 +76,9 @@ class Profile:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Profile:
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in doc.items() if k in known})
+        profile = cls(**{k: v for k, v in doc.items() if k in known})
+        profile._loaded_state = copy.deepcopy(profile.state)  # see save_profile
+        return profile
 
 
 def load_profile(store: Store, name: str) -> Profile:
@@ -98,7 +101,15 @@ def list_profiles(store: Store) -> list[Profile]:
 
 def save_profile(store: Store, profile: Profile) -> None:
     """Save settings; the engine's ``state`` is preserved unless the caller changed it."""
-    store.profiles.upsert(profile.to_doc(), Query().name == profile.name)
+    doc = profile.to_doc()
+    with store.transaction():
+        loaded = getattr(profile, "_loaded_state", None)
+        if loaded is not None and profile.state == loaded:
+            # Unchanged since load_profile: keep what a sync may have written in the meantime.
+            current = next((d for d in store.profiles.raw().values() if d.get("name") == profile.name), None)
+            if current is not None:
+                doc["state"] = current.get("state", {})
+        store.profiles.upsert(doc, Query().name == profile.name)
 
 
 def update_state(store: Store, name: str, **state: Any) -> None:

@@ -137,7 +137,8 @@ class JournaledStorage(Storage):
             doc = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise StoreCorruptError(self.path, f"not valid JSON ({exc})") from exc
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("tables"), dict):
+        if (not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("tables"), dict)
+                or type(doc.get("seq", 0)) is not int):
             raise StoreCorruptError(self.path, "not a bcsync store file")
         tables = doc["tables"]
         if not all(isinstance(t, dict) and all(isinstance(d, dict) for d in t.values()) for t in tables.values()):
@@ -238,7 +239,12 @@ class JournaledStorage(Storage):
                 raise
             finally:
                 self._depth = 0
-            self._commit()
+            try:
+                self._commit()
+            except BaseException:
+                self._data = None  # memory holds a transaction that did not reach the disk: reload
+                self._snap_sig = None
+                raise
         finally:
             self._pending = None
             self.lock.release()
@@ -274,14 +280,21 @@ class JournaledStorage(Storage):
         new_file = not self.wal_path.exists()
         fd = os.open(self.wal_path, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
-            # Drop a torn tail a crashed writer may have left behind our last valid line.
-            if os.fstat(fd).st_size != self._wal_offset:
-                os.ftruncate(fd, self._wal_offset)
-            os.lseek(fd, self._wal_offset, os.SEEK_SET)
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
+            try:
+                # Drop a torn tail a crashed writer may have left behind our last valid line.
+                if os.fstat(fd).st_size != self._wal_offset:
+                    os.ftruncate(fd, self._wal_offset)
+                os.lseek(fd, self._wal_offset, os.SEEK_SET)
+                view = memoryview(line)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except BaseException:
+                try:  # the write failed (disk full, I/O error): cut the line off, it did not happen
+                    os.ftruncate(fd, self._wal_offset)
+                except OSError:
+                    pass
+                raise
             st = os.fstat(fd)
         finally:
             os.close(fd)
@@ -291,7 +304,10 @@ class JournaledStorage(Storage):
         self._wal_sig = (st.st_ino, st.st_size, st.st_mtime_ns)
         self.generation += 1
         if self._wal_offset > max(self.compact_min_bytes, self._snap_size // 4):
-            self.compact()
+            try:
+                self.compact()
+            except OSError:
+                pass  # the transaction is durable in the journal; the next commit compacts again
 
     def compact(self) -> None:
         """Fold the journal into a fresh snapshot (held under the lock)."""
@@ -383,6 +399,27 @@ class JournaledTable(Table):
     def insert_multiple(self, documents):  # type: ignore[override]
         with self._storage.transaction():
             return super().insert_multiple(documents)
+
+    # TinyDB's update/remove by condition read every document through the updater, which would
+    # mark them all touched and journal the whole table: match first, then change only the matches.
+    def _matching_ids(self, cond) -> list[int]:
+        return [int(k) for k, doc in self._storage.table_data(self.name).items() if cond(doc)]
+
+    def update(self, fields, cond=None, doc_ids=None):  # type: ignore[override]
+        if cond is None or doc_ids is not None:
+            return super().update(fields, cond, doc_ids)
+        with self._storage.transaction():  # matched and changed under the lock
+            return super().update(fields, doc_ids=self._matching_ids(cond))
+
+    def remove(self, cond=None, doc_ids=None):  # type: ignore[override]
+        if cond is None or doc_ids is not None:
+            return super().remove(cond, doc_ids)
+        with self._storage.transaction():
+            return super().remove(doc_ids=self._matching_ids(cond))
+
+    def upsert(self, document, cond=None):  # type: ignore[override]
+        with self._storage.transaction():  # the update-or-insert decision under the lock
+            return super().upsert(document, cond)
 
     def _update_table(self, updater) -> None:  # type: ignore[override]
         with self._storage.transaction():

@@ -25,7 +25,7 @@ from tinydb.table import Document
 
 from . import model
 from .lock import FileLock
-from .paths import Paths, ensure_private_dir, write_private_file
+from .paths import Paths, ensure_private_dir
 from .storage import JournaledStorage, JournaledTable, StoreCorruptError, StoreDB
 
 SCHEMA_VERSION = 1
@@ -117,12 +117,18 @@ class Store:
 
     # --- contacts ------------------------------------------------------------------------------
 
-    def _index(self) -> dict[str, str]:
-        self.storage.refresh()
+    def _doc_id(self, uuid: str) -> str | None:
+        """The document id of a contact. An index hit is checked against the document, so the
+        O(n) rebuild happens only on a miss after a change, not after every commit."""
+        raw = self.contacts.raw()  # refreshes from disk
+        doc_id = self._uuid_index.get(uuid)
+        if doc_id is not None and raw.get(doc_id, {}).get("uuid") == uuid:
+            return doc_id
         if self.storage.generation != self._index_generation:
-            self._uuid_index = {doc["uuid"]: doc_id for doc_id, doc in self.contacts.raw().items()}
+            self._uuid_index = {doc["uuid"]: i for i, doc in raw.items()}
             self._index_generation = self.storage.generation
-        return self._uuid_index
+            return self._uuid_index.get(uuid)
+        return None
 
     def contacts_raw(self) -> list[dict[str, Any]]:
         """Live contacts (no tombstones), straight from memory: treat them as read-only."""
@@ -133,7 +139,7 @@ class Store:
         return [dict(d) for d in docs if include_deleted or not d.get("deleted")]
 
     def get_contact(self, uuid: str, include_deleted: bool = False) -> dict[str, Any] | None:
-        doc_id = self._index().get(uuid)
+        doc_id = self._doc_id(uuid)
         doc = self.contacts.raw().get(doc_id) if doc_id else None
         if doc is None or (doc.get("deleted") and not include_deleted):
             return None
@@ -217,7 +223,7 @@ class Store:
     def update_contact(self, uuid: str, changes: dict[str, Any], *, validate: bool = True) -> dict[str, Any]:
         """Apply field changes; bumps revision and modified time only when something really changed."""
         with self.transaction():
-            doc_id = self._index().get(uuid)
+            doc_id = self._doc_id(uuid)
             current = self.contacts.raw().get(doc_id) if doc_id else None
             if current is None or current.get("deleted"):
                 raise NotFoundError(f"no contact with id {uuid}")
@@ -235,7 +241,7 @@ class Store:
     def delete_contact(self, uuid: str) -> None:
         """Delete from the master, keeping a tombstone so every profile's sync can act on it."""
         with self.transaction():
-            doc_id = self._index().get(uuid)
+            doc_id = self._doc_id(uuid)
             current = self.contacts.raw().get(doc_id) if doc_id else None
             if current is None or current.get("deleted"):
                 raise NotFoundError(f"no contact with id {uuid}")
@@ -243,7 +249,7 @@ class Store:
                                   "revision": int(current.get("revision", 0)) + 1}, doc_ids=[int(doc_id)])
 
     def purge_tombstone(self, uuid: str) -> None:
-        doc_id = self._index().get(uuid)
+        doc_id = self._doc_id(uuid)
         if doc_id and self.contacts.raw()[doc_id].get("deleted"):
             self.contacts.remove(doc_ids=[int(doc_id)])
 
@@ -279,10 +285,14 @@ class Store:
     def restore(self, backup: Path) -> Path:
         """Replace the store with a backup (checked first); the current store is backed up before."""
         probe = JournaledStorage(backup)
-        probe.read()  # raises StoreCorruptError naming the backup if it is unusable
-        saved = self.backup("before-restore")
+        probe.read()  # raises StoreCorruptError naming the backup if it is unusable; held in memory
+        saved = self.backup("before-restore")  # may rotate `backup` itself away: we have its data
         with self.storage.lock:
-            write_private_file(self.path, backup.read_bytes())
+            self.storage.refresh()
+            # Number the restored snapshot past the current journal, so a crash before the journal
+            # is removed cannot replay the replaced store's transactions over the backup.
+            probe._seq = max(probe._seq, self.storage._seq)
+            probe.write_snapshot(self.path)
             self.storage.wal_path.unlink(missing_ok=True)
         self.storage.refresh()
         return saved

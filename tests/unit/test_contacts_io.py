@@ -1,0 +1,253 @@
+"""CSV and vCard import/export of master contacts (core.contacts_io, core.contacts_vcard)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from bcsync_tui.core import model
+from bcsync_tui.core.contacts_io import (ImportFileError, decode_text, detect_format, export_contacts,
+                                         parse_csv, plan_import, read_contacts, write_csv)
+from bcsync_tui.core.contacts_vcard import _fold, parse_vcards, vcard_lines, write_vcards
+
+
+def _contact(**fields: object) -> dict:
+    c = model.normalise(fields)
+    c["uuid"] = model.new_uuid()
+    return c
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+def test_csv_with_bom_semicolons_captions_and_quoted_line_breaks(tmp_path):
+    text = ("\ufeffNo.;First Name;Surname;E-Mail;Post Code;Address\r\n"
+            'CT9;Åse;Ødegård;ase@example.no;0150;"Storgata 1\r\nBakgården"\r\n'
+            ";Bob;Lee;bob@example.com;;\r\n")
+    f = tmp_path / "c.csv"
+    f.write_bytes(text.encode("utf-8"))
+    fmt, rows, warnings = read_contacts(str(f))
+    assert fmt == "csv" and warnings == []
+    assert [r.line for r in rows] == [2, 4]  # the quoted line break makes row 2 two lines long
+    assert rows[0].data["first_name"] == "Åse" and rows[0].data["no"] == "CT9"
+    assert rows[0].data["address"] == "Storgata 1\r\nBakgården"
+    assert rows[1].data["email"] == "bob@example.com"
+
+
+def test_csv_comma_delimiter_and_field_keys():
+    rows, _ = parse_csv('first_name,email,city\nAnn,"ann@x.com",Oslo\n')
+    assert rows[0].data == {"first_name": "Ann", "email": "ann@x.com", "city": "Oslo"}
+
+
+def test_csv_unknown_and_assigned_columns_are_reported_not_fatal():
+    rows, warnings = parse_csv("Name;E-Mail;Favourite colour;UUID\nAnn;a@x.com;blue;123\n")
+    assert rows[0].data == {"name": "Ann", "email": "a@x.com"}
+    assert any("Favourite colour" in w for w in warnings) and any("UUID" in w for w in warnings)
+
+
+def test_csv_row_with_more_values_than_columns_is_invalid():
+    rows, _ = parse_csv("Name;E-Mail\nAnn;a@x.com;extra\n")
+    plan = plan_import(rows, [])
+    assert not plan.accepted and "header has 2 columns" in plan.invalid[0].reason
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("Colour;Size\nred;L\n", "no column bcsync knows"),
+    ("Name;E-Mail;email\nAnn;a@x.com;b@x.com\n", "two columns for E-Mail"),
+    ('Name;E-Mail\n"Ann;a@x.com\n', "not valid CSV"),
+])
+def test_csv_file_level_errors(text, fragment):
+    with pytest.raises(ImportFileError) as exc:
+        parse_csv(text, "f.csv")
+    assert fragment in str(exc.value) and "f.csv" in str(exc.value)
+
+
+@pytest.mark.parametrize("data, fragment", [
+    (b"", "is empty"),
+    (b"PK\x03\x04rest-of-zip", "Excel workbook"),
+    (b"Name\x00\x01\x02\xff", "binary"),
+    ("Name;E-Mail\nJosé;j@x.com\n".encode("cp1252"), "not UTF-8"),
+])
+def test_undecodable_files_say_what_to_do(data, fragment):
+    with pytest.raises(ImportFileError) as exc:
+        decode_text("in.csv", data, "csv")
+    assert fragment in str(exc.value) and "in.csv" in str(exc.value)
+
+
+def test_explicit_encoding_and_utf16_are_read():
+    assert decode_text("x", "Name\nJosé\n".encode("cp1252"), "csv", "cp1252") == "Name\nJosé\n"
+    assert decode_text("x", "Name\nJosé\n".encode("utf-16"), "csv") == "Name\nJosé\n"
+
+
+def test_format_detection():
+    assert detect_format("a.VCF") == "vcard" and detect_format("a.csv") == "csv"
+    assert detect_format("-", "  BEGIN:VCARD\r\n") == "vcard" and detect_format("-", "Name\n") == "csv"
+    assert detect_format("a.csv", None, "vcard") == "vcard"
+
+
+def test_csv_export_reimports_to_the_same_contacts(tmp_path):
+    contacts = [_contact(no="CT1", first_name="Ann", surname="O'Neil; \"Jr\"", email="ann@x.com",
+                         address="Line 1\nLine 2", privacy_blocked=True, type="Person"),
+                _contact(no="CT2", name="ACME, Inc.", type="Company", email="info@acme.com")]
+    path = tmp_path / "out.csv"
+    export_contacts(str(path), contacts, "csv", delimiter=";", bom=True)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfNo.;Type;Name")
+    _, rows, _ = read_contacts(str(path))
+    plan = plan_import(rows, [])
+    assert not plan.invalid
+    for (_, got), want in zip(plan.accepted, contacts, strict=True):
+        assert {k: got[k] for k in model.EDITABLE_KEYS} == {k: want[k] for k in model.EDITABLE_KEYS}
+        assert got["no"] == want["no"]
+
+
+# --- validation, duplicates, line numbers -----------------------------------------------------
+
+def test_plan_lists_every_bad_row_with_its_line_and_reason():
+    rows, _ = parse_csv("Name;E-Mail;Phone No.;Privacy Blocked;No.\n"
+                        "Ann;ann@x.com;+47 1;no;\n"
+                        "Bob;not-an-email;;;\n"
+                        ";c@x.com;;;\n"
+                        "Dan;d@x.com;call me;maybe;\n"
+                        "Eve;e@x.com;;;" + "X" * 21 + "\n")
+    plan = plan_import(rows, [])
+    assert [p.line for p in plan.invalid] == [3, 4, 5, 6]
+    reasons = {p.line: p.reason for p in plan.invalid}
+    assert "not an e-mail address" in reasons[3]
+    assert "needs a name" in reasons[4]
+    assert "Phone No." in reasons[5] and "Privacy Blocked" in reasons[5]
+    assert "No." in reasons[6]
+    assert [line for line, _ in plan.accepted] == [2]
+
+
+def test_duplicates_by_email_within_the_file_and_against_the_store():
+    existing = [_contact(no="CT1", name="Old Ann", email="ANN@x.com")]
+    rows, _ = parse_csv("Name;E-Mail\nAnn;ann@x.com \nBob;bob@x.com\nBobby;Bob@X.com\n")
+    plan = plan_import(rows, existing)
+    assert [line for line, _ in plan.accepted] == [3]
+    assert {p.line: p.reason for p in plan.duplicates} == {
+        2: "ann@x.com is already in the store as CT1 Old Ann", 4: "Bob@X.com is also on line 3"}
+    allowed = plan_import(rows, existing, allow_duplicates=True)
+    assert len(allowed.accepted) == 3 and not allowed.duplicates
+
+
+def test_numbers_taken_in_store_or_file_are_invalid_and_numbered_rows_go_first():
+    tomb = {**_contact(no="CT7", name="Gone", email="g@x.com"), "deleted": True}
+    rows, _ = parse_csv("No.;Name\n;Auto\nct7;Taken\nCT8;Mine\nCT8;Again\n")
+    plan = plan_import(rows, [tomb])
+    assert {p.line: p.reason for p in plan.invalid} == {
+        3: "No. ct7 is already used in the contact store", 5: "No. CT8 is also on line 4"}
+    assert [c["name"] for c in plan.contacts()] == ["Mine", "Auto"]
+
+
+# --- vCard -----------------------------------------------------------------------------------
+
+VCARD_30 = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann;Marie;Dr.;\r\nFN:Dr. Ann Marie Lee\r\n"
+    "ORG:ACME\\, Inc.;Sales\r\nTITLE:Head of\r\n  sales\r\n"
+    "item1.EMAIL;type=INTERNET;type=WORK:ann@acme.com\r\nEMAIL;TYPE=INTERNET,PREF:ann.lee@acme.com\r\n"
+    "EMAIL:third@acme.com\r\n"
+    "TEL;TYPE=HOME:+1 555 0100\r\nTEL;TYPE=WORK,VOICE:+1 555 0101\r\nTEL;TYPE=CELL:+1 555 0102\r\n"
+    "TEL;TYPE=WORK,FAX:+1 555 0103\r\n"
+    "ADR;TYPE=HOME:;;1 Home Rd;Hometown;;11111;US\r\n"
+    "ADR;TYPE=WORK:;Suite 5;1 Main St\\nFloor 2;Springfield;IL;62701;US\r\n"
+    "URL:https://acme.com\r\nNOTE:ignored\\, really\r\nPHOTO;ENCODING=b;TYPE=JPEG:AAAA\r\nEND:VCARD\r\n")
+
+VCARD_40 = (
+    "BEGIN:VCARD\nVERSION:4.0\nKIND:org\nFN:Nordlys AS\nN:;;;;\nORG:Nordlys AS\n"
+    "EMAIL;TYPE=work;PREF=1:post@nordlys.no\nTEL;VALUE=uri;TYPE=\"voice,work\":tel:+47-22-00-00-00\n"
+    "ADR;TYPE=work;LABEL=\"Storgata 1\\nOslo\":;;Storgata 1;Oslo;;0150;NO\nEND:VCARD\n")
+
+
+def test_vcard_30_mapping():
+    rows, _ = parse_vcards(VCARD_30)
+    d = rows[0].data
+    assert (d["surname"], d["first_name"], d["middle_name"]) == ("Lee", "Ann", "Marie")
+    assert d["company_name"] == "ACME, Inc." and d["job_title"] == "Head of sales"
+    assert (d["email"], d["email2"]) == ("ann.lee@acme.com", "ann@acme.com")  # PREF first
+    assert (d["phone"], d["mobile_phone"], d["fax"]) == ("+1 555 0101", "+1 555 0102", "+1 555 0103")
+    assert (d["address"], d["address2"], d["city"], d["county"], d["post_code"], d["country_code"]) == (
+        "1 Main St", "Floor 2", "Springfield", "IL", "62701", "US")
+    assert d["home_page"] == "https://acme.com"
+    assert "NOTE" not in str(d) and rows[0].notes == ["3 e-mail addresses; only the first two are kept"]
+
+
+def test_vcard_40_company_with_uri_phone():
+    rows, _ = parse_vcards(VCARD_40)
+    d = rows[0].data
+    assert d["type"] == model.COMPANY and d["name"] == "Nordlys AS"
+    assert d["phone"] == "+47-22-00-00-00" and d["post_code"] == "0150"
+    plan = plan_import(rows, [])
+    assert plan.accepted[0][1]["type"] == model.COMPANY and plan.accepted[0][1]["name"] == "Nordlys AS"
+
+
+def test_vcard_21_quoted_printable_and_charset_do_not_crash():
+    text = ("BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:M=FCller;J=FCrgen\r\n"
+            "FN;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:J=C3=BCrgen M=C3=BC=\r\nller\r\n"
+            "EMAIL;INTERNET;WORK:j@x.de\r\nTEL;WORK;FAX:0301\r\nEND:VCARD\r\n")
+    rows, _ = parse_vcards(text)
+    d = rows[0].data
+    assert d["surname"] == "Müller" and d["first_name"] == "Jürgen" and d["name"] == "Jürgen Müller"
+    assert d["email"] == "j@x.de" and d["fax"] == "0301"
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann\r\n", "truncated"),
+    ("BEGIN:VCARD\r\nFN:A\r\nBEGIN:VCARD\r\nFN:B\r\nEND:VCARD\r\n", "no END:VCARD before"),
+    ("FN:Ann\r\n", "outside BEGIN:VCARD"),
+    ("\r\n\r\n", "no vCard"),
+])
+def test_damaged_vcards_are_file_errors(text, fragment):
+    with pytest.raises(ImportFileError) as exc:
+        parse_vcards(text, "x.vcf")
+    assert fragment in str(exc.value) and "x.vcf" in str(exc.value)
+
+
+def test_garbled_vcard_line_makes_that_card_invalid_with_its_line():
+    rows, _ = parse_vcards("BEGIN:VCARD\nFN:Ann\nEMAIL:a@x.com\nEND:VCARD\n"
+                           "BEGIN:VCARD\nFN:Bob\ngarbage without colon\nEND:VCARD\n")
+    plan = plan_import(rows, [])
+    assert [line for line, _ in plan.accepted] == [1]
+    assert plan.invalid[0].line == 5 and "line 7 is not a vCard property" in plan.invalid[0].reason
+
+
+TRICKY = dict(no="CT000042", first_name="Zoë", middle_name="d'Arc", surname="Ünlü; Smith, Jr.",
+              initials="ZÜ", company_name="Bäcker & Söhne, GmbH; Abt. 3", job_title="Back\\slash",
+              email="zoe@example.com", email2="zoe.private@example.org", phone="+49 30 1234",
+              mobile_phone="+49 170 5555", fax="+49 30 1235", home_page="https://example.com/a,b;c",
+              address="Hauptstraße 1, Hinterhaus", address2="Aufgang B", city="Berlin", county="BE",
+              post_code="10115", country_code="DE", territory_code="EU", salesperson_code="SP1",
+              company_no="C0001", privacy_blocked=True)
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_vcard_round_trip(version):
+    contacts = [_contact(**TRICKY), _contact(name=("Emoji 🎉 Corp with a long name " * 3).strip(), type="Company",
+                                               email="corp@example.com")]
+    buf = io.StringIO()
+    write_vcards(buf, contacts, version)
+    text = buf.getvalue()
+    assert f"VERSION:{version}" in text and "\r\n " in text  # long lines were folded
+    rows, _ = parse_vcards(text)
+    plan = plan_import(rows, [])
+    assert not plan.invalid
+    for (_, got), want in zip(plan.accepted, contacts, strict=True):
+        assert {k: got[k] for k in ("no",) + model.EDITABLE_KEYS} == {k: want[k] for k in ("no",) + model.EDITABLE_KEYS}
+
+
+def test_folding_keeps_lines_within_75_octets_and_utf8_whole():
+    line = "NOTE:" + "ø🎉a" * 60
+    folded = _fold(line)
+    parts = folded.split("\r\n")
+    assert all(len(p.encode("utf-8")) <= 75 for p in parts)
+    assert "".join(p[1:] if i else p for i, p in enumerate(parts)) == line
+
+
+def test_vcard_lines_reject_unknown_version():
+    with pytest.raises(ValueError):
+        vcard_lines(_contact(name="A"), "2.1")
+
+
+def test_write_csv_header_uses_bc_captions():
+    buf = io.StringIO()
+    write_csv(buf, [_contact(name="A", email="a@x.com")], keys=("no", "name", "email", "post_code"))
+    assert buf.getvalue().splitlines()[0] == "No.,Name,E-Mail,Post Code"
