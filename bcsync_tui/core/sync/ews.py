@@ -19,7 +19,7 @@ import requests
 from exchangelib import (BASIC, DELEGATE, NTLM, OAUTH2, UTC, Account, Build, Configuration, Contact, Credentials,
                          ExtendedProperty, FailFast, Identity, OAuth2Credentials, Version)
 from exchangelib import errors as ex
-from exchangelib.folders import Contacts
+from exchangelib.folders import Contacts, Root
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
 from exchangelib.items import NEVER_OVERWRITE, SAVE_ONLY
 from exchangelib.protocol import BaseProtocol, NoVerifyHTTPAdapter, close_connections
@@ -86,6 +86,10 @@ class EwsTransport:
             return ev.ConnectionProblem(
                 f"Exchange rejected the user name or password for {self.profile.username or self.profile.email} "
                 f"at {where}. Check them in the Exchange sync setup.")
+        if isinstance(exc, (ex.ErrorAccessDenied, ex.ErrorFolderNotFound, ex.ErrorNonExistentMailbox)):
+            return ev.ConnectionProblem(f"The mailbox or folder is not accessible: {exc}.")
+        if isinstance(exc, ex.ResponseMessageError):
+            return ev.ConnectionProblem(f"Exchange refused the request at {where}: {type(exc).__name__}: {exc}")
         if isinstance(exc, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
             host = urlparse(self.profile.server_url).hostname
             return ev.ConnectionProblem(
@@ -103,8 +107,6 @@ class EwsTransport:
         if isinstance(exc, (ex.MalformedResponseError, ex.ErrorInvalidSchemaVersionForMailboxVersion, ex.CASError)):
             return ev.ConnectionProblem(
                 f"{where} did not answer like an Exchange EWS endpoint. The URL usually ends in /EWS/Exchange.asmx.")
-        if isinstance(exc, (ex.ErrorAccessDenied, ex.ErrorFolderNotFound, ex.ErrorNonExistentMailbox)):
-            return ev.ConnectionProblem(f"The mailbox or folder is not accessible: {exc}.")
         return ev.ConnectionProblem(f"Exchange error at {where}: {type(exc).__name__}: {exc}")
 
     def _credentials(self):
@@ -119,7 +121,11 @@ class EwsTransport:
         """Build the account; no request is sent when the server version is known from a previous run."""
         BaseProtocol.TIMEOUT = self.timeout
         # Per profile: TLS verification is off only when the user chose that for this profile.
-        BaseProtocol.HTTP_ADAPTER_CLS = NoVerifyHTTPAdapter if not self.profile.verify_tls else requests.adapters.HTTPAdapter
+        # exchangelib keeps this process-wide; syncs run one at a time, so it is set per run.
+        if not self.profile.verify_tls:
+            BaseProtocol.HTTP_ADAPTER_CLS = NoVerifyHTTPAdapter
+        elif BaseProtocol.HTTP_ADAPTER_CLS is NoVerifyHTTPAdapter:
+            BaseProtocol.HTTP_ADAPTER_CLS = requests.adapters.HTTPAdapter
         p = self.profile
         auth = {"basic": BASIC, "ntlm": NTLM, "oauth2": OAUTH2}[p.auth_type]
         known = p.state.get("server_version")
@@ -164,6 +170,8 @@ class EwsTransport:
                 if "Code: 429" not in str(exc):
                     raise
                 wait = min(BACKOFF_CAP, 2.0 ** attempt)
+            except ex.ResponseMessageError:
+                raise  # an answer from the server (not found, access denied...): not a transport fault
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ex.TransportError,
                     ConnectionError) as exc:
                 if write:
@@ -187,7 +195,8 @@ class EwsTransport:
     def _folder(self, folder_id: str):
         folder = self._folders.get(folder_id)
         if folder is None:
-            folder = Contacts(account=self.account, id=folder_id)
+            # A bare Root carries the account without the GetFolder request ``account.root`` makes.
+            folder = Contacts(root=Root(account=self.account), id=folder_id)
             self._folders[folder_id] = folder
         return folder
 

@@ -23,7 +23,12 @@ def clean(value: Any) -> str:
 
 
 def project(contact: dict[str, Any]) -> dict[str, str]:
-    return {k: clean(contact.get(k)) for k in SYNCED}
+    out = {k: clean(contact.get(k)) for k in SYNCED}
+    # Address and Address 2 travel as one multi-line street; a line break inside Address would come
+    # back split differently, so compare them in the form the street gives back.
+    street = "\n".join(x for x in (out["address"], out["address2"]) if x)
+    out["address"], _, out["address2"] = street.partition("\n")
+    return out
 
 
 def fit(key: str, value: str) -> str:
