@@ -53,7 +53,8 @@ ONLY = ["display_name", "file_as", "given_name", "middle_name", "surname", "init
         "business_homepage", "email_addresses", "phone_numbers", "physical_addresses", STAMP]
 SYNC_PAGE = 512  # EWS's maximum MaxChangesReturned
 WRITE_CHUNK = 100
-BACKOFF_CAP = 60.0
+BACKOFF_CAP = 60.0  # exponential back-off when the server names no wait
+MAX_SERVER_BACKOFF = 300.0  # a BackOffMilliseconds beyond this is capped
 
 
 def _address_fields(street: str) -> tuple[str, str]:
@@ -120,6 +121,7 @@ class EwsTransport:
     def connect(self) -> None:
         """Build the account; no request is sent when the server version is known from a previous run."""
         BaseProtocol.TIMEOUT = self.timeout
+        BaseProtocol.RETRY_WAIT = 1  # our own back-off starts at 1 s when the server names no wait
         # Per profile: TLS verification is off only when the user chose that for this profile.
         # exchangelib keeps this process-wide; syncs run one at a time, so it is set per run.
         if not self.profile.verify_tls:
@@ -140,11 +142,11 @@ class EwsTransport:
                 self.account = self._call("autodiscover", lambda: Account(
                     p.email, credentials=self._credentials(), autodiscover=True, access_type=DELEGATE,
                     default_timezone=UTC))
+            v = self._call("version", lambda: self.account.version)  # a request when not known yet
         except ev.SyncError:
             raise
         except Exception as exc:
             raise self._problem(exc) from exc
-        v = self.account.version
         self.server_version = [[v.build.major_version, v.build.minor_version, v.build.major_build,
                                 v.build.minor_build], v.api_version]
 
@@ -153,42 +155,61 @@ class EwsTransport:
         self._folders.clear()
         close_connections()
 
-    def _call(self, op: str, fn, *, write: bool = False):
-        """Run one EWS request with capped retries; throttling waits are reported to the engine."""
+    def _call(self, op: str, fn, *, write: bool = False, resend: bool = True):
+        """Run one EWS request with capped retries; throttling waits are reported to the engine.
+
+        ``resend=False`` is for batch writes that must not be sent twice: a busy answer may refer to
+        one item of the batch while the others were written, so after the wait it raises ``Busy``
+        and the caller finds out what was written (by stamp) before sending the rest again."""
         deadline = time.monotonic() + self.max_retry_seconds
         attempt = 0
         while True:
             self.stats.requests += 1
             self.stats.by_operation[op] = self.stats.by_operation.get(op, 0) + 1
+            busy = False
             try:
                 return fn()
             except ex.ErrorServerBusy as exc:
-                wait = float(exc.back_off) if exc.back_off else min(BACKOFF_CAP, 2.0 ** attempt)
+                # exchangelib fills in RETRY_WAIT when the server sent no BackOffMilliseconds.
+                told = exc.back_off and exc.back_off != BaseProtocol.RETRY_WAIT
+                wait = min(MAX_SERVER_BACKOFF, float(exc.back_off)) if told else min(BACKOFF_CAP, 2.0 ** attempt)
+                busy = True
             except ex.ErrorInternalServerTransientError:
-                wait = min(BACKOFF_CAP, 2.0 ** attempt)
+                wait, busy = min(BACKOFF_CAP, 2.0 ** attempt), True
             except ex.MalformedResponseError as exc:
                 if "Code: 429" not in str(exc):
                     raise
-                wait = min(BACKOFF_CAP, 2.0 ** attempt)
-            except ex.ResponseMessageError:
-                raise  # an answer from the server (not found, access denied...): not a transport fault
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ex.TransportError,
-                    ConnectionError) as exc:
+                wait, busy = min(BACKOFF_CAP, 2.0 ** attempt), True
+            except ex.ResponseMessageError as exc:
+                if not isinstance(exc, ex.ErrorTimeoutExpired):
+                    raise  # an answer from the server (not found, access denied...): not a transport fault
+                if write:  # it may have reached the server: never sent twice blindly
+                    raise UnknownOutcome(str(exc)) from exc
+                if attempt >= 2 or time.monotonic() + 2.0 ** attempt > deadline:
+                    raise
+                wait = 2.0 ** attempt
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError,
+                    ex.TransportError) as exc:
                 if write:
                     raise UnknownOutcome(str(exc)) from exc
-                if attempt >= 2:
+                if attempt >= 2 or time.monotonic() + 2.0 ** attempt > deadline:
                     raise
-                wait = min(BACKOFF_CAP, 2.0 ** attempt)
+                wait = 2.0 ** attempt
             attempt += 1
-            if time.monotonic() + wait > deadline:
-                raise ev.RunCutShort(
-                    f"Exchange kept asking us to slow down for more than {self.max_retry_seconds:.0f} s; the run "
-                    "stopped at a safe point and the next sync continues from there.")
-            if self.on_throttle is not None:
-                self.on_throttle(wait)
-            self.stats.throttle_waits += 1
-            self.stats.throttle_seconds += wait
-            time.sleep(wait)
+            self._wait(wait, deadline)
+            if busy and not resend:
+                raise Busy(op)
+
+    def _wait(self, seconds: float, deadline: float) -> None:
+        if time.monotonic() + seconds > deadline:
+            raise ev.RunCutShort(
+                f"Exchange kept asking us to slow down for more than {self.max_retry_seconds:.0f} s; the run "
+                "stopped at a safe point and the next sync continues from there.")
+        if self.on_throttle is not None:
+            self.on_throttle(seconds)
+        self.stats.throttle_waits += 1
+        self.stats.throttle_seconds += seconds
+        time.sleep(seconds)
 
     # --- folders -------------------------------------------------------------------------------
 
@@ -333,23 +354,52 @@ class EwsTransport:
 
     def create(self, folder_id: str, items: list[NewItem]) -> list[WriteResult]:
         folder = self._folder(folder_id)
-        empty = {"email_addresses": [], "phone_numbers": [], "physical_addresses": []}
         out: list[WriteResult] = []
         for start in range(0, len(items), self.write_chunk):
-            chunk = items[start:start + self.write_chunk]
+            out += self._create_chunk(folder, items[start:start + self.write_chunk])
+        return out
+
+    def _create_chunk(self, folder, chunk: list[NewItem]) -> list[WriteResult]:
+        """Create, and after a busy answer create only what the folder does not hold yet (by stamp)."""
+        empty = {"email_addresses": [], "phone_numbers": [], "physical_addresses": []}
+        done: dict[str, WriteResult] = {}
+        pending = list(chunk)
+        for _ in range(4):
             contacts = []
-            for new in chunk:
+            for new in pending:
                 c = Contact(account=self.account, folder=folder)
                 self._apply(c, {**new.fields, "name": new.fields.get("name") or new.fields.get("email", "")}, empty)
                 setattr(c, STAMP, new.stamp)
                 contacts.append(c)
-            out += self._write("CreateItem", len(chunk), lambda contacts=contacts: self.account.bulk_create(
-                folder=folder, items=contacts, message_disposition=SAVE_ONLY))
-        return out
+            try:
+                results = self._write("CreateItem", len(pending), lambda contacts=contacts: self.account.bulk_create(
+                    folder=folder, items=contacts, message_disposition=SAVE_ONLY), resend=False)
+            except Busy:
+                found = self._find_stamped(folder, [new.stamp for new in pending])
+                for new in pending:
+                    if new.stamp in found:
+                        done[new.stamp] = WriteResult(True, *found[new.stamp])
+                pending = [new for new in pending if new.stamp not in found]
+                if not pending:
+                    break
+                continue
+            done.update({new.stamp: res for new, res in zip(pending, results, strict=True)})
+            pending = []
+            break
+        for new in pending:
+            done[new.stamp] = WriteResult(False, code="ErrorServerBusy", message="the server stayed busy")
+        return [done[new.stamp] for new in chunk]
 
-    def _write(self, op: str, n: int, fn) -> list[WriteResult]:
+    def _find_stamped(self, folder, stamps: list[str]) -> dict[str, tuple[str, str]]:
+        """Items of the folder carrying one of these stamps (FindItem with a restriction)."""
+        query = folder.filter(**{f"{STAMP}__in": stamps}).only(STAMP)
+        found = self._call("FindItem", lambda: list(query))
+        return {getattr(i, STAMP): (i.id, i.changekey) for i in found if isinstance(i, Contact)}
+
+    def _write(self, op: str, n: int, fn, resend: bool = True) -> list[WriteResult]:
+        """One batch write as per-item results; ``Busy`` propagates when ``resend`` is False."""
         try:
-            results = self._call(op, fn, write=True)
+            results = self._call(op, fn, write=True, resend=resend)
         except UnknownOutcome as exc:
             return [WriteResult(False, code="Timeout", message=str(exc), unknown=True) for _ in range(n)]
         except ex.ErrorIrresolvableConflict as exc:
@@ -399,9 +449,13 @@ class EwsTransport:
             batch.append((n, c, touched))
         for start in range(0, len(batch), self.write_chunk):
             chunk = batch[start:start + self.write_chunk]
-            written = self._write("UpdateItem", len(chunk), lambda chunk=chunk: self.account.bulk_update(
-                items=[(c, touched) for _, c, touched in chunk], conflict_resolution=NEVER_OVERWRITE,
-                message_disposition=SAVE_ONLY))
+            try:
+                written = self._write("UpdateItem", len(chunk), lambda chunk=chunk: self.account.bulk_update(
+                    items=[(c, touched) for _, c, touched in chunk], conflict_resolution=NEVER_OVERWRITE,
+                    message_disposition=SAVE_ONLY), resend=len(chunk) == 1)
+            except Busy:  # some may be written: the engine re-reads and retries each one
+                written = [WriteResult(False, code="ErrorServerBusy", message="busy", unknown=True)
+                           for _ in chunk]
             for (n, _, _), res in zip(chunk, written, strict=True):
                 results[n] = res
         return [results[n] for n in range(len(items))]
@@ -433,3 +487,7 @@ class EwsTransport:
 
 class UnknownOutcome(Exception):
     """A write request failed after it may have reached the server."""
+
+
+class Busy(Exception):
+    """A batch write was answered "busy" and must not simply be sent again."""

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from ..paths import Paths
 from ..profiles import Profile
 from ..secrets import SecretStore
 from ..store import Store
@@ -19,7 +20,13 @@ from .engine import ProgressCallback, SyncRun, TransportFactory
 
 
 def _secrets_for(store: Store, secrets: SecretStore | None) -> SecretStore:
-    return secrets or SecretStore(store.path.parent / "secrets.json")
+    """Where `bcsync setup` put the profile's secret: beside the store with --home, else the config dir."""
+    if secrets is not None:
+        return secrets
+    default = Paths.resolve()
+    if store.path.parent == default.data_dir:
+        return SecretStore(default.secrets_file)
+    return SecretStore(Paths.resolve(store.path.parent).secrets_file)
 
 
 def ews_factory(secrets: SecretStore, timeout: float = 30.0) -> TransportFactory:
