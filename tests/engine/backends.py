@@ -74,6 +74,9 @@ class MemoryBackend:
     def arm(self, operation: str, mode: str) -> None:
         self.mb.arm(operation, mode)
 
+    def armed(self) -> bool:
+        return any(self.mb.faults.values())
+
     @property
     def writes(self) -> int:
         return self.mb.writes
@@ -244,6 +247,19 @@ class EwsBackend:
 
     def expire_sync_states(self) -> None:
         self.server.faults.expire_sync_states()
+
+    def arm(self, operation: str, mode: str) -> None:
+        """The memory transport's fault names, mapped onto what the server can do over HTTP."""
+        faults = self.server.faults
+        if mode == "invalid_state":
+            faults.expire_sync_states()
+        elif mode in ("unknown", "crash_after"):
+            faults.ghost_write(count=1, operation=operation, mode="drop")
+        elif operation != "SyncFolderItems":
+            faults.throttle(count=1, backoff_ms=50, operation=operation)
+
+    def armed(self) -> bool:
+        return bool(self.server.faults.pending())
 
     @property
     def writes(self) -> int:

@@ -17,7 +17,7 @@ from bcsync_tui.core import model
 from bcsync_tui.core.store import Store
 from bcsync_tui.core.sync.memory import SimulatedCrash
 
-from .backends import MemoryBackend, World, blank_fields
+from .backends import EwsBackend, MemoryBackend, World, blank_fields
 from .invariants import check_all
 
 NAMES = ["Ann", "Bo", "Cai", "Dag", "Eva"]
@@ -38,6 +38,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.faulted = False  # a fault hit since the last clean sync
 
     def teardown(self):
+        self.world.backend.close()
         self.world.store.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -99,7 +100,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     @rule(fault=st.sampled_from(FAULTS))
     def arm_fault(self, fault):
-        if not any(self.world.backend.mb.faults.values()):
+        if not self.world.backend.armed():
             self.world.backend.arm(*fault)
 
     @rule()
@@ -130,7 +131,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     @rule(mode=st.sampled_from(["incremental", "full"]))
     def sync(self, mode):
-        armed = any(self.world.backend.mb.faults.values())
+        armed = self.world.backend.armed()
         live_before = {c["uuid"] for c in self.world.store.contacts_raw()}
         try:
             run = self.world.sync(mode=mode, force=True)
@@ -183,7 +184,23 @@ class SyncMachine(RuleBasedStateMachine):
             reopened.close()
 
 
+class EwsSyncMachine(SyncMachine):
+    """The same attack on the real adapter: exchangelib over HTTP against the loopback server,
+    with the server's own faults (throttling, lost answers, expired sync states)."""
+
+    @initialize()
+    def setup(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="bcsync-sm-ews-"))
+        self.world = World(self.tmp, EwsBackend(self.tmp))
+        self.faulted = False
+
+
 TestSyncMachine = SyncMachine.TestCase
 # CI runs 60 random programs; BCSYNC_SM_EXAMPLES=2000 for a longer hunt.
 TestSyncMachine.settings = settings(max_examples=int(os.environ.get("BCSYNC_SM_EXAMPLES", "60")), stateful_step_count=30, deadline=None,
                                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+TestEwsSyncMachine = EwsSyncMachine.TestCase
+TestEwsSyncMachine.settings = settings(max_examples=int(os.environ.get("BCSYNC_SM_EWS_EXAMPLES", "8")),
+                                       stateful_step_count=20, deadline=None,
+                                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
