@@ -1,0 +1,141 @@
+"""What the CLI prints: versioned JSON, plain tables, one-line messages and sync progress."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import IO, Any
+
+#: bump only with an incompatible change to a --json shape (docs/cli.md lists the shapes)
+JSON_SCHEMA = 1
+
+
+def emit_json(payload: dict[str, Any], out: IO[str] | None = None) -> None:
+    out = out or sys.stdout
+    out.write(json.dumps({"schema": JSON_SCHEMA, **payload}, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def say(text: str = "", out: IO[str] | None = None) -> None:
+    print(text, file=out or sys.stdout)
+
+
+def warn(text: str) -> None:
+    print(f"bcsync: {text}", file=sys.stderr)
+
+
+def one_line(value: Any) -> str:
+    """Values with line breaks (addresses, names from Outlook) on one table row."""
+    text = "" if value is None else str(value)
+    return " / ".join(part for part in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: IO[str] | None = None) -> None:
+    """Left-aligned columns. On a terminal, the widest columns are cut (with …) to fit its width;
+    piped output is never cut, so scripts see whole values."""
+    out = out or sys.stdout
+    cells = [[one_line(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    if out.isatty():
+        room = shutil.get_terminal_size((120, 24)).columns - 2 * (len(headers) - 1)
+        while sum(widths) > room and max(widths) > 8:
+            widest = widths.index(max(widths))
+            widths[widest] -= 1
+
+    def fmt(row: Sequence[str]) -> str:
+        parts = [(c if len(c) <= w else c[: max(w - 1, 0)] + "…").ljust(w) for c, w in zip(row, widths, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    out.write(fmt(list(headers)) + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for row in cells:
+        out.write(fmt(row) + "\n")
+
+
+def fields_block(pairs: Sequence[tuple[str, Any]], out: IO[str] | None = None) -> None:
+    """``Caption: value`` lines with the captions aligned."""
+    out = out or sys.stdout
+    width = max((len(k) for k, _ in pairs), default=0)
+    for key, value in pairs:
+        label = f"{key}:" if key else ""
+        out.write(f"{label:<{width + 1}} {one_line(value)}\n")
+
+
+def local_time(iso: str | None) -> str:
+    """A stored UTC timestamp as local time, to the minute ('' when unknown)."""
+    if not iso:
+        return ""
+    try:
+        when = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def human_age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}" + (f" {seconds % size // 3600}h" if unit == "d" and seconds % size >= 3600 else "")
+    return f"{seconds}s"
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+class ProgressPrinter:
+    """Sync progress on stderr: one redrawn line on a terminal, else plain lines at most
+    ``per_second`` a second (phase changes and throttle waits always shown)."""
+
+    def __init__(self, label: str, stream: IO[str] | None = None, per_second: float = 5.0):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.interval = 1.0 / per_second
+        self._last = 0.0
+        self._phase = ""
+        self._drawn = False
+
+    def __call__(self, progress: Any) -> None:
+        now = time.monotonic()
+        urgent = progress.phase != self._phase or bool(progress.throttle_wait)
+        if not urgent and now - self._last < self.interval:
+            return
+        self._last, self._phase = now, progress.phase
+        text = self.render(progress)
+        if self.tty:
+            width = shutil.get_terminal_size((100, 24)).columns - 1
+            self.stream.write("\r\x1b[K" + text[:width])
+            self._drawn = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def render(self, progress: Any) -> str:
+        parts = [f"{self.label}: {progress.phase}"]
+        if progress.total:
+            done = min(progress.done, progress.total)
+            if self.tty:
+                filled = int(20 * done / progress.total)
+                parts.append("[" + "#" * filled + "." * (20 - filled) + "]")
+            parts.append(f"{done}/{progress.total}")
+        if progress.message:
+            parts.append(f"- {progress.message}")
+        return " ".join(parts)
+
+    def finish(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._drawn = False

@@ -1,0 +1,274 @@
+"""``bcsync sync``, ``bcsync status`` and ``bcsync log``: run the sync headless and check on it.
+
+``status`` and ``log`` read only the store (no exchangelib, no textual), so they are quick over SSH
+and fit monitoring: ``bcsync status --max-age 2h`` exits 1 when the last sync failed or is too old.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+import traceback
+from typing import Any
+
+from ..core.history import get_run, list_conflicts, list_runs
+from ..core.profiles import Profile, list_profiles, load_profile
+from .main import DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, CliError, Context
+from .output import ProgressPrinter, emit_json, fields_block, human_age, local_time, say, table
+from .runview import age_seconds, counts_line, log_rows, print_run, run_summary
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("sync", parents=[common], help="sync the profile's contacts with Outlook now")
+    p.add_argument("--full", action="store_true", help="full sync: compare everything both ways")
+    p.add_argument("--dry-run", action="store_true", help="write nothing anywhere; print the plan")
+    p.add_argument("--force", action="store_true", help="run even when a safety guard would abort")
+    p.add_argument("--all-profiles", action="store_true", help="sync every enabled profile (as the scheduled job does)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--json", action="store_true", help="print the run records as JSON (progress stays on stderr)")
+    p.set_defaults(func=cmd_sync)
+
+    s = sub.add_parser("status", parents=[common], help="the last sync and the next one; exit 1 if unhealthy")
+    s.add_argument("--max-age", metavar="DURATION", help="exit 1 also when the last sync is older, e.g. 2h, 30m, 1d")
+    s.add_argument("--all-profiles", action="store_true", help="every profile, not just one")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+
+    lg = sub.add_parser("log", parents=[common], help="sync history, one run's details, or the conflict log")
+    lg.add_argument("--run", metavar="ID", help="details of one run (its id or the start of it)")
+    lg.add_argument("--conflicts", action="store_true", help="the Outlook values the master overruled")
+    lg.add_argument("--limit", type=int, default=20, metavar="N", help="newest N runs (default 20; 0 = all)")
+    lg.add_argument("--all-profiles", action="store_true", help="runs of every profile")
+    lg.add_argument("--json", action="store_true")
+    lg.set_defaults(func=cmd_log)
+
+
+# --- sync ----------------------------------------------------------------------------------------
+
+def _profiles_to_sync(ctx: Context) -> list[str]:
+    store = ctx.store()
+    if ctx.args.all_profiles:
+        names = [p.name for p in list_profiles(store) if p.enabled and p.configured]
+        if not names:
+            raise CliError("no enabled profile is set up in this store; create one with `bcsync setup`")
+        return names
+    profile = load_profile(store, ctx.profile)
+    if not profile.configured:
+        raise CliError(f"profile {ctx.profile!r} has no mailbox yet; set it up with "
+                       "`bcsync setup --email ... --server auto --password-stdin`")
+    return [profile.name]
+
+
+class _Interrupts:
+    """Ctrl-C or SIGTERM (systemd stopping the job) asks the run to stop at its next safe point;
+    a second Ctrl-C stops at once."""
+
+    def __init__(self, cancel: threading.Event):
+        self.cancel = cancel
+        self.saved: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.cancel.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.cancel.set()
+        print("\nbcsync: stopping at the next safe point (Ctrl-C again to abort now)", file=sys.stderr)
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.saved[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+
+def cmd_sync(ctx: Context) -> int:
+    from ..core.sync.events import StoreLocked
+    from ..core.sync.runner import sync_blocking
+
+    args = ctx.args
+    names = _profiles_to_sync(ctx)
+    store, secrets = ctx.store(), ctx.secrets()
+    cancel = threading.Event()
+    runs: list[dict[str, Any]] = []
+    with _Interrupts(cancel):
+        for name in names:
+            printer = None if args.quiet else ProgressPrinter(name)
+            try:
+                run = sync_blocking(store, name, mode="full" if args.full else "incremental", dry_run=args.dry_run,
+                                    force=args.force, on_progress=printer, cancel=cancel, secrets=secrets)
+            except StoreLocked as exc:
+                run = {"profile": name, "status": "locked", "exit_code": EXIT_LOCKED, "message": str(exc)}
+            except Exception as exc:  # a bug must not keep the other profiles of a scheduled run from syncing
+                if args.debug or os.environ.get(DEBUG_ENV):
+                    traceback.print_exc()
+                run = {"profile": name, "status": "error", "exit_code": EXIT_INTERNAL,
+                       "message": f"unexpected error: {type(exc).__name__}: {exc}. Run again with --debug "
+                                  "for details, and please report it."}
+            finally:
+                if printer is not None:
+                    printer.finish()
+            runs.append(run)
+            if not ctx.json:
+                print_run(run)
+            if cancel.is_set():
+                break
+    code = max(int(r.get("exit_code") or 0) for r in runs)
+    if ctx.json:
+        emit_json({"exit_code": code, "runs": runs})
+    elif code in (EXIT_LOCKED, EXIT_INTERNAL) and len(runs) == 1:
+        print(f"bcsync: {runs[0]['message']}", file=sys.stderr)
+    return code
+
+
+# --- status --------------------------------------------------------------------------------------
+
+def _max_age(text: str | None) -> int | None:
+    if not text:
+        return None
+    from ..core.schedule import ScheduleError, parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ScheduleError as exc:
+        raise CliError(f"--max-age: {exc}") from exc
+    if seconds <= 0:
+        raise CliError("--max-age must be longer than 0")
+    return seconds
+
+
+def profile_status(ctx: Context, profile: Profile, max_age: int | None) -> dict[str, Any]:
+    from ..core.filters import ContactFilter, FilterError
+    from ..core.sync.eligibility import outbound_reason
+
+    store = ctx.store()
+    runs = list_runs(store, profile.name)
+    last = runs[0] if runs else None
+    last_ok = next((r for r in runs if r.get("status") == "ok"), None)
+    contacts = store.contacts_raw()
+    problems: list[str] = []
+    try:
+        cf = ContactFilter.from_dict(profile.filter)
+        description = cf.describe()
+        selected = sum(1 for c in contacts if outbound_reason(c, cf) is None)
+    except FilterError as exc:
+        description, selected = f"invalid: {exc}", None
+        problems.append(f"the filter is invalid ({exc}); fix it with `bcsync filter`")
+    linked = sum(1 for lk in store.links.raw().values() if lk.get("profile") == profile.name)
+    age = age_seconds(last) if last else None
+    if not profile.configured:
+        problems.append("no mailbox set up (`bcsync setup`)")
+    if last is None:
+        if max_age is not None:
+            problems.append("never synced")
+    elif last.get("status") != "ok":
+        problems.append(f"the last sync ended {last.get('status')}")
+    if max_age is not None and age is not None and age > max_age:
+        problems.append(f"the last sync was {human_age(age)} ago (more than {human_age(max_age)})")
+    return {"profile": profile.name, "enabled": profile.enabled, "email": profile.email,
+            "server_url": profile.server_url, "folder_name": profile.folder_name, "filter": dict(profile.filter),
+            "filter_description": description,
+            "contacts": {"master": len(contacts), "selected": selected, "linked": linked},
+            "last_run": run_summary(last) if last else None,
+            "last_success_at": (last_ok.get("ended_at") or last_ok.get("started_at")) if last_ok else None,
+            "age_seconds": round(age) if age is not None else None, "max_age_seconds": max_age,
+            "healthy": not problems, "problems": problems}
+
+
+def _print_status(report: dict[str, Any], schedule: dict[str, Any]) -> None:
+    last = report["last_run"]
+    c = report["contacts"]
+    selected = "?" if c["selected"] is None else c["selected"]
+    pairs: list[tuple[str, Any]] = [
+        ("Profile", report["profile"] + ("" if report["enabled"] else " (disabled: left out of scheduled syncs)")),
+        ("Mailbox", f"{report['email'] or '(not set up)'} on {report['server_url'] or 'autodiscover'}"),
+        ("Folder", report["folder_name"]), ("Filter", report["filter_description"] or "(none: all contacts)"),
+        ("Contacts", f"{c['master']} in the master, {selected} go to Outlook, {c['linked']} linked"),
+    ]
+    if last:
+        ago = f" ({human_age(report['age_seconds'])} ago)" if report["age_seconds"] is not None else ""
+        pairs.append(("Last sync", f"{local_time(last['started_at'])}{ago}, {last['mode']}, {last['status']}"))
+        pairs.append(("", counts_line(last["counts"])))
+        if last["message"]:
+            pairs.append(("", last["message"]))
+        for e in last["first_errors"]:
+            pairs.append(("", f"error: {e.get('ref', '')} {e.get('name', '')}: {e.get('message', '')}"))
+    else:
+        pairs.append(("Last sync", "never"))
+    if schedule.get("installed"):
+        nxt = local_time(schedule.get("next_run")) or "unknown"
+        pairs.append(("Next sync", f"{nxt} ({schedule['method']}, every {schedule.get('every') or '?'})"))
+    else:
+        pairs.append(("Next sync", "not scheduled (`bcsync schedule install`)"))
+    pairs.append(("Health", "OK" if report["healthy"] else "PROBLEM: " + "; ".join(report["problems"])))
+    fields_block(pairs)
+
+
+def cmd_status(ctx: Context) -> int:
+    from ..core.schedule import current_status
+
+    max_age = _max_age(ctx.args.max_age)
+    store = ctx.store()
+    if ctx.args.all_profiles:
+        profiles = list_profiles(store)
+        if not profiles:
+            raise CliError("no profiles in this store yet; create one with `bcsync setup`")
+    else:
+        profiles = [load_profile(store, ctx.profile)]
+    reports = [profile_status(ctx, p, max_age) for p in profiles]
+    schedule = current_status().to_dict()
+    code = EXIT_OK if all(r["healthy"] for r in reports) else EXIT_ITEMS
+    if ctx.json:
+        emit_json({"healthy": code == EXIT_OK, "exit_code": code, "profiles": reports, "schedule": schedule})
+        return code
+    for i, report in enumerate(reports):
+        if i:
+            say("")
+        _print_status(report, schedule)
+    return code
+
+
+# --- log -----------------------------------------------------------------------------------------
+
+def cmd_log(ctx: Context) -> int:
+    args = ctx.args
+    store = ctx.store()
+    profile = None if args.all_profiles else ctx.profile
+    if args.conflicts:
+        run_id = get_run(store, args.run)["id"] if args.run else None
+        rows = list_conflicts(store, profile, run_id)
+        if args.limit:
+            rows = rows[: args.limit]
+        if ctx.json:
+            emit_json({"conflicts": rows})
+        elif not rows:
+            say("No conflicts logged.")
+        else:
+            table(["When", "Contact", "Field", "Master value (kept)", "Outlook value", "Re-applied"],
+                  [[local_time(r.get("at")), f"{r.get('contact_no', '')} {r.get('contact_name', '')}",
+                    r.get("field", ""), r.get("master_value", ""), r.get("outlook_value", ""),
+                    "yes" if r.get("reapplied") else ""] for r in rows])
+        return EXIT_OK
+    if args.run:
+        run = get_run(store, args.run)
+        if ctx.json:
+            emit_json({"run": run})
+        else:
+            print_run(run)
+        return EXIT_OK
+    runs = list_runs(store, profile, limit=args.limit or None)
+    if ctx.json:
+        emit_json({"runs": [run_summary(r) for r in runs]})
+        return EXIT_OK
+    if not runs:
+        say("No syncs recorded yet." if profile is None else f"No syncs recorded for profile {profile!r} yet.")
+        return EXIT_OK
+    headers, rows = log_rows(runs, with_profile=profile is None)
+    table(headers, rows)
+    return EXIT_OK
+
