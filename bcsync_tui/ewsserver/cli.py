@@ -1,0 +1,96 @@
+"""``bcsync exchange-server``: run the loopback EWS server on its own.
+
+    bcsync exchange-server --port 8443 --user ann@example.com:secret [--user bob@example.com:pw]
+                           [--data mailboxes.json] [--host 127.0.0.1] [--demo]
+
+Prints the EWS endpoint URL on one line (flushed), then serves until SIGINT or SIGTERM.
+``--port 0`` picks a free port. Exit codes: 0 after a clean stop, 3 for a configuration error
+(no user, a bad ``--user``, the port in use, an unreadable data file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import signal
+import sys
+import threading
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=0, help="TCP port (default 0: pick a free one)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to bind (default 127.0.0.1; plain HTTP with Basic auth: keep it local)")
+    parser.add_argument("--user", action="append", default=[], metavar="EMAIL:PASSWORD",
+                        help="a mailbox user; repeat for several")
+    parser.add_argument("--data", metavar="FILE", help="keep the mailboxes in this JSON file (default: memory)")
+    parser.add_argument("--build", choices=("2016", "2019"), default="2019",
+                        help="Exchange version to report (default 2019)")
+    parser.add_argument("--demo", action="store_true",
+                        help="fill the first user's mailbox with the demo contacts (when it has none yet)")
+
+
+def _users(specs: list[str]) -> dict[str, str]:
+    users: dict[str, str] = {}
+    for spec in specs:
+        email, sep, password = spec.partition(":")
+        if not sep or "@" not in email or not password:
+            raise ValueError(f"--user expects EMAIL:PASSWORD, got {spec!r}")
+        users[email.strip()] = password
+    return users
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import EXCHANGE_2016_BUILD, EXCHANGE_2019_BUILD, LoopbackExchange
+
+    try:
+        users = _users(args.user)
+        if not users:
+            raise ValueError("give at least one --user EMAIL:PASSWORD")
+        if not 0 <= args.port <= 65535:
+            raise ValueError(f"--port must be between 0 and 65535, not {args.port}")
+        build = EXCHANGE_2016_BUILD if args.build == "2016" else EXCHANGE_2019_BUILD
+        server = LoopbackExchange(users, data_path=args.data, host=args.host, build=build)
+    except (ValueError, OSError) as e:
+        print(f"bcsync exchange-server: {e}", file=sys.stderr)
+        return 3
+    try:
+        if not ipaddress.ip_address(args.host).is_loopback:
+            print("bcsync exchange-server: warning: serving plain HTTP with Basic authentication on "
+                  f"{args.host}, not only on this machine", file=sys.stderr)
+    except ValueError:
+        pass
+    if getattr(args, "demo", False):
+        from ..demo_data import DEMO_FOLDER, load_demo_mailbox
+        first = next(iter(users))
+        if not any(p.split("/")[-1] == DEMO_FOLDER for p in server.outlook(first).folders()):
+            load_demo_mailbox(server, first)
+    try:
+        server.start(args.port)
+    except OSError as e:
+        print(f"bcsync exchange-server: cannot listen on {args.host}:{args.port}: {e.strerror or e}",
+              file=sys.stderr)
+        return 3
+    stop = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        print(server.url, flush=True)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bcsync_tui.ewsserver",
+                                     description="Run a loopback Exchange Web Services server.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
