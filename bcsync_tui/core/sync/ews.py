@@ -362,33 +362,34 @@ class EwsTransport:
     def _create_chunk(self, folder, chunk: list[NewItem]) -> list[WriteResult]:
         """Create, and after a busy answer create only what the folder does not hold yet (by stamp)."""
         empty = {"email_addresses": [], "phone_numbers": [], "physical_addresses": []}
-        done: dict[str, WriteResult] = {}
-        pending = list(chunk)
+        done: dict[int, WriteResult] = {}
+        pending = list(enumerate(chunk))
         for _ in range(4):
             contacts = []
-            for new in pending:
+            for _n, new in pending:
                 c = Contact(account=self.account, folder=folder)
                 self._apply(c, {**new.fields, "name": new.fields.get("name") or new.fields.get("email", "")}, empty)
-                setattr(c, STAMP, new.stamp)
+                if new.stamp:
+                    setattr(c, STAMP, new.stamp)
                 contacts.append(c)
             try:
                 results = self._write("CreateItem", len(pending), lambda contacts=contacts: self.account.bulk_create(
                     folder=folder, items=contacts, message_disposition=SAVE_ONLY), resend=False)
             except Busy:
-                found = self._find_stamped(folder, [new.stamp for new in pending])
-                for new in pending:
+                found = self._find_stamped(folder, [new.stamp for _n, new in pending if new.stamp])
+                for n, new in pending:
                     if new.stamp in found:
-                        done[new.stamp] = WriteResult(True, *found[new.stamp])
-                pending = [new for new in pending if new.stamp not in found]
+                        done[n] = WriteResult(True, *found[new.stamp])
+                pending = [(n, new) for n, new in pending if n not in done]
                 if not pending:
                     break
                 continue
-            done.update({new.stamp: res for new, res in zip(pending, results, strict=True)})
+            done.update({n: res for (n, _new), res in zip(pending, results, strict=True)})
             pending = []
             break
-        for new in pending:
-            done[new.stamp] = WriteResult(False, code="ErrorServerBusy", message="the server stayed busy")
-        return [done[new.stamp] for new in chunk]
+        for n, _new in pending:
+            done[n] = WriteResult(False, code="ErrorServerBusy", message="the server stayed busy")
+        return [done[n] for n in range(len(chunk))]
 
     def _find_stamped(self, folder, stamps: list[str]) -> dict[str, tuple[str, str]]:
         """Items of the folder carrying one of these stamps (FindItem with a restriction)."""
