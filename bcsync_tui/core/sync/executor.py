@@ -16,8 +16,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from tinydb import Query
-
 from .. import model
 from ..store import Store
 from .merge import merge
@@ -39,6 +37,10 @@ class Executor:
         self.run, self.snapshot, self.report, self.cancel, self.batch = run, snapshot, report, cancel, batch
         self.counts: dict[str, int] = run["counts"]
         self.written_ids: set[str] = set()
+        # The sync lock makes this run the only writer of the profile's links and journal, so doc ids
+        # can be kept here instead of searching the tables for every item (10,000 items: O(n) not O(n²)).
+        self._link_ids = {d["item_id"]: int(i) for i, d in store.links.raw().items() if d.get("profile") == profile}
+        self._journal_ids: dict[str, int] = {}
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -51,20 +53,24 @@ class Executor:
         self.counts["errors"] += 1
 
     def _links(self) -> dict[str, Any]:
-        return {d["item_id"]: d for d in self.store.links.raw().values() if d.get("profile") == self.profile}
+        raw = self.store.links.raw()
+        return {item_id: raw[str(doc_id)] for item_id, doc_id in self._link_ids.items()}
 
     def _save_link(self, state: LinkState, change_key: str | None = None, **extra: Any) -> None:
         doc = {"profile": self.profile, "contact_uuid": state.uuid, "item_id": state.item_id,
                "change_key": change_key or state.change_key, "base_master": state.base_master,
                "base_remote": state.base_remote, "synced_revision": state.synced_revision,
                "pinned": state.pinned, "error": None, "needs_stamp": False, **extra}
-        q = Query()
-        if not self.store.links.update(doc, (q.profile == self.profile) & (q.item_id == state.item_id)):
-            self.store.links.insert(doc)
+        doc_id = self._link_ids.get(state.item_id)
+        if doc_id is None:
+            self._link_ids[state.item_id] = self.store.links.insert(doc)
+        else:
+            self.store.links.update(doc, doc_ids=[doc_id])
 
     def _drop_link(self, item_id: str) -> None:
-        q = Query()
-        self.store.links.remove((q.profile == self.profile) & (q.item_id == item_id))
+        doc_id = self._link_ids.pop(item_id, None)
+        if doc_id is not None:
+            self.store.links.remove(doc_ids=[doc_id])
 
     def _revision_after(self, uuid: str, planned: int | None) -> int | None:
         """The revision a link may claim as synced: the one the plan saw (or this run wrote), unless
@@ -127,9 +133,9 @@ class Executor:
                                  "contact_uuid": uuid, "contact_no": no, "contact_name": name, "field": key,
                                  "master_value": m_val, "outlook_value": r_val, "at": now, "reapplied": False})
             self.counts["conflicts"] += 1
-        for rc in plan.remote_creates:
-            st.journal.insert({"profile": self.profile, "op": "create", "contact_uuid": rc.uuid,
-                               "run_id": self.run["id"], "at": now})
+        ids = st.journal.insert_multiple({"profile": self.profile, "op": "create", "contact_uuid": rc.uuid,
+                                          "run_id": self.run["id"], "at": now} for rc in plan.remote_creates)
+        self._journal_ids = {rc.uuid: doc_id for rc, doc_id in zip(plan.remote_creates, ids, strict=True)}
 
     def _remote_updates(self, plan: Plan) -> None:
         updates = plan.remote_updates
@@ -227,17 +233,21 @@ class Executor:
 
     def _create_done(self, rc: RemoteCreate, res: WriteResult) -> None:
         no, name = self._name(rc.uuid)
-        q = Query()
         if res.unknown:
             # The item may exist: keep the journal entry; the next run reconciles by stamp.
             self._error(no, name, f"Outlook did not confirm the create ({res.message}); checked next run")
             return
-        self.store.journal.remove((q.profile == self.profile) & (q.contact_uuid == rc.uuid))
+        journal_id = self._journal_ids.pop(rc.uuid, None)
+        if journal_id is not None:
+            self.store.journal.remove(doc_ids=[journal_id])
         if not res.ok:
             self._error(no, name, f"Outlook create failed ({res.code}: {res.message}); retried next run")
             return
         self.written_ids.add(res.item_id)
-        self.store.links.remove((q.profile == self.profile) & (q.contact_uuid == rc.uuid))
+        if rc.recreate:  # drop the link to the item that was deleted in Outlook
+            for item_id, link in self._links().items():
+                if link["contact_uuid"] == rc.uuid:
+                    self._drop_link(item_id)
         revision = self.snapshot.get(rc.uuid, {}).get("revision")
         state = LinkState(rc.uuid, res.item_id, res.change_key, dict(rc.fields), dict(rc.fields),
                           self._revision_after(rc.uuid, revision), rc.pinned)
