@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="FILE", help="keep the mailboxes in this JSON file (default: memory)")
     parser.add_argument("--build", choices=("2016", "2019"), default="2019",
                         help="Exchange version to report (default 2019)")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="MS",
+                        help="wait this many milliseconds before answering each request, to model the round "
+                             "trip and processing time of a real Exchange server (benchmarks)")
     parser.add_argument("--demo", action="store_true",
                         help="fill the first user's mailbox with the demo contacts (when it has none yet)")
 
@@ -51,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--port must be between 0 and 65535, not {args.port}")
         build = EXCHANGE_2016_BUILD if args.build == "2016" else EXCHANGE_2019_BUILD
         server = LoopbackExchange(users, data_path=args.data, host=args.host, build=build)
+        if args.latency < 0:
+            raise ValueError("--latency must not be negative")
+        if args.latency:
+            server.faults.slow(args.latency / 1000.0, count=None)
     except (ValueError, OSError) as e:
         print(f"bcsync exchange-server: {e}", file=sys.stderr)
         return 3

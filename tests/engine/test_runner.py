@@ -25,7 +25,7 @@ def mem(tmp_path):
 
 
 async def test_run_sync_reports_progress_and_cancels_at_a_safe_point(mem):
-    for i in range(250):
+    for i in range(600):
         mem.person(f"P{i:03d}", "Test")
     cancel = threading.Event()
     seen = []
@@ -39,11 +39,11 @@ async def test_run_sync_reports_progress_and_cancels_at_a_safe_point(mem):
                          transport_factory=mem.backend.factory)
     assert run["status"] == "cancelled" and "cancelled" in run["message"]
     created = run["counts"]["outlook_created"]
-    assert created == 100  # one batch
+    assert created == 250  # one batch
     assert len(mem.backend.items()) == created == len(mem.links())  # consistent: every item linked
     assert {p.phase for p in seen} >= {"connecting", "reading Outlook", "planning", "creating in Outlook"}
     run = await run_sync(mem.store, "ann", transport_factory=mem.backend.factory)
-    assert run["status"] == "ok" and run["counts"]["outlook_created"] == 250 - created
+    assert run["status"] == "ok" and run["counts"]["outlook_created"] == 600 - created
     check_all(mem)
 
 

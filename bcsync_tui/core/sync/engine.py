@@ -18,7 +18,7 @@ from ..lock import LockedError
 from ..profiles import Profile, load_profile, update_state
 from ..store import NotFoundError, Store
 from . import events as ev
-from .executor import Cancelled, Executor
+from .executor import BATCH, Cancelled, Executor
 from .eligibility import outbound_reason
 from .planner import Plan, PlanInput, build_plan
 from .transport import FolderMissing, RemoteChanges, SyncStateInvalid, Transport
@@ -40,7 +40,7 @@ def new_run(profile: str, mode: str, dry_run: bool) -> dict[str, Any]:
 class SyncRun:
     def __init__(self, store: Store, profile_name: str, factory: TransportFactory, *, mode: str = "incremental",
                  dry_run: bool = False, force: bool = False, on_progress: ProgressCallback | None = None,
-                 cancel: threading.Event | None = None, batch: int = 100):
+                 cancel: threading.Event | None = None, batch: int = BATCH):
         if mode not in ("incremental", "full"):
             raise ValueError(f"unknown sync mode {mode!r}")
         self.store, self.name, self.factory = store, profile_name, factory
@@ -304,7 +304,7 @@ class SyncRun:
             return state, []
         self.report("confirming")
         try:
-            after = t.changes(folder_id, state)
+            after = t.changes(folder_id, state, ids_only=True)
         except SyncStateInvalid:
             return "", []
         links = {d["item_id"]: d for d in self.store.links.raw().values() if d.get("profile") == self.name}

@@ -22,7 +22,7 @@ from .merge import merge
 from .planner import LinkState, Plan, RemoteCreate, RemoteUpdate
 from .transport import ItemUpdate, NewItem, Transport, WriteResult
 
-BATCH = 100
+BATCH = 250  # items per write batch: one request, one store transaction, one cancel point
 
 
 class Cancelled(Exception):

@@ -146,7 +146,7 @@ class MemoryTransport:
     def _item(self, it: MemItem) -> RemoteItem:
         return RemoteItem(it.item_id, it.change_key, it.stamp, dict(it.fields))
 
-    def changes(self, folder_id: str, state: str | None) -> RemoteChanges:
+    def changes(self, folder_id: str, state: str | None, ids_only: bool = False) -> RemoteChanges:
         mode = self._request("SyncFolderItems")
         if folder_id not in self.mb.folders:
             raise FolderMissing(folder_id)

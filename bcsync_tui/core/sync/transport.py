@@ -104,8 +104,9 @@ class Transport(Protocol):
     def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
         """The sync folder: by stored id, else by name under Contacts, else created (if ``create``)."""
 
-    def changes(self, folder_id: str, state: str | None) -> RemoteChanges:
-        """All changes since ``state`` (a full listing when None). Raises SyncStateInvalid, FolderMissing."""
+    def changes(self, folder_id: str, state: str | None, ids_only: bool = False) -> RemoteChanges:
+        """All changes since ``state`` (a full listing when None). Raises SyncStateInvalid, FolderMissing.
+        ``ids_only``: the items need only their ids and change keys."""
 
     def get(self, folder_id: str, item_ids: list[str]) -> list[RemoteItem | None]:
         """Current versions of items (None for an item that is gone or no longer in the folder)."""
