@@ -60,6 +60,7 @@ class Store:
         self.meta: JournaledTable = t("meta")  # type: ignore[assignment]
         self._uuid_index: dict[str, str] = {}
         self._index_generation = -1
+        self._schema_recorded = False
         self._migrate()
 
     @classmethod
@@ -82,6 +83,11 @@ class Store:
     def transaction(self) -> Iterator[Store]:
         """Group writes: they reach the disk as one journal entry, or not at all."""
         with self.storage.transaction():
+            if not self._schema_recorded:
+                # Stamp a new store with the schema it is written in, with its first write.
+                if self._meta("schema") is None:
+                    self._set_meta("schema", version=self.schema_version)
+                self._schema_recorded = True
             yield self
 
     def sync_lock(self, profile: str | None = None) -> FileLock:

@@ -891,3 +891,15 @@ def test_docs_helper_filters_by_fields(store):
     docs = Store.docs(store.links, profile="b")
     assert [(d.doc_id, d["item_id"]) for d in docs] == [(2, "2")]
     assert copy.deepcopy(Store.docs(store.links)) and len(Store.docs(store.links)) == 2
+
+
+def test_a_new_store_records_its_schema_with_its_first_write(tmp_path):
+    from bcsync_tui.core import store as store_mod
+
+    path = tmp_path / "store.json"
+    s = store_mod.Store(path)
+    s.add_contact({"first_name": "Ann", "surname": "Lee", "email": "ann@example.com"})
+    s.close()
+    reopened = store_mod.Store(path)
+    assert reopened._meta("schema") == {"key": "schema", "version": store_mod.SCHEMA_VERSION}
+    reopened.close()
