@@ -311,7 +311,7 @@ class EwsTransport:
         for start in range(0, len(item_ids), self.write_chunk):
             chunk = item_ids[start:start + self.write_chunk]
             got = self._call("GetItem", lambda chunk=chunk: list(self.account.fetch(
-                ids=[(i, None) for i in chunk], only_fields=ONLY + ["parent_folder_id"])))
+                ids=[(i, None) for i in chunk], only_fields=ONLY + ["parent_folder_id"], chunk_size=len(chunk))))
             for item in got:
                 in_folder = isinstance(item, Contact) and item.parent_folder_id and item.parent_folder_id.id == folder_id
                 out.append(self._to_remote(item) if in_folder else None)
@@ -378,7 +378,8 @@ class EwsTransport:
                 contacts.append(c)
             try:
                 results = self._write("CreateItem", len(pending), lambda contacts=contacts: self.account.bulk_create(
-                    folder=folder, items=contacts, message_disposition=SAVE_ONLY), resend=False)
+                    folder=folder, items=contacts, message_disposition=SAVE_ONLY, chunk_size=len(contacts)),
+                    resend=False)
             except Busy:
                 found = self._find_stamped(folder, [new.stamp for _n, new in pending if new.stamp])
                 for n, new in pending:
@@ -457,7 +458,7 @@ class EwsTransport:
             try:
                 written = self._write("UpdateItem", len(chunk), lambda chunk=chunk: self.account.bulk_update(
                     items=[(c, touched) for _, c, touched in chunk], conflict_resolution=NEVER_OVERWRITE,
-                    message_disposition=SAVE_ONLY), resend=len(chunk) == 1)
+                    message_disposition=SAVE_ONLY, chunk_size=len(chunk)), resend=len(chunk) == 1)
             except Busy:  # some may be written: the engine re-reads and retries each one
                 written = [WriteResult(False, code="ErrorServerBusy", message="busy", unknown=True)
                            for _ in chunk]
@@ -470,7 +471,7 @@ class EwsTransport:
         for start in range(0, len(item_ids), self.write_chunk):
             chunk = item_ids[start:start + self.write_chunk]
             got = self._call("GetItem", lambda chunk=chunk: list(self.account.fetch(
-                ids=[(i, None) for i in chunk], only_fields=ONLY)))
+                ids=[(i, None) for i in chunk], only_fields=ONLY, chunk_size=len(chunk))))
             for item_id, item in zip(chunk, got, strict=True):
                 if isinstance(item, Contact):
                     self._to_remote(item)
@@ -483,7 +484,7 @@ class EwsTransport:
             chunk = item_ids[start:start + self.write_chunk]
             res = self._write("DeleteItem", len(chunk), lambda chunk=chunk: self.account.bulk_delete(
                 ids=[(i, None) for i in chunk],
-                delete_type="MoveToDeletedItems" if move_to_deleted_items else "HardDelete"))
+                delete_type="MoveToDeletedItems" if move_to_deleted_items else "HardDelete", chunk_size=len(chunk)))
             for item_id, r in zip(chunk, res, strict=True):
                 r.item_id = r.item_id or item_id
                 out.append(r)
