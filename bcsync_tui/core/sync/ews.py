@@ -329,20 +329,15 @@ class EwsTransport:
         if "name" in fields:
             item.file_as = fields["name"] or None
             touched.append("file_as")
-        if any(k in fields for k in EMAILS):
-            entries = {e.label: e.email for e in lists["email_addresses"]}
-            for key, label in EMAILS.items():
-                if key in fields:
-                    entries[label] = fields[key]
-            item.email_addresses = [EmailAddress(email=v, label=k) for k, v in entries.items() if v] or None
-            touched.append("email_addresses")
-        if any(k in fields for k in PHONES):
-            entries = {ph.label: ph.phone_number for ph in lists["phone_numbers"]}
-            for key, label in PHONES.items():
-                if key in fields:
-                    entries[label] = fields[key]
-            item.phone_numbers = [PhoneNumber(label=k, phone_number=v) for k, v in entries.items() if v] or None
-            touched.append("phone_numbers")
+        # Indexed fields are replaced whole: keep the entries we do not map (EmailAddress3, home phone).
+        for attr, mapping, value_of, make in (
+                ("email_addresses", EMAILS, lambda e: e.email, lambda k, v: EmailAddress(email=v, label=k)),
+                ("phone_numbers", PHONES, lambda ph: ph.phone_number, lambda k, v: PhoneNumber(label=k, phone_number=v))):
+            if any(k in fields for k in mapping):
+                entries = {e.label: value_of(e) for e in lists[attr]}
+                entries.update({label: fields[key] for key, label in mapping.items() if key in fields})
+                setattr(item, attr, [make(k, v) for k, v in entries.items() if v] or None)
+                touched.append(attr)
         if any(k in fields for k in ("address", "address2", *ADDRESS)):
             others = [a for a in lists["physical_addresses"] if a.label != "Business"]
             old = next((a for a in lists["physical_addresses"] if a.label == "Business"), None)

@@ -80,6 +80,15 @@ class Executor:
             return current["revision"] if current else planned
         return planned if current["revision"] == planned else None
 
+    def _log_conflict(self, uuid: str, key: str, master_value: str, outlook_value: str) -> None:
+        """The master won on ``key``; keep the Outlook value it overruled (never lost silently)."""
+        no, name = self._name(uuid)
+        self.store.conflicts.insert({"id": model.new_uuid(), "run_id": self.run["id"], "profile": self.profile,
+                                     "contact_uuid": uuid, "contact_no": no, "contact_name": name, "field": key,
+                                     "master_value": master_value, "outlook_value": outlook_value,
+                                     "at": model.utc_now(), "reapplied": False})
+        self.counts["conflicts"] += 1
+
     def _name(self, uuid: str) -> tuple[str, str]:
         c = self.store.get_contact(uuid, include_deleted=True) or self.snapshot.get(uuid) or {}
         return c.get("no", uuid[:8]), c.get("name", "")
@@ -128,11 +137,7 @@ class Executor:
             self.counts["unlinked"] += 1
         now = model.utc_now()
         for uuid, key, m_val, r_val in plan.conflicts:
-            no, name = self._name(uuid)
-            st.conflicts.insert({"id": model.new_uuid(), "run_id": self.run["id"], "profile": self.profile,
-                                 "contact_uuid": uuid, "contact_no": no, "contact_name": name, "field": key,
-                                 "master_value": m_val, "outlook_value": r_val, "at": now, "reapplied": False})
-            self.counts["conflicts"] += 1
+            self._log_conflict(uuid, key, m_val, r_val)
         ids = st.journal.insert_multiple({"profile": self.profile, "op": "create", "contact_uuid": rc.uuid,
                                           "run_id": self.run["id"], "at": now} for rc in plan.remote_creates)
         self._journal_ids = {rc.uuid: doc_id for rc, doc_id in zip(plan.remote_creates, ids, strict=True)}
@@ -196,12 +201,7 @@ class Executor:
                 self.store.update_contact(upd.uuid, result.master_changes, validate=False)
                 self.counts["master_updated"] += 1
             for key, m_val, r_val in result.conflicts:
-                no, name = self._name(upd.uuid)
-                self.store.conflicts.insert({"id": model.new_uuid(), "run_id": self.run["id"],
-                                             "profile": self.profile, "contact_uuid": upd.uuid, "contact_no": no,
-                                             "contact_name": name, "field": key, "master_value": m_val,
-                                             "outlook_value": r_val, "at": model.utc_now(), "reapplied": False})
-                self.counts["conflicts"] += 1
+                self._log_conflict(upd.uuid, key, m_val, r_val)
         stamp = upd.uuid if (upd.set_stamp and fresh.stamp != upd.uuid) else None
         retry = RemoteUpdate(upd.uuid, upd.item_id, fresh.change_key, result.remote_changes, bool(stamp))
         state.base_master, state.base_remote = result.new_master, result.new_remote
