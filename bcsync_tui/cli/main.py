@@ -19,7 +19,8 @@ from typing import Any
 from .. import __version__
 from ..core.lock import LockedError
 from ..core.model import ValidationError
-from ..core.paths import Paths, default_profile_name
+from ..core.paths import PROFILE_ENV, Paths, default_profile_name
+from ..core.profiles import only_profile
 from ..core.storage import StoreCorruptError
 from ..core.store import NotFoundError, Store
 from .output import warn
@@ -228,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     home_given = bool(args.home or os.environ.get("BCSYNC_HOME"))
     ctx = Context(args, Paths.resolve(args.home), args.profile or default_profile_name(), home_given)
     try:
+        store_file = ctx.paths.store_file
+        if not args.profile and not os.environ.get(PROFILE_ENV) and (
+                store_file.exists() or store_file.with_name(store_file.name + ".wal").exists()):
+            ctx.profile = only_profile(ctx.store(), ctx.profile)
         func = args.func
         return int((func(ctx) if func else _open_tui(ctx)) or 0)
     except KeyboardInterrupt:

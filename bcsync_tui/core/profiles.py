@@ -95,6 +95,13 @@ def get_or_new_profile(store: Store, name: str) -> Profile:
         return Profile(name=name)
 
 
+def only_profile(store: Store, default: str) -> str:
+    """The profile to use when none was named: ``default`` (the OS user), or, when the store has no
+    profile of that name but exactly one other, that one (a store set up for one user)."""
+    names = [d.get("name") for d in store.profiles.raw().values()]
+    return names[0] if default not in names and len(names) == 1 else default
+
+
 def list_profiles(store: Store) -> list[Profile]:
     return sorted((Profile.from_doc(d) for d in store.profiles.raw().values()), key=lambda p: p.name)
 

@@ -307,3 +307,17 @@ def test_a_refusing_keyring_falls_back_to_the_file(tmp_path, monkeypatch):
     assert s.get("ann") == "pw"
     s.delete("ann")
     assert s.get("ann") is None
+
+
+def test_only_profile_picks_the_single_profile_when_the_default_has_none(tmp_path):
+    from bcsync_tui.core.profiles import Profile, only_profile, save_profile
+    from bcsync_tui.core.store import Store
+
+    store = Store(tmp_path / "store.json")
+    assert only_profile(store, "root") == "root"  # nothing set up yet: the OS user
+    save_profile(store, Profile(name="demo", email="demo@example.com"))
+    assert only_profile(store, "root") == "demo"
+    save_profile(store, Profile(name="bob", email="bob@example.com"))
+    assert only_profile(store, "root") == "root"  # ambiguous: no guessing
+    assert only_profile(store, "bob") == "bob"
+    store.close()

@@ -91,6 +91,11 @@ class EwsTransport:
                 f"at {where}. Check them in the Exchange sync setup.")
         if isinstance(exc, (ex.ErrorAccessDenied, ex.ErrorFolderNotFound, ex.ErrorNonExistentMailbox)):
             return ev.ConnectionProblem(f"The mailbox or folder is not accessible: {exc}.")
+        if isinstance(exc, ex.ErrorTimeoutExpired):  # exchangelib's wrapper for refused and timed-out requests
+            if "refused" in str(exc).lower() or "NewConnectionError" in str(exc):
+                return ev.ConnectionProblem(f"Cannot reach {where} (connection refused). Check the server address "
+                                            "and that the server is running.")
+            return ev.ConnectionProblem(f"{where} did not answer within {self.timeout:.0f} s. Try again later.")
         if isinstance(exc, ex.ResponseMessageError):
             return ev.ConnectionProblem(f"Exchange refused the request at {where}: {type(exc).__name__}: {exc}")
         if isinstance(exc, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
@@ -198,11 +203,15 @@ class EwsTransport:
                     raise
                 wait = 2.0 ** attempt
             attempt += 1
+            if not busy:  # a failed connection: try again shortly, without calling it throttling
+                time.sleep(wait)
+                continue
             self._wait(wait, deadline)
-            if busy and not resend:
+            if not resend:
                 raise Busy(op)
 
     def _wait(self, seconds: float, deadline: float) -> None:
+        """Wait as the server asked, unless that goes past the run's cap on throttling."""
         if time.monotonic() + seconds > deadline:
             raise ev.RunCutShort(
                 f"Exchange kept asking us to slow down for more than {self.max_retry_seconds:.0f} s; the run "
