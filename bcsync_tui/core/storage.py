@@ -80,6 +80,7 @@ class JournaledStorage(Storage):
         ensure_private_dir(self.path.parent)
         self.lock = FileLock(self.path.with_name(self.path.name + ".lock"))
         self.lock_timeout = lock_timeout
+        self._remove_orphaned_temp_files()
         self.compact_min_bytes = compact_min_bytes
         #: bumped whenever the in-memory data changes (own commit or another process's)
         self.generation = 0
@@ -93,6 +94,20 @@ class JournaledStorage(Storage):
         self._depth = 0
         self._touched = False
         self._max_ids: dict[str, int] = {}
+
+    def _remove_orphaned_temp_files(self) -> None:
+        """A writer killed during a snapshot leaves ``.store.json.<pid>.tmp`` (a full copy of the
+        data); remove those whose process is gone."""
+        for tmp in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            try:
+                pid = int(tmp.name.rsplit(".", 2)[-2])
+                os.kill(pid, 0)
+            except ValueError:
+                continue  # not one of ours
+            except ProcessLookupError:
+                tmp.unlink(missing_ok=True)
+            except PermissionError:
+                pass  # that process is alive (another user's)
 
     # --- loading ------------------------------------------------------------------------------
 

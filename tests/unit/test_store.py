@@ -903,3 +903,18 @@ def test_a_new_store_records_its_schema_with_its_first_write(tmp_path):
     reopened = store_mod.Store(path)
     assert reopened._meta("schema") == {"key": "schema", "version": store_mod.SCHEMA_VERSION}
     reopened.close()
+
+
+def test_temp_files_of_dead_writers_are_removed_on_open(tmp_path):
+    import subprocess
+    import sys
+
+    from bcsync_tui.core import store as store_mod
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    orphan = tmp_path / f".store.json.{int(dead.stdout)}.tmp"
+    orphan.write_bytes(b"partial snapshot")
+    mine = tmp_path / f".store.json.{__import__('os').getpid()}.tmp"  # a live writer's: left alone
+    mine.write_bytes(b"in progress")
+    store_mod.Store(tmp_path / "store.json").close()
+    assert not orphan.exists() and mine.exists()
