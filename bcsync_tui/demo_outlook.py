@@ -73,7 +73,7 @@ def outlook_command(paths: Paths, words: list[str]) -> int:
         if not result.ok:
             print(f"Outlook refused: {result.code} {result.message}", file=sys.stderr)
             return 1
-        print(f"done: {action}. Sync in the demo (S) to see it arrive in the master.")
+        print(f"done: {action}. Sync in the demo (r) to see it arrive in the master.")
         return 0
     except ValueError as exc:
         print(f"{exc}\n{USAGE}", file=sys.stderr)
