@@ -1,0 +1,91 @@
+"""Per-contact sync badges for one profile: where a contact stands with that user's Outlook folder.
+
+Pure (no Textual import) so it can move to ``core`` unchanged. The list computes badges only for
+the rows on screen, so :class:`BadgeSource` prepares the lookups once per store generation and
+:func:`contact_badge` stays a few dictionary reads per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.filters import ContactFilter, FilterError
+from ..core.history import list_conflicts
+from ..core.profiles import get_or_new_profile
+from ..core.store import Store
+from ..core.sync.eligibility import outbound_reason
+
+OUT = "out"
+ERROR = "error"
+CONFLICT = "conflict"
+SYNCED = "synced"
+PENDING = "pending"
+BADGES = (SYNCED, PENDING, CONFLICT, ERROR, OUT)
+
+#: what each badge means, for the help screen and the contact card
+BADGE_HELP = {
+    SYNCED: "in the profile's Outlook folder and unchanged since the last sync",
+    PENDING: "goes to (or changes in) Outlook at the next sync",
+    CONFLICT: "both sides changed a field; the master won and the Outlook value is in the conflict log",
+    ERROR: "the last sync failed for this contact; it is retried at the next sync",
+    OUT: "not synced: outside the profile's filter or not eligible (not a person, no e-mail, privacy blocked)",
+}
+
+
+def contact_badge(contact: dict[str, Any], contact_filter: ContactFilter | None,
+                  link: dict[str, Any] | None, has_conflict: bool) -> str:
+    """The one place that decides a contact's badge.
+
+    A linked contact that came from the user's Outlook folder (``pinned``) stays there whatever the
+    filter says, so it is judged by its link, not by the filter.
+    """
+    pinned = bool(link and link.get("pinned"))
+    if not pinned and outbound_reason(contact, contact_filter) is not None:
+        return OUT
+    if link is not None and link.get("error"):
+        return ERROR
+    if has_conflict:
+        return CONFLICT
+    if link is not None and contact.get("revision") == link.get("synced_revision"):
+        return SYNCED
+    return PENDING
+
+
+@dataclass
+class BadgeSource:
+    """The lookups :func:`contact_badge` needs for one profile, built from the store in one pass."""
+
+    contact_filter: ContactFilter | None = None
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conflicted: set[str] = field(default_factory=set)
+    #: the profile's saved filter does not compile (the sync refuses to run until it is fixed)
+    filter_error: FilterError | None = None
+
+    @classmethod
+    def build(cls, store: Store, profile_name: str) -> BadgeSource:
+        profile = get_or_new_profile(store, profile_name)
+        source = cls()
+        try:
+            source.contact_filter = ContactFilter.from_dict(profile.filter)
+        except FilterError as exc:
+            source.filter_error = exc
+        for link in store.links.raw().values():
+            if link.get("profile") == profile_name:
+                source.links[link["contact_uuid"]] = link
+        source.conflicted = {c["contact_uuid"] for c in list_conflicts(store, profile_name) if not c.get("reapplied")}
+        return source
+
+    def badge(self, contact: dict[str, Any]) -> str:
+        uuid = contact.get("uuid", "")
+        return contact_badge(contact, self.contact_filter, self.links.get(uuid), uuid in self.conflicted)
+
+    def reason(self, contact: dict[str, Any]) -> str:
+        """A sentence for the contact card: the badge and, for "out", why."""
+        badge = self.badge(contact)
+        if badge == OUT:
+            return f"{OUT}: {outbound_reason(contact, self.contact_filter)}"
+        link = self.links.get(contact.get("uuid", ""))
+        if badge == ERROR and link is not None:
+            return f"{ERROR}: {link['error']}"
+        return f"{badge}: {BADGE_HELP[badge]}"

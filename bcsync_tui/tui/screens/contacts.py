@@ -1,0 +1,260 @@
+"""The home screen: every contact of the master, quick search, sort, sync badges, and the actions of
+Business Central's contact list (open, new, edit, delete, Sync, Full Sync)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input
+
+from ..badges import BadgeSource
+from ..commands import HELP, QUIT, Command, bindings
+from ..contact_view import SORT_KEYS, ContactView
+from ..widgets.contact_list import ContactList
+from ..widgets.status_line import StatusLine
+from ..widgets.sync_panel import SyncPanel
+
+SEARCH = Command("search", "slash", "search", "Search", "Search: type to narrow the list by name, No., e-mail, "
+                 "company or city", key_display="/", show=False)  # the search bar says so
+NEW = Command("new", "n", "new", "New", "New contact: open an empty contact card")
+EDIT = Command("edit", "e", "edit", "Edit", "Edit contact: open the highlighted contact's card")
+DELETE = Command("delete", "d,delete", "delete", "Delete", "Delete contact: remove the highlighted contact "
+                 "(after you confirm)", key_display="d")
+SYNC = Command("sync", "r", "sync('incremental')", "Sync", "Sync: send changed contacts to Outlook and bring "
+               "Outlook changes back")
+FULL_SYNC = Command("full-sync", "R", "sync('full')", "Full sync", "Full sync: compare every contact on both sides",
+                    show=False)
+CANCEL = Command("cancel-sync", "escape", "cancel_sync", "Cancel sync", "Cancel sync: stop the running sync at the "
+                 "next safe point")
+CLEAR = Command("clear-search", "escape", "clear_search", "Clear search", "Clear search: show every contact again")
+SORT = Command("sort", "s", "sort", "Sort", "Sort: cycle the order (No., Name, Company, City, E-Mail)", show=False)
+REVERSE = Command("reverse", "S", "reverse", "Reverse", "Reverse sort: flip ascending/descending", show=False)
+FILTER = Command("filter", "f", "filter", "Filter", "Set sync filter: which contacts go to your Outlook folder")
+EXCHANGE = Command("exchange-setup", "x", "exchange_setup", "Exchange", "Exchange sync setup: mailbox, server, "
+                   "password, validate the connection", show=False)
+CONTACT_SETUP = Command("contact-sync-setup", "c", "contact_sync_setup", "Sync setup", "Contact sync setup: folder, "
+                        "delete policies, automatic sync", show=False)
+HISTORY = Command("history", "h", "history", "History", "Run history: past syncs, skipped items, errors, conflicts")
+
+SORT_CAPTIONS = dict(SORT_KEYS)
+
+
+class SearchInput(Input):
+    BINDINGS = [
+        Binding("escape", "leave(True)", "Clear search", id="search-clear"),
+        Binding("enter,down", "leave(False)", "To the list", id="search-done"),
+    ]
+
+    def action_leave(self, clear: bool) -> None:
+        if clear:
+            self.value = ""
+        self.screen.query_one(ContactList).focus()
+
+
+class ContactsScreen(Screen[None]):
+    AUTO_FOCUS = "ContactList"
+    COMMAND_LIST = (SEARCH, NEW, EDIT, DELETE, SYNC, FULL_SYNC, CANCEL, CLEAR, SORT, REVERSE, FILTER, EXCHANGE,
+                    CONTACT_SETUP, HISTORY, HELP, QUIT)
+    BINDINGS = bindings(*COMMAND_LIST[:-2])
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = ContactView([])
+        self.badges = BadgeSource()
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="≡")
+        yield SearchInput(placeholder="/ search: name, No., e-mail, company, city", id="search", compact=True)
+        yield ContactList(id="contacts")
+        yield SyncPanel()
+        yield StatusLine()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        app = self.app
+        contacts = self.query_one(ContactList)
+        contacts.sort_key, contacts.sort_reverse = app.sort_setting
+        if contacts.sort_key not in SORT_CAPTIONS:
+            contacts.sort_key = "no"
+        contacts.badge_of = lambda contact: self.badges.badge(contact)
+        self.reload()
+        panel, status = self.query_one(SyncPanel), self.query_one(StatusLine)
+        self.watch(app, "generation", lambda: self.reload(), init=False)
+        self.watch(app, "profile", self._profile_changed)
+        self.watch(app, "last_run", lambda run: setattr(status, "last_run", run))
+        self.watch(app, "next_auto_sync", lambda due: setattr(status, "next_auto_sync", due))
+        self.watch(app, "sync_kind", lambda kind: setattr(panel, "kind", kind))
+        self.watch(app, "sync_running", self._sync_running_changed)
+        self.watch(app, "sync_progress", lambda progress: setattr(panel, "progress", progress))
+
+    # --- data -----------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Rebuild the rows from the store's memory (after a write, a sync or another process's edit)."""
+        store = self.app.store
+        self.view = ContactView(store.contacts_raw())
+        self.badges = BadgeSource.build(store, self.app.profile_name)
+        status = self.query_one(StatusLine)
+        status.notice = "the saved filter is invalid (f)" if self.badges.filter_error else ""
+        self.show_rows()
+
+    def show_rows(self, keep: str | None = None) -> None:
+        contacts = self.query_one(ContactList)
+        current = contacts.highlighted
+        keep = keep or (current.get("uuid") if current else None)
+        search = self.query_one(SearchInput).value
+        rows = self.view.rows(search, contacts.sort_key, contacts.sort_reverse)
+        contacts.empty_text = f"No contact matches {search!r}." if search else "No contacts yet: press n to add one."
+        contacts.set_rows(rows, keep)
+        self.query_one(StatusLine).shown = (len(rows), len(self.view))
+        self.refresh_bindings()
+
+    def _profile_changed(self, profile: Any) -> None:
+        self.query_one(StatusLine).profile = profile
+        self.badges = BadgeSource.build(self.app.store, self.app.profile_name)
+        self.query_one(ContactList).refresh()
+        self.refresh_bindings()
+
+    def _sync_running_changed(self, running: bool) -> None:
+        self.query_one(SyncPanel).running = running
+        self.refresh_bindings()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self) -> None:
+        self.show_rows()
+
+    @on(ContactList.Highlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    @on(ContactList.Selected)
+    def _selected(self, message: ContactList.Selected) -> None:
+        self.open_card(message.contact)
+
+    @on(ContactList.SortRequested)
+    def _sort_requested(self, message: ContactList.SortRequested) -> None:
+        contacts = self.query_one(ContactList)
+        if message.key not in SORT_CAPTIONS:
+            self.notify(f"The list sorts by {', '.join(SORT_CAPTIONS.values())}.")
+            return
+        reverse = not contacts.sort_reverse if message.key == contacts.sort_key else False
+        self._set_sort(message.key, reverse)
+
+    def _set_sort(self, key: str, reverse: bool) -> None:
+        contacts = self.query_one(ContactList)
+        contacts.sort_key, contacts.sort_reverse = key, reverse
+        self.app.save_sort(key, reverse)
+        self.show_rows()
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_mounted:
+            return True
+        app = self.app
+        if action in ("edit", "delete"):
+            return self.query_one(ContactList).highlighted is not None
+        if action == "sync":
+            return app.profile.configured and not app.sync_running
+        if action == "cancel_sync":
+            return app.sync_running
+        if action == "clear_search":
+            return not app.sync_running and bool(self.query_one(SearchInput).value)
+        return True
+
+    def action_search(self) -> None:
+        self.query_one(SearchInput).focus()
+
+    def action_clear_search(self) -> None:
+        self.query_one(SearchInput).value = ""
+        self.query_one(ContactList).focus()
+
+    def action_sort(self) -> None:
+        keys = [k for k, _ in SORT_KEYS]
+        current = self.query_one(ContactList).sort_key
+        key = keys[(keys.index(current) + 1) % len(keys)] if current in keys else keys[0]
+        self._set_sort(key, False)
+        self.notify(f"Sorted by {SORT_CAPTIONS[key]}", timeout=2)
+
+    def action_reverse(self) -> None:
+        contacts = self.query_one(ContactList)
+        self._set_sort(contacts.sort_key, not contacts.sort_reverse)
+
+    def action_new(self) -> None:
+        self.open_card(None)
+
+    def action_edit(self) -> None:
+        contact = self.query_one(ContactList).highlighted
+        if contact is not None:
+            self.open_card(contact)
+
+    def open_card(self, contact: dict[str, Any] | None) -> None:
+        from .contact_card import ContactCard
+
+        status = self.badges.reason(contact) if contact is not None else ""
+
+        def saved(result: Any) -> None:
+            if result is not None:
+                self.app.poll_store()
+                self.show_rows(keep=result.contact["uuid"])
+                self.notify(f"{'Created' if result.created else 'Saved'} {result.contact['no']}", timeout=3)
+
+        self.app.push_screen(ContactCard(contact, self._save_contact, status), saved)
+
+    def _save_contact(self, uuid: str | None, values: dict[str, Any]) -> dict[str, Any]:
+        store = self.app.store
+        return store.add_contact(values) if uuid is None else store.update_contact(uuid, values)
+
+    def action_delete(self) -> None:
+        from .dialogs import ConfirmDialog
+
+        contact = self.query_one(ContactList).highlighted
+        if contact is None:
+            return
+        uuid, label = contact["uuid"], f"{contact.get('no', '')} {contact.get('name', '')}".strip()
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.store.delete_contact(uuid)
+                self.app.poll_store()
+                self.notify(f"Deleted {label}", timeout=3, markup=False)
+
+        self.app.push_screen(ConfirmDialog(
+            "Delete contact", f"Delete {label}?\n\nAt the next sync it is also removed from the Outlook folders "
+            "it syncs to (as each profile's delete policy says).", yes="Delete", no="Keep"), answered)
+
+    def action_sync(self, mode: str) -> None:
+        from .sync import SyncDialog
+
+        def chosen(request: Any) -> None:
+            if request is not None:
+                self.app.start_sync(request.mode, force=request.force)
+
+        self.app.push_screen(SyncDialog(mode), chosen)
+
+    def action_cancel_sync(self) -> None:
+        self.app.cancel_sync()
+
+    def action_filter(self) -> None:
+        from .filter_editor import FilterScreen
+
+        self.app.push_screen(FilterScreen())
+
+    def action_exchange_setup(self) -> None:
+        from .setup import ExchangeSetupScreen
+
+        self.app.push_screen(ExchangeSetupScreen())
+
+    def action_contact_sync_setup(self) -> None:
+        from .setup import ContactSyncSetupScreen
+
+        self.app.push_screen(ContactSyncSetupScreen())
+
+    def action_history(self) -> None:
+        from .history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen())

@@ -1,0 +1,170 @@
+"""Run history (BC's Activity Log, kept per run) and the conflict log, with both values side by side and
+a way to put the overruled Outlook value back into the master."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from ...core.history import list_conflicts, list_runs, reapply_conflict
+from ..commands import HELP, QUIT, Command, bindings
+from ..widgets.status_line import local_time, run_summary
+from ..widgets.sync_panel import COUNT_LABELS
+
+BACK = Command("back", "escape", "back", "Back", "Back: return to the contact list")
+RUNS = Command("runs", "1", "tab('runs')", "Runs", "Runs: past syncs with counts, skipped items and errors")
+CONFLICTS = Command("conflicts", "2", "tab('conflicts')", "Conflicts", "Conflicts: fields both sides changed")
+REAPPLY = Command("reapply", "a", "reapply", "Re-apply Outlook value", "Re-apply: put the highlighted conflict's "
+                  "Outlook value into the master (the next sync sends it to Outlook)")
+
+
+class HistoryScreen(Screen[None]):
+    AUTO_FOCUS = "#runs"
+    COMMAND_LIST = (BACK, RUNS, CONFLICTS, REAPPLY, HELP, QUIT)
+    BINDINGS = bindings(BACK, RUNS, CONFLICTS, REAPPLY)
+
+    def __init__(self, select_run: str | None = None):
+        super().__init__()
+        self.select_run = select_run
+        self.runs: list[dict[str, Any]] = []
+        self.conflicts: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="≡")
+        with TabbedContent(initial="runs-tab"):
+            with TabPane("Runs", id="runs-tab"):
+                yield DataTable(id="runs", cursor_type="row")
+                with VerticalScroll(classes="detail"):
+                    yield Static("", id="run-detail", markup=False)
+            with TabPane("Conflicts", id="conflicts-tab"):
+                yield DataTable(id="conflicts", cursor_type="row")
+                with Horizontal(classes="detail", id="conflict-detail"):
+                    yield Static("", id="master-value", classes="side", markup=False)
+                    yield Static("", id="outlook-value", classes="side", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"run history · profile {self.app.profile_name}"
+        self.query_one("#runs", DataTable).add_columns("Started", "Mode", "Status", "Result", "Skipped", "Message")
+        self.query_one("#conflicts", DataTable).add_columns("When", "No.", "Name", "Field", "Master (kept)",
+                                                             "Outlook (overruled)", "Re-applied")
+        self.load()
+        self.watch(self.app, "generation", lambda: self.load(), init=False)
+
+    def load(self) -> None:
+        store, profile = self.app.store, self.app.profile_name
+        self.runs = list_runs(store, profile)
+        self.conflicts = list_conflicts(store, profile)
+        runs = self.query_one("#runs", DataTable)
+        keep = runs.cursor_row
+        runs.clear()
+        for r in self.runs:
+            runs.add_row(local_time(r.get("started_at")), r.get("mode", "") + (" (dry)" if r.get("dry_run") else ""),
+                         r.get("status", ""), run_summary(r).split(": ", 1)[-1],
+                         str(len(r.get("skipped", []))), Text(r.get("message", "")), key=r["id"])
+        if self.select_run:
+            keep = next((i for i, r in enumerate(self.runs) if r["id"] == self.select_run), keep)
+            self.select_run = None
+        if self.runs:
+            runs.move_cursor(row=min(keep, len(self.runs) - 1))
+        self._show_run()
+        table = self.query_one("#conflicts", DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for c in self.conflicts:
+            table.add_row(local_time(c.get("at")), c.get("contact_no", ""), Text(c.get("contact_name", "")),
+                          c.get("field", ""), Text(str(c.get("master_value", ""))),
+                          Text(str(c.get("outlook_value", ""))), "yes" if c.get("reapplied") else "", key=c["id"])
+        if self.conflicts:
+            table.move_cursor(row=min(keep, len(self.conflicts) - 1))
+        self._show_conflict()
+        self.query_one(TabbedContent).get_tab("conflicts-tab").label = f"Conflicts ({len(self.conflicts)})"
+
+    # --- details --------------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def _show_run(self) -> None:
+        detail = self.query_one("#run-detail", Static)
+        run = self._current(self.runs, "#runs")
+        if run is None:
+            detail.update("No sync has run for this profile yet.")
+            return
+        text = Text()
+        text.append(f"Run {run['id'][:8]} · {run.get('mode')} · {run.get('status')} · "
+                    f"{local_time(run.get('started_at'))} – {local_time(run.get('ended_at'))} · "
+                    f"{run.get('requests', 0)} requests\n", "bold")
+        if run.get("message"):
+            text.append(f"{run['message']}\n")
+        counts = run.get("counts", {})
+        text.append("  ".join(f"{label} {counts.get(key, 0):,}" for key, label in COUNT_LABELS) + "\n")
+        for title, rows, key in (("Errors", run.get("errors", []), "message"),
+                                 ("Skipped", run.get("skipped", []), "reason")):
+            if rows:
+                text.append(f"\n{title} ({len(rows):,})\n", "bold")
+                for row in rows[:500]:
+                    text.append(f"  {row.get('ref', '')[:16]}  {row.get('name', '')}: {row.get(key, '')}\n")
+        detail.update(text)
+
+    @on(DataTable.RowHighlighted, "#conflicts")
+    def _show_conflict(self) -> None:
+        conflict = self._current(self.conflicts, "#conflicts")
+        master, outlook = self.query_one("#master-value", Static), self.query_one("#outlook-value", Static)
+        if conflict is None:
+            master.update("No conflicts: no field was changed on both sides between two syncs.")
+            outlook.update("")
+            return
+        head = f"{conflict.get('contact_no', '')} {conflict.get('contact_name', '')} · {conflict.get('field')}\n"
+        master.update(Text(head + "Master (kept):\n", "bold") + Text(str(conflict.get("master_value", ""))))
+        note = " — re-applied" if conflict.get("reapplied") else ""
+        outlook.update(Text(f"\nOutlook (overruled){note}:\n", "bold") + Text(str(conflict.get("outlook_value", ""))))
+        self.refresh_bindings()
+
+    def _current(self, rows: list[dict[str, Any]], table_id: str) -> dict[str, Any] | None:
+        table = self.query_one(table_id, DataTable)
+        return rows[table.cursor_row] if rows and 0 <= table.cursor_row < len(rows) else None
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reapply" and self.is_mounted:
+            conflict = self._current(self.conflicts, "#conflicts")
+            return (self.query_one(TabbedContent).active == "conflicts-tab" and conflict is not None
+                    and not conflict.get("reapplied"))
+        return True
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_tab(self, name: str) -> None:
+        self.query_one(TabbedContent).active = f"{name}-tab"
+        self.query_one(f"#{name}", DataTable).focus()
+
+    def action_reapply(self) -> None:
+        from .dialogs import ConfirmDialog
+
+        conflict = self._current(self.conflicts, "#conflicts")
+        if conflict is None:
+            return
+        field, value = conflict.get("field", ""), conflict.get("outlook_value", "")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                reapply_conflict(self.app.store, conflict["id"])
+                self.app.poll_store()
+                self.notify(f"{conflict.get('contact_no')}: {field} set to the Outlook value", markup=False)
+
+        self.app.push_screen(ConfirmDialog(
+            "Re-apply the Outlook value",
+            f"Set {field} of {conflict.get('contact_no')} {conflict.get('contact_name')} to the Outlook value "
+            f"{value!r}?\n\nThe master's current value is replaced; the next sync sends it to Outlook.",
+            yes="Re-apply", no="Keep master"), answered)

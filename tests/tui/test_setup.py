@@ -1,0 +1,160 @@
+"""Exchange sync setup (with Validate connection against the loopback server) and contact sync setup."""
+
+from __future__ import annotations
+
+from textual.widgets import Checkbox, Select
+
+from bcsync_tui.core.profiles import load_profile, update_state
+from bcsync_tui.core.secrets import SecretStore
+from bcsync_tui.core.store import Store
+from bcsync_tui.tui.screens.contacts import ContactsScreen
+from bcsync_tui.tui.screens.setup import ContactSyncSetupScreen, ExchangeSetupScreen
+
+from .conftest import EMAIL, PASSWORD, PROFILE, make_app
+
+
+def fill(app, **values: str) -> None:
+    for key, value in values.items():
+        app.screen.query_one(f"#{key}").value = value
+
+
+def text_of(app, selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+async def test_exchange_setup_saves_settings_and_keeps_the_password_out_of_the_store(paths, store: Store):
+    app = make_app(paths, store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("x")
+        assert isinstance(app.screen, ExchangeSetupScreen)
+        assert app.focused.id == "email"
+        assert app.screen.query_one("#verify_tls", Checkbox).value is True  # on unless turned off
+        fill(app, email="ann-at-example", server_url="ftp://mail.example.com")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ExchangeSetupScreen)
+        assert "e-mail address" in text_of(app, "#error-email")
+        assert "https://" in text_of(app, "#error-server_url")
+        fill(app, email=EMAIL, server_url="", username="CONTOSO\\ann", password="pa55 word")
+        app.screen.query_one("#auth_type", Select).value = "ntlm"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ContactsScreen)
+        assert app.profile.configured and app.profile.server_url == ""
+    profile = load_profile(store, PROFILE)
+    assert (profile.email, profile.auth_type, profile.username, profile.verify_tls) == (EMAIL, "ntlm", "CONTOSO\\ann",
+                                                                                        True)
+    assert SecretStore(paths.secrets_file).get(PROFILE) == "pa55 word"
+    assert not [f for f in paths.data_dir.rglob("store*") if b"pa55 word" in f.read_bytes()]
+    assert paths.secrets_file.stat().st_mode & 0o777 == 0o600
+
+
+async def test_turning_tls_verification_off_is_explicit_and_warned(paths, store: Store):
+    app = make_app(paths, store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("x")
+        assert text_of(app, "#tls-warning") == ""
+        app.screen.query_one("#verify_tls", Checkbox).value = False
+        await pilot.pause()
+        assert "TLS verification is OFF" in text_of(app, "#tls-warning")
+        fill(app, email=EMAIL, server_url="https://localhost:8443/EWS/Exchange.asmx")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert load_profile(store, PROFILE).verify_tls is False
+
+
+async def test_oauth_fields_appear_only_for_oauth(paths, store: Store):
+    app = make_app(paths, store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("x")
+        assert not app.screen.query_one("#row-oauth_client_id").display
+        app.screen.query_one("#auth_type", Select).value = "oauth2"
+        await pilot.pause()
+        assert app.screen.query_one("#row-oauth_client_id").display
+        fill(app, email=EMAIL)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "client" in text_of(app, "#error-oauth_client_id")
+
+
+async def test_validate_connection_succeeds_against_the_loopback_server(paths, store: Store, exchange):
+    app = make_app(paths, store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("x")
+        fill(app, email=EMAIL, server_url=exchange.url, password=PASSWORD)
+        exchange.faults.slow(1.0)  # long enough to see the check running, and the keyboard stays live
+        await pilot.press("ctrl+t")
+        assert "Connecting" in text_of(app, "#validate-result")
+        await pilot.press("tab")
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        result = app.screen.query_one("#validate-result")
+        assert result.has_class("-ok"), text_of(app, "#validate-result")
+        assert "Connected successfully to Exchange." in text_of(app, "#validate-result")
+        assert isinstance(app.screen, ExchangeSetupScreen)  # validating does not save
+    assert not store.profiles.raw()  # nothing was saved
+
+
+async def test_validate_connection_reports_a_wrong_password(paths, store: Store, exchange):
+    app = make_app(paths, store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("x")
+        fill(app, email=EMAIL, server_url=exchange.url, password="wrong")
+        await pilot.click("#validate")
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        result = app.screen.query_one("#validate-result")
+        assert result.has_class("-failed")
+        assert "Connected successfully" not in text_of(app, "#validate-result")
+        assert len(text_of(app, "#validate-result")) > 20  # says what is wrong
+
+
+async def test_validate_connection_reports_an_unreachable_server(paths, store: Store):
+    app = make_app(paths, store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("x")
+        fill(app, email=EMAIL, server_url="http://127.0.0.1:9/EWS/Exchange.asmx", password="x")
+        await pilot.press("ctrl+t")
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("#validate-result").has_class("-failed")
+
+
+async def test_contact_sync_setup_saves_policies_and_keeps_the_engine_state(paths, sample_store: Store):
+    update_state(sample_store, PROFILE, folder_id="F1", sync_state="S1")
+    app = make_app(paths, sample_store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("c")
+        assert isinstance(app.screen, ContactSyncSetupScreen)
+        assert app.screen.query_one("#folder_name").value == "Business Central"
+        fill(app, folder_name="BC/contacts", interval_minutes="-5")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "must not contain" in text_of(app, "#error-folder_name")
+        assert "minutes" in text_of(app, "#error-interval_minutes")
+        fill(app, folder_name="Kunder", interval_minutes="30")
+        app.screen.query_one("#master_delete_policy", Select).value = "unlink"
+        app.screen.query_one("#leave_filter_policy", Select).value = "unlink"
+        app.screen.query_one("#enabled", Checkbox).value = False
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ContactsScreen)
+    p = load_profile(sample_store, PROFILE)
+    assert (p.folder_name, p.master_delete_policy, p.leave_filter_policy, p.interval_minutes, p.enabled) == (
+        "Kunder", "unlink", "unlink", 30, False)
+    assert p.state["folder_id"] == "F1" and p.state["sync_state"] == "S1"
+    assert p.email == EMAIL  # the other page's settings are untouched
+
+
+async def test_automatic_sync_is_scheduled_from_the_interval(paths, sample_store: Store):
+    app = make_app(paths, sample_store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        assert app.next_auto_sync is None
+        await pilot.press("c")
+        fill(app, interval_minutes="15")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.next_auto_sync is not None
+        from bcsync_tui.tui.widgets.status_line import StatusLine
+
+        assert "auto every 15 min" in str(app.screen.query_one(StatusLine).render())
