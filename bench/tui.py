@@ -1,0 +1,136 @@
+"""TUI figures (SPEC §6), measured on the real app driven headless by Textual's Pilot:
+
+- time to first screen with 50,000 contacts (app start until the list holds every contact);
+- time for a search keystroke to update the list (median and max over a typed word);
+- the longest input pause during a full sync of 10,000 contacts against the loopback Exchange
+  server in a separate process: how late a 10 ms timer on the UI's event loop fires, and how long
+  a key press ("j", cursor down) takes to be handled, while the sync runs.
+
+    python bench/tui.py [--contacts 50000] [--sync-contacts 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("BCSYNC_NO_KEYRING", "1")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from sync import PASSWORD, USER, contacts, start_server  # noqa: E402
+from textual import events  # noqa: E402
+
+from bcsync_tui.core.paths import Paths  # noqa: E402
+from bcsync_tui.core.profiles import Profile, save_profile  # noqa: E402
+from bcsync_tui.core.secrets import SecretStore  # noqa: E402
+from bcsync_tui.core.store import Store  # noqa: E402
+from bcsync_tui.tui.app import BcsyncApp  # noqa: E402
+from bcsync_tui.tui.widgets.contact_list import ContactList  # noqa: E402
+
+
+def make_home(home: str, n: int, url: str = "http://127.0.0.1:9/EWS/Exchange.asmx") -> Paths:
+    paths = Paths.resolve(home).ensure()
+    store = Store.open(paths)
+    save_profile(store, Profile(name="bench", email=USER, server_url=url, username=USER))
+    store.add_contacts(contacts(n))
+    store.close()
+    SecretStore(paths.secrets_file).set("bench", PASSWORD)
+    return paths
+
+
+async def wait_rows(app: BcsyncApp, pilot, condition) -> ContactList:
+    while True:
+        try:
+            lst = app.screen.query_one(ContactList)
+            if condition(len(lst.rows)):
+                return lst
+        except Exception:  # the screen is still being built
+            pass
+        await asyncio.sleep(0.002)
+
+
+async def key(app: BcsyncApp, char: str, changed, limit: float = 5.0) -> float:
+    """Post one key press as the terminal driver would and return how long until ``changed()``.
+    (Pilot's own press() waits for the whole process to go idle, which a running sync never does.)"""
+    t = time.perf_counter()
+    app.post_message(events.Key(char, char))
+    while not changed() and time.perf_counter() - t < limit:
+        await asyncio.sleep(0.0005)
+    return time.perf_counter() - t
+
+
+async def list_figures(n: int) -> None:
+    with tempfile.TemporaryDirectory() as home:
+        paths = make_home(home, n)
+        t0 = time.perf_counter()
+        app = BcsyncApp(paths, "bench")
+        async with app.run_test(size=(120, 40)) as pilot:
+            lst = await wait_rows(app, pilot, lambda rows: rows == n)
+            await pilot.pause()
+            first = time.perf_counter() - t0
+            await pilot.press("slash")
+            times = []
+            for ch in "Surname4242":
+                before = lst.rows
+                times.append(await key(app, ch, lambda before=before: lst.rows is not before))
+            shown = len(lst.rows)
+            print(f"first screen with {n:,} contacts      {first * 1000:8.0f} ms   (target <= 1000 ms)")
+            print(f"search keystroke, list updated      {statistics.median(times) * 1000:8.1f} ms median, "
+                  f"{max(times) * 1000:.1f} ms max over {len(times)} keys (target <= 50 ms); "
+                  f"'Surname4242' leaves {shown} row(s)")
+
+
+async def sync_figures(n: int) -> None:
+    proc, url = start_server()
+    try:
+        with tempfile.TemporaryDirectory() as home:
+            paths = make_home(home, n, url)
+            app = BcsyncApp(paths, "bench")
+            async with app.run_test(size=(120, 40)) as pilot:
+                lst = await wait_rows(app, pilot, lambda rows: rows == n)
+                lst.focus()
+                await pilot.pause()
+                t0 = time.perf_counter()
+                worker = app.start_sync("full")
+                late, keys = [], []
+                while app.sync_running:
+                    t = time.perf_counter()
+                    await asyncio.sleep(0.01)
+                    late.append(time.perf_counter() - t - 0.01)
+                    cursor = lst.cursor
+                    if cursor + 1 < len(lst.rows) and app.screen is lst.screen:
+                        took = await key(app, "j", lambda cursor=cursor: lst.cursor != cursor)
+                        if app.sync_running:  # not the press the end-of-sync summary took
+                            keys.append(took)
+                await app.workers.wait_for_complete()
+                wall = time.perf_counter() - t0
+                record = worker.result if worker is not None else None
+            status = record["status"] if record else "?"
+            created = record["counts"]["outlook_created"] if record else 0
+            print(f"full sync of {n:,} in the TUI            {wall:8.1f} s    ({status}, {created} created)")
+            print(f"longest event-loop delay during it  {max(late) * 1000:8.1f} ms   "
+                  f"(median {statistics.median(late) * 1000:.1f} ms, {len(late)} samples)")
+            print(f"longest key press handling          {max(keys) * 1000:8.1f} ms   "
+                  f"(median {statistics.median(keys) * 1000:.1f} ms, {len(keys)} presses of j); target <= 100 ms")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--contacts", type=int, default=50_000)
+    ap.add_argument("--sync-contacts", type=int, default=10_000)
+    args = ap.parse_args()
+    asyncio.run(list_figures(args.contacts))
+    asyncio.run(sync_figures(args.sync_contacts))
+
+
+if __name__ == "__main__":
+    main()
