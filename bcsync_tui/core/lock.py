@@ -35,6 +35,15 @@ class FileLock:
         except (OSError, ValueError):
             return None
 
+    def _wait_for_holder_pid(self) -> int | None:
+        """The holder writes its PID just after taking the lock: give it a moment to appear."""
+        for _ in range(20):
+            pid = self.holder_pid()
+            if pid:
+                return pid
+            time.sleep(0.005)
+        return None
+
     def acquire(self, timeout: float = 10.0) -> None:
         """Take the lock, waiting up to ``timeout`` seconds (0 = do not wait). Re-entrant."""
         if self._fd is not None:
@@ -50,7 +59,7 @@ class FileLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    raise LockedError(self.path, self.holder_pid(), self.what) from None
+                    raise LockedError(self.path, self._wait_for_holder_pid(), self.what) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
         os.ftruncate(fd, 0)
