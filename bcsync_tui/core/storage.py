@@ -344,8 +344,23 @@ class JournaledStorage(Storage):
 
     def write_snapshot(self, target: Path) -> None:
         assert self._data is not None
-        doc = {"format": FORMAT, "seq": self._seq, "tables": self._data}
-        write_private_file(target, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
+        write_private_file(target, _snapshot_bytes(self._seq, self._data))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _snapshot_bytes(seq: int, tables: dict[str, dict[str, Any]]) -> bytes:
+    """The snapshot JSON, built one record at a time: the same bytes as one ``json.dumps``, but a
+    single C call over 50,000 records would hold the GIL for ~0.3 s and freeze the TUI's input."""
+    parts = [f'{{"format":{_dumps(FORMAT)},"seq":{seq},"tables":{{']
+    for n, (name, docs) in enumerate(tables.items()):
+        parts.append(("," if n else "") + _dumps(name) + ":{")
+        parts.append(",".join(_dumps(doc_id) + ":" + _dumps(doc) for doc_id, doc in docs.items()))
+        parts.append("}")
+    parts.append("}}")
+    return "".join(parts).encode()
 
 
 class _TrackingView(MutableMapping):
