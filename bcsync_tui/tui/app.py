@@ -77,6 +77,7 @@ class BcsyncApp(App[int]):
         self.store = store if store is not None else Store.open(paths.ensure())
         self.secrets = SecretStore(paths.secrets_file)
         self.sync_cancel: threading.Event | None = None
+        self._reloading = False
         self.sync_progress_latest: tuple[Progress, float] | None = None
         self._progress_posted = False
         self._auto_retry_at: float | None = None
@@ -114,10 +115,36 @@ class BcsyncApp(App[int]):
     def poll_store(self) -> None:
         """Pick up writes by other processes (and this app's own); cheap when nothing changed.
         While a sync runs its writes are picked up once at the end, so the list does not rebuild
-        every second under the user's hands."""
-        if self.sync_running:
+        every second under the user's hands. A whole reload (another process compacted the store)
+        happens in a thread, so the keyboard stays live meanwhile."""
+        if self.sync_running or self._reloading:
             return
-        self.store.storage.refresh()
+        storage = self.store.storage
+        if storage.reload_needed():
+            self._reloading = True
+            self._reload_store()
+            return
+        storage.refresh()
+        self._store_changed()
+
+    @work(group="store", exit_on_error=False)
+    async def _reload_store(self) -> None:
+        try:
+            await self.catch_up_store()
+        finally:  # a damaged file raises here and gets the usual error dialog
+            self._reloading = False
+
+    async def catch_up_store(self) -> None:
+        """Bring the UI's store up to date with the files; a whole reload runs in a thread (one
+        big store takes a few hundred ms to parse) and its result is swapped in at once."""
+        storage = self.store.storage
+        if storage.reload_needed():
+            fresh = await in_daemon_thread(storage.loaded_copy, name="bcsync-reload")
+            storage.adopt(fresh)  # refused if our own write made it out of date meanwhile
+        storage.refresh()
+        self._store_changed()
+
+    def _store_changed(self) -> None:
         if self.store.storage.generation != self.generation:
             self.generation = self.store.storage.generation
             self.reload_profile()
@@ -178,7 +205,7 @@ class BcsyncApp(App[int]):
         finally:
             self.sync_running = False
             self.sync_cancel = None
-            self.poll_store()
+            await self.catch_up_store()
         if not dry_run:
             self._auto_retry_at = None
             self.refresh_runs()
@@ -186,16 +213,14 @@ class BcsyncApp(App[int]):
         return record
 
     def _run_engine(self, mode: str, dry_run: bool, force: bool, cancel: threading.Event) -> dict[str, Any]:
-        """In the sync thread. The engine gets its own store instance: the UI keeps reading its
-        own in-memory copy undisturbed, and the file lock orders the two like two processes."""
-        from ..core.sync.runner import sync_blocking
+        """In the sync thread, which only supervises: the engine runs in a child process, so its
+        CPU work never competes with the keyboard for the GIL (see core/sync/child.py). The store's
+        file lock orders its writes and the UI's like those of two processes."""
+        from ..core.sync.child import sync_in_child
 
-        store = Store(self.store.path, backup_dir=self.store.backup_dir)
-        try:
-            return sync_blocking(store, self.profile_name, mode=mode, dry_run=dry_run, force=force,
-                                 on_progress=self._progress_from_thread, cancel=cancel, secrets=self.secrets)
-        finally:
-            store.close()
+        return sync_in_child(self.store.path, self.profile_name, backup_dir=self.store.backup_dir,
+                             secrets_file=self.secrets.file, mode=mode, dry_run=dry_run, force=force,
+                             on_progress=self._progress_from_thread, cancel=cancel)
 
     def _progress_from_thread(self, progress: Progress) -> None:
         self.sync_progress_latest = (progress, time.monotonic())

@@ -28,6 +28,14 @@ async def wait_until(pilot, condition, timeout: float = 30.0) -> None:
         await pilot.pause(0.05)
 
 
+async def summary_text(pilot) -> str:
+    """The body of the end-of-sync summary, once it is on screen and composed."""
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, SyncSummaryScreen)
+                     and bool(app.screen.query(".dialog-scroll Static")))
+    return str(app.screen.query_one(".dialog-scroll Static").render())
+
+
 async def run_sync_from_dialog(pilot, *keys: str) -> None:
     app = pilot.app
     await pilot.press("r")
@@ -58,10 +66,9 @@ async def test_preview_then_sync_with_progress_and_summary(paths, synced_setup: 
         app.watch(app, "sync_progress", lambda p: p and progress_seen.append(p[0].phase), init=False)
         app.watch(app, "sync_running", lambda on: on and progress_seen.append(f"panel {panel.display}"), init=False)
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: isinstance(app.screen, SyncSummaryScreen))
+        body = await summary_text(pilot)
         assert "panel True" in progress_seen  # the panel shows while the sync runs
         assert len(progress_seen) >= 2  # and at least one progress report reached the panel
-        body = str(app.screen.query_one(".dialog-scroll Static").render())
         assert "created  5" in body.replace(",", "")
         await pilot.press("escape")
         assert not app.screen.query_one(SyncPanel).display
@@ -113,8 +120,7 @@ async def test_throttling_shows_the_wait_and_the_keyboard_stays_live(paths, sync
         await wait_until(pilot, lambda: "resuming in" in str(panel.query_one("#sync-wait", Label).render()))
         await pilot.press("j", "j")  # the list still moves during the wait
         assert app.screen.query_one("#contacts").cursor == 2
-        await wait_until(pilot, lambda: isinstance(app.screen, SyncSummaryScreen))
-        assert "throttled" in str(app.screen.query_one(".dialog-scroll Static").render())
+        assert "throttled" in await summary_text(pilot)
 
 
 async def test_a_sync_held_by_another_process_is_reported(paths, synced_setup: Store):

@@ -67,7 +67,9 @@ def sync_blocking(store: Store, profile_name: str, *, mode: str = "incremental",
 
 
 async def run_sync(store: Store, profile_name: str, **kwargs: Any) -> dict[str, Any]:
-    """``sync_blocking`` in a worker thread; set the ``cancel`` event to stop at the next safe point."""
+    """``sync_blocking`` in a worker thread; set the ``cancel`` event to stop at the next safe point.
+    (The TUI runs the same engine through ``child.sync_in_child`` instead, so that the engine's
+    CPU work cannot hold the GIL against the keyboard.)"""
     return await asyncio.to_thread(sync_blocking, store, profile_name, **kwargs)
 
 

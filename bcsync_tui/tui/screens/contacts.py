@@ -65,6 +65,7 @@ class ContactsScreen(Screen[None]):
         super().__init__()
         self.view = ContactView([])
         self.badges = BadgeSource()
+        self._had_contact = False
 
     def compose(self) -> ComposeResult:
         yield Header(icon="≡")
@@ -129,7 +130,12 @@ class ContactsScreen(Screen[None]):
 
     @on(ContactList.Highlighted)
     def _highlighted(self) -> None:
-        self.refresh_bindings()
+        # Only whether a contact is highlighted changes the footer (edit, delete); rebuilding it on
+        # every cursor move would cost more than the move itself.
+        has_contact = self.query_one(ContactList).highlighted is not None
+        if has_contact != self._had_contact:
+            self._had_contact = has_contact
+            self.refresh_bindings()
 
     @on(ContactList.Selected)
     def _selected(self, message: ContactList.Selected) -> None:

@@ -1,0 +1,114 @@
+"""The snapshot's one-record-per-line layout (read and written in chunks, so a big store never holds
+the GIL for long) and catching a reader up with a copy loaded in another thread."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bcsync_tui.core import storage as storage_mod
+from bcsync_tui.core.storage import FORMAT, JournaledStorage, StoreCorruptError
+from bcsync_tui.core.store import Store
+
+TABLES = {
+    "contacts": {str(i): {"uuid": f"u{i}", "name": f"Person {i}", "note": "line\nbreak \"quoted\" ÆØÅ",
+                          "deleted": i % 7 == 0} for i in range(1, 2600)},
+    "links": {},
+    "meta": {"1": {"kind": "schema", "version": 1}},
+}
+
+
+def snapshot(tables=TABLES, seq: int = 42) -> bytes:
+    return storage_mod._snapshot_bytes(seq, tables)
+
+
+def test_the_snapshot_is_one_json_document_with_one_record_per_line():
+    raw = snapshot()
+    assert json.loads(raw) == {"format": FORMAT, "seq": 42, "tables": TABLES}
+    lines = raw.split(b"\n")
+    assert lines[0] == b'{"format":"bcsync-store","seq":42,"tables":{'
+    assert sum(1 for line in lines if line.startswith(b'"') and b'"uuid"' in line) == len(TABLES["contacts"])
+    assert storage_mod._parse_snapshot_lines(raw) == json.loads(raw)  # > one chunk of records
+
+
+@pytest.mark.parametrize("tables", [{}, {"empty": {}}, {"a": {}, "b": {"1": {}}}, {"a": {"1": {"x": [1, {"y": None}]}}}])
+def test_edge_shapes_round_trip(tables):
+    raw = snapshot(tables)
+    assert json.loads(raw)["tables"] == tables
+    assert storage_mod._parse_snapshot_lines(raw) == json.loads(raw)
+
+
+def test_a_store_written_in_the_one_line_layout_still_loads(tmp_path):
+    path = tmp_path / "store.json"
+    path.write_bytes(json.dumps({"format": FORMAT, "seq": 3, "tables": TABLES}, separators=(",", ":")).encode())
+    s = JournaledStorage(path)
+    assert s.read() == TABLES
+    s.compact()  # the next compaction writes the new layout
+    assert path.read_bytes() == snapshot(TABLES, 3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cut=st.integers(0, 10_000), length=st.integers(0, 40), insert=st.binary(max_size=6))
+def test_a_damaged_snapshot_reads_exactly_as_one_json_document_would(tmp_path_factory, cut, length, insert):
+    """Whatever the damage, the chunked reader agrees with a one-piece json.loads: the same data,
+    or StoreCorruptError; never a different, silently accepted store."""
+    small = {"contacts": dict(list(TABLES["contacts"].items())[:40]), "meta": TABLES["meta"]}
+    raw = snapshot(small)
+    cut %= len(raw)
+    damaged = raw[:cut] + insert + raw[cut + length:]
+    path = tmp_path_factory.mktemp("damage") / "store.json"
+    path.write_bytes(damaged)
+    try:
+        expected = json.loads(damaged)
+        ok = (isinstance(expected, dict) and expected.get("format") == FORMAT and type(expected.get("seq", 0)) is int
+              and isinstance(expected.get("tables"), dict)
+              and all(isinstance(t, dict) and all(isinstance(d, dict) for d in t.values())
+                      for t in expected["tables"].values()))
+    except (ValueError, UnicodeDecodeError):
+        ok = False
+    if ok:
+        assert JournaledStorage(path).read() == expected["tables"]
+    else:
+        with pytest.raises(StoreCorruptError):
+            JournaledStorage(path).read()
+    assert path.read_bytes() == damaged  # never rewritten
+
+
+def _fill(store: Store, n: int, start: int = 0) -> None:
+    store.add_contacts([{"first_name": f"F{i}", "surname": "Reader", "email": f"r{i}@example.com"}
+                        for i in range(start, start + n)])
+
+
+def test_a_reader_catches_up_with_a_copy_loaded_elsewhere(tmp_path: Path):
+    path = tmp_path / "store.json"
+    ui, writer = Store(path), Store(path)
+    _fill(writer, 50)
+    assert len(ui.contacts_raw()) == 50 and not ui.storage.reload_needed()
+    _fill(writer, 5, 50)
+    assert not ui.storage.reload_needed()  # only a journal tail to read: cheap, done in place
+    writer.storage.compact()
+    assert ui.storage.reload_needed()  # the snapshot changed under it
+    copy = ui.storage.loaded_copy()  # what the TUI does in a thread
+    generation = ui.storage.generation
+    assert ui.storage.adopt(copy)
+    assert ui.storage.generation > generation and not ui.storage.reload_needed()
+    assert sorted(c["uuid"] for c in ui.contacts_raw()) == sorted(c["uuid"] for c in writer.contacts_raw())
+    ui.add_contact({"first_name": "After", "surname": "Adopt"})  # and it writes on from there
+    assert Store(path).find_contact(ui.contacts_raw()[-1]["no"])["surname"] == "Adopt"
+    writer.close()
+    ui.close()
+
+
+def test_an_older_copy_is_refused(tmp_path: Path):
+    path = tmp_path / "store.json"
+    ui = Store(path)
+    _fill(ui, 3)
+    stale = ui.storage.loaded_copy()
+    ui.add_contact({"first_name": "Newer", "surname": "Edit"})  # made after the copy was loaded
+    assert not ui.storage.adopt(stale)
+    assert any(c["first_name"] == "Newer" for c in ui.contacts_raw())
+    ui.close()
