@@ -416,30 +416,30 @@ _PARSE_CHUNK = 1000
 def _parse_snapshot_lines(raw: bytes) -> dict[str, Any] | None:
     """Read the layout ``_snapshot_bytes`` writes, a chunk of records at a time; None if the file
     is not in that layout (the caller then parses it in one piece, which names any damage)."""
-    lines = raw.split(b"\n")
-    head = json.loads(lines[0] + b"}}") if lines[0].endswith(b'"tables":{') else None
-    if not isinstance(head, dict) or lines[-1] != b"" or lines[-2] != b"}}":
+    lines = raw.decode().split("\n")
+    head = json.loads(lines[0] + "}}") if lines[0].endswith('"tables":{') else None
+    if not isinstance(head, dict) or lines[-1] != "" or lines[-2] != "}}":
         return None
     tables: dict[str, dict[str, Any]] = head["tables"]
     body = lines[1:-2]
     i = 0
     while i < len(body):
         name_line = body[i]
-        if not name_line.endswith(b":{"):
+        if not name_line.endswith(":{"):
             return None
         docs: dict[str, Any] = tables.setdefault(json.loads(name_line[:-2]), {})
         i += 1
         start = i
-        while i < len(body) and not body[i].startswith(b"}"):
+        while i < len(body) and not body[i].startswith("}"):
             i += 1
-        if i == len(body) or body[i] not in (b"}", b"},") or (body[i] == b"}") != (i == len(body) - 1):
+        if i == len(body) or body[i] not in ("}", "},") or (body[i] == "}") != (i == len(body) - 1):
             return None
         for at in range(start, i, _PARSE_CHUNK):
-            chunk = body[at:min(at + _PARSE_CHUNK, i)]
-            joined = b"".join(chunk)
-            if joined.endswith(b",") != (at + len(chunk) < i):
+            last = min(at + _PARSE_CHUNK, i)
+            if body[last - 1].endswith(",") != (last < i):
                 return None  # a separator missing or too many: damaged
-            docs.update(json.loads(b"{" + joined.removesuffix(b",") + b"}"))
+            joined = "\n".join(body[at:last])  # the newlines, so one inside a string stays an error
+            docs.update(json.loads("{" + (joined[:-1] if last < i else joined) + "}"))
         i += 1
     return head
 

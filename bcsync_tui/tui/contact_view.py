@@ -8,6 +8,7 @@ substring test per contact (and narrowing a search only re-tests the rows it alr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress
 from typing import Any
 
 Contact = dict[str, Any]
@@ -30,7 +31,7 @@ class ContactView:
         self.contacts = contacts
         self._orders: dict[str, list[Contact]] = {}
         self._search_keys: dict[int, str] | None = None
-        self._last: tuple[str, str, bool, list[Contact]] | None = None
+        self._last: tuple[str, str, bool, list[Contact], list[str] | None] | None = None
 
     def __len__(self) -> int:
         return len(self.contacts)
@@ -49,11 +50,17 @@ class ContactView:
         return order
 
     def _keys(self) -> dict[int, str]:
-        if self._search_keys is None:
-            self._search_keys = {
+        keys = self._search_keys
+        if keys is None:
+            keys = self._search_keys = {
                 id(c): "\x00".join([_text(c, k) for k in SEARCH_KEYS]).casefold() for c in self.contacts
             }
-        return self._search_keys
+        return keys
+
+    def prepare_search(self) -> None:
+        """Compute the search keys ahead of the first keystroke (~40 ms at 50,000 contacts); safe
+        to call from another thread: a keystroke meanwhile just computes them itself."""
+        self._keys()
 
     def rows(self, search: str = "", sort: str = "no", reverse: bool = False) -> list[Contact]:
         """The contacts matching ``search`` (case-insensitive substring of No., name, e-mail,
@@ -65,15 +72,17 @@ class ContactView:
         if not needle:
             base = self.sorted_by(sort)
             result = base[::-1] if reverse else base
+            self._last = (needle, sort, reverse, result, None)
+            return result
+        if last is not None and last[1:3] == (sort, reverse) and last[0] and needle.startswith(last[0]):
+            candidates, texts = last[3], last[4]  # narrowing: re-test only what matched before
         else:
-            narrowing = last is not None and last[1:3] == (sort, reverse) and last[0] and needle.startswith(last[0])
-            candidates = last[3] if narrowing and last is not None else self.rows("", sort, reverse)
+            candidates, texts = self.rows("", sort, reverse), None
+        if texts is None:
             keys = self._keys()
-            words = needle.split()
-            if len(words) == 1:
-                word = words[0]
-                result = [c for c in candidates if word in keys[id(c)]]
-            else:
-                result = [c for c in candidates if all(w in keys[id(c)] for w in words)]
-        self._last = (needle, sort, reverse, result)
-        return result
+            texts = [keys[id(c)] for c in candidates]
+        for word in needle.split():
+            hits = [word in text for text in texts]
+            candidates, texts = list(compress(candidates, hits)), list(compress(texts, hits))
+        self._last = (needle, sort, reverse, candidates, texts)
+        return candidates

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Input
 from ..badges import BadgeSource
 from ..commands import HELP, QUIT, Command, bindings
 from ..contact_view import SORT_KEYS, ContactView
+from ..threads import in_daemon_thread
 from ..widgets.contact_list import ContactList
 from ..widgets.status_line import StatusLine
 from ..widgets.sync_panel import SyncPanel
@@ -65,7 +66,7 @@ class ContactsScreen(Screen[None]):
         super().__init__()
         self.view = ContactView([])
         self.badges = BadgeSource()
-        self._had_contact = False
+        self._footer_state: tuple[bool, bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(icon="≡")
@@ -98,10 +99,15 @@ class ContactsScreen(Screen[None]):
         """Rebuild the rows from the store's memory (after a write, a sync or another process's edit)."""
         store = self.app.store
         self.view = ContactView(store.contacts_raw())
+        self.call_after_refresh(self._prepare_search, self.view)  # after the first paint
         self.badges = BadgeSource.build(store, self.app.profile_name)
         status = self.query_one(StatusLine)
         status.notice = "the saved filter is invalid (f)" if self.badges.filter_error else ""
         self.show_rows()
+
+    @work(group="search-keys", exclusive=True, exit_on_error=False)
+    async def _prepare_search(self, view: ContactView) -> None:
+        await in_daemon_thread(view.prepare_search, name="bcsync-search-keys")
 
     def show_rows(self, keep: str | None = None) -> None:
         contacts = self.query_one(ContactList)
@@ -112,7 +118,15 @@ class ContactsScreen(Screen[None]):
         contacts.empty_text = f"No contact matches {search!r}." if search else "No contacts yet: press n to add one."
         contacts.set_rows(rows, keep)
         self.query_one(StatusLine).shown = (len(rows), len(self.view))
-        self.refresh_bindings()
+        self._footer_may_change()
+
+    def _footer_may_change(self) -> None:
+        """Rebuild the footer only when what it offers changes (edit/delete need a highlighted
+        contact, Esc clears a search): rebuilding it costs more than a keystroke's list update."""
+        state = (self.query_one(ContactList).highlighted is not None, bool(self.query_one(SearchInput).value))
+        if state != self._footer_state:
+            self._footer_state = state
+            self.refresh_bindings()
 
     def _profile_changed(self, profile: Any) -> None:
         self.query_one(StatusLine).profile = profile
@@ -130,12 +144,7 @@ class ContactsScreen(Screen[None]):
 
     @on(ContactList.Highlighted)
     def _highlighted(self) -> None:
-        # Only whether a contact is highlighted changes the footer (edit, delete); rebuilding it on
-        # every cursor move would cost more than the move itself.
-        has_contact = self.query_one(ContactList).highlighted is not None
-        if has_contact != self._had_contact:
-            self._had_contact = has_contact
-            self.refresh_bindings()
+        self._footer_may_change()
 
     @on(ContactList.Selected)
     def _selected(self, message: ContactList.Selected) -> None:
