@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from ...core.history import list_conflicts, list_runs, reapply_conflict
 from ..commands import HELP, QUIT, Command, bindings
-from ..widgets.status_line import local_time, run_summary
+from ..widgets.status_line import local_time, run_summary, short_ref
 from ..widgets.sync_panel import COUNT_LABELS
 
 BACK = Command("back", "escape", "back", "Back", "Back: return to the contact list")
@@ -108,7 +108,7 @@ class HistoryScreen(Screen[None]):
             if rows:
                 text.append(f"\n{title} ({len(rows):,})\n", "bold")
                 for row in rows[:500]:
-                    text.append(f"  {row.get('ref', '')[:16]}  {row.get('name', '')}: {row.get(key, '')}\n")
+                    text.append(f"  {short_ref(row.get('ref', ''))}  {row.get('name', '')}: {row.get(key, '')}\n")
         detail.update(text)
 
     @on(DataTable.RowHighlighted, "#conflicts")

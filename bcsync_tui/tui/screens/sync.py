@@ -18,7 +18,7 @@ from textual.worker import WorkerFailed
 
 from ...core.filters import ContactFilter
 from ..widgets.filter_form import FilterForm
-from ..widgets.status_line import local_time
+from ..widgets.status_line import local_time, short_ref
 from ..widgets.sync_panel import COUNT_LABELS
 from .filter_editor import save_filter
 
@@ -149,10 +149,10 @@ class SyncDialog(ModalScreen[SyncRequest | None]):
         table.clear()
         for row in plan[:PLAN_ROWS]:
             table.add_row(*(Text(str(v)) for v in (SIDES.get(row.get("side", ""), row.get("side", "")),
-                                                    row.get("action", ""), row.get("ref", ""),
+                                                    row.get("action", ""), short_ref(row.get("ref", "")),
                                                     row.get("name", ""), row.get("detail", ""))))
         for skip in skipped[: max(0, PLAN_ROWS - len(plan))]:
-            table.add_row(*(Text(str(v)) for v in ("from Outlook", "skip", skip.get("ref", "")[:16],
+            table.add_row(*(Text(str(v)) for v in ("from Outlook", "skip", short_ref(skip.get("ref", "")),
                                                     skip.get("name", ""), skip.get("reason", ""))))
         if len(plan) > PLAN_ROWS:
             table.add_row(Text(f"… {len(plan) - PLAN_ROWS:,} more", "italic"), "", "", "", "")
@@ -205,7 +205,7 @@ class SyncSummaryScreen(ModalScreen[None]):
             if rows:
                 text.append(f"\n{title} ({len(rows):,})\n", "bold")
                 for row in rows[:100]:
-                    text.append(f"  {row.get('ref', '')[:16]} {row.get('name', '')}: {row.get(key, '')}\n")
+                    text.append(f"  {short_ref(row.get('ref', ''))} {row.get('name', '')}: {row.get(key, '')}\n")
                 if len(rows) > 100:
                     text.append(f"  … {len(rows) - 100:,} more in the run history (h)\n")
         for warning in r.get("warnings", [])[:20]:

@@ -45,7 +45,7 @@ class FilterRow(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
             yield Label(FIELD_BY_KEY[self.key].caption, classes="field-caption")
-            yield Input(self.expression, id=f"expr-{self.key}", compact=True)
+            yield Input(self.expression, placeholder="(any)", id=f"expr-{self.key}", compact=True)
         yield Static("", id=f"caret-{self.key}", classes="filter-error", markup=False)
 
     def show_error(self, error: FilterError | None) -> None:

@@ -24,6 +24,12 @@ def local_time(stamp: str | float | None) -> str:
     return when.strftime("%H:%M" if when.date() == datetime.now().date() else "%-d %b %H:%M")
 
 
+def short_ref(ref: str) -> str:
+    """A contact No. as it is; an Exchange item id (long, and alike in its first ~40 characters
+    within one mailbox) by its distinguishing tail."""
+    return ref if len(ref) <= 20 else "…" + ref[-8:]
+
+
 def run_summary(run: dict[str, Any]) -> str:
     """``ok: 3 to Outlook, 1 to master`` — the figures a user looks for first."""
     counts = run.get("counts", {})
