@@ -28,13 +28,14 @@ import requests.adapters  # noqa: E402
 from bcsync_tui.core.profiles import Profile, save_profile  # noqa: E402
 from bcsync_tui.core.secrets import SecretStore  # noqa: E402
 from bcsync_tui.core.store import Store  # noqa: E402
+from bcsync_tui.core.sync.ews import EwsHTTPAdapter  # noqa: E402
 from bcsync_tui.core.sync.runner import sync_blocking  # noqa: E402
 
 USER, PASSWORD = "bench@example.com", "bench-password"
 HTTP = {"requests": 0}
 
 
-class CountingAdapter(requests.adapters.HTTPAdapter):
+class CountingAdapter(EwsHTTPAdapter):
     """Counts every HTTP request exchangelib sends (installed as exchangelib's adapter class)."""
 
     def send(self, *args, **kwargs):
@@ -99,6 +100,9 @@ def plain_loop(url: str, n: int) -> float:
     from exchangelib.folders import Contacts
     from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
 
+    from exchangelib.protocol import BaseProtocol
+
+    BaseProtocol.HTTP_ADAPTER_CLS = requests.adapters.HTTPAdapter  # stock exchangelib, as a plain loop has it
     acct = Account(USER, config=Configuration(service_endpoint=url, credentials=Credentials(USER, PASSWORD),
                                               auth_type=BASIC), autodiscover=False, access_type=DELEGATE,
                    default_timezone=UTC)

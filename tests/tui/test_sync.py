@@ -130,7 +130,7 @@ async def test_a_sync_held_by_another_process_is_reported(paths, synced_setup: S
         app = make_app(paths, synced_setup)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("r", "ctrl+s")
-            await wait_until(pilot, lambda: isinstance(app.screen, ErrorDialog))
+            await wait_until(pilot, lambda: isinstance(app.screen, ErrorDialog) and bool(app.screen.query(".dialog-title")))
             assert "Another sync is running" in str(app.screen.query_one(".dialog-title").render())
             await pilot.press("escape")
             assert not app.sync_running
