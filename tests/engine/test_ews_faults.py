@@ -201,3 +201,24 @@ def test_5000_plus_items_with_paging(ews):
     assert run["status"] == "ok" and sum(v for k, v in run["counts"].items() if k != "skipped") == 0
     assert ews.backend.server.stats.count("SyncFolderItems") >= n // 512
     assert len({i.stamp for i in ews.backend.items()}) == n
+
+
+def test_folder_made_by_the_user_between_the_check_and_the_create_is_used_not_duplicated(ews):
+    """The engine looks for the folder before the guards (no write) and creates it after; if the
+    user makes it in between, CreateFolder says ErrorFolderExists and the adapter takes that one."""
+    profile = ews.profile()
+    transport = factory_with(ews)(profile)
+    transport.connect()
+    try:
+        assert transport.ensure_folder("Business Central", None, create=False).found_by == "missing"
+        outlook = ews.backend.outlook[EwsBackend.EMAIL]
+        made = outlook.create_folder("Business Central")
+        folder = transport.ensure_folder("Business Central", None, create=True)
+        assert folder.found_by == "name" and folder.folder_id == made
+        assert outlook.folders().count("Contacts/Business Central") == 1
+        # And a folder that really is missing is created with one CreateFolder.
+        assert transport.ensure_folder("Sales", None, create=False).found_by == "missing"
+        created = transport.ensure_folder("Sales", None, create=True)
+        assert created.created and created.folder_id == outlook.folder_id("Sales")
+    finally:
+        transport.close()

@@ -24,7 +24,7 @@ from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAd
 from exchangelib.items import NEVER_OVERWRITE, SAVE_ONLY
 from exchangelib.protocol import BaseProtocol, NoVerifyHTTPAdapter, close_connections
 from exchangelib.properties import Fields, ItemId
-from exchangelib.services import SyncFolderItems
+from exchangelib.services import CreateFolder, SyncFolderItems
 
 from ..profiles import Profile
 from . import events as ev
@@ -128,6 +128,7 @@ class EwsTransport:
         self.account: Account | None = None
         self._folders: dict[str, Any] = {}
         self._root = None  # the Contacts folder, once looked up
+        self._missing: set[str] = set()  # folder names found missing in this run
         self._lists: dict[str, tuple[str, dict[str, list[Any]]]] = {}  # item id → (change key, indexed lists)
         self.server_version: str = ""
 
@@ -295,20 +296,35 @@ class EwsTransport:
                 self._root = self._call("GetFolder", lambda: self.account.contacts)
             parent = self._root
             try:
+                if name in self._missing:  # looked for a moment ago in this run (before the guards)
+                    raise ex.ErrorFolderNotFound(name)
                 folder = self._call("FindFolder", lambda: parent // name)
                 found_by = "name"
             except ex.ErrorFolderNotFound:
                 if not create:
+                    self._missing.add(name)
                     return FolderInfo("", found_by="missing")
-                folder = Contacts(parent=parent, name=name)
-                self._call("CreateFolder", folder.save, write=True)
-                found_by = "created"
+                try:
+                    folder = self._create_folder(parent, name)
+                    found_by = "created"
+                except ex.ErrorFolderExists:  # the user made it meanwhile
+                    folder = self._call("FindFolder", lambda: parent // name)
+                    found_by = "name"
+                finally:
+                    self._missing.discard(name)
         except ev.SyncError:
             raise
         except Exception as exc:
             raise self._problem(exc) from exc
         self._folders[folder.id] = folder
         return FolderInfo(folder.id, created=found_by == "created", found_by=found_by)
+
+    def _create_folder(self, parent, name: str):
+        """CreateFolder, and nothing else: ``Folder.save()`` would then load the mailbox's whole
+        folder tree into exchangelib's cache (four more requests)."""
+        created = self._call("CreateFolder", lambda: CreateFolder(account=self.account).get(
+            parent_folder=parent, folders=[Contacts(parent=parent, name=name)]), write=True)
+        return self._folder(created.id)
 
     # --- reading -------------------------------------------------------------------------------
 
