@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from ...core.history import list_conflicts, list_runs, reapply_conflict
+from ...core.model import FIELD_BY_KEY
 from ..commands import HELP, QUIT, Command, bindings
 from ..widgets.status_line import local_time, run_summary, short_ref
 from ..widgets.sync_panel import COUNT_LABELS
@@ -22,6 +23,12 @@ RUNS = Command("runs", "1", "tab('runs')", "Runs", "Runs: past syncs with counts
 CONFLICTS = Command("conflicts", "2", "tab('conflicts')", "Conflicts", "Conflicts: fields both sides changed")
 REAPPLY = Command("reapply", "a", "reapply", "Re-apply Outlook value", "Re-apply: put the highlighted conflict's "
                   "Outlook value into the master (the next sync sends it to Outlook)")
+
+
+def caption(key: str) -> str:
+    """``E-Mail`` for ``email``: the master's field captions, as on the contact card."""
+    field = FIELD_BY_KEY.get(key)
+    return field.caption if field else key
 
 
 class HistoryScreen(Screen[None]):
@@ -79,7 +86,7 @@ class HistoryScreen(Screen[None]):
         table.clear()
         for c in self.conflicts:
             table.add_row(local_time(c.get("at")), c.get("contact_no", ""), Text(c.get("contact_name", "")),
-                          c.get("field", ""), Text(str(c.get("master_value", ""))),
+                          caption(c.get("field", "")), Text(str(c.get("master_value", ""))),
                           Text(str(c.get("outlook_value", ""))), "yes" if c.get("reapplied") else "", key=c["id"])
         if self.conflicts:
             table.move_cursor(row=min(keep, len(self.conflicts) - 1))
@@ -119,7 +126,7 @@ class HistoryScreen(Screen[None]):
             master.update("No conflicts: no field was changed on both sides between two syncs.")
             outlook.update("")
             return
-        head = f"{conflict.get('contact_no', '')} {conflict.get('contact_name', '')} · {conflict.get('field')}\n"
+        head = f"{conflict.get('contact_no', '')} {conflict.get('contact_name', '')} · {caption(conflict.get('field', ''))}\n"
         master.update(Text(head + "Master (kept):\n", "bold") + Text(str(conflict.get("master_value", ""))))
         note = " — re-applied" if conflict.get("reapplied") else ""
         outlook.update(Text(f"\nOutlook (overruled){note}:\n", "bold") + Text(str(conflict.get("outlook_value", ""))))
@@ -155,7 +162,7 @@ class HistoryScreen(Screen[None]):
         conflict = self._current(self.conflicts, "#conflicts")
         if conflict is None:
             return
-        field, value = conflict.get("field", ""), conflict.get("outlook_value", "")
+        field, value = caption(conflict.get("field", "")), conflict.get("outlook_value", "")
 
         def answered(yes: bool | None) -> None:
             if yes:

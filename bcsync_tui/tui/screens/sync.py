@@ -123,6 +123,7 @@ class SyncDialog(ModalScreen[SyncRequest | None]):
         if worker is None:
             return
         summary.update(Text("Reading both sides to plan the sync…", "italic"))
+        summary.scroll_visible()  # on a short terminal it sits below the filter
         try:
             record = await worker.wait()
         except WorkerFailed:
@@ -157,6 +158,9 @@ class SyncDialog(ModalScreen[SyncRequest | None]):
         if len(plan) > PLAN_ROWS:
             table.add_row(Text(f"… {len(plan) - PLAN_ROWS:,} more", "italic"), "", "", "", "")
         table.display = bool(plan or skipped)
+        # Bring the result into view (on a short terminal it sits below the filter), once the
+        # table has its size.
+        self.set_timer(0.05, lambda: self.query_one("#sync-body").scroll_to_widget(summary, top=True, animate=False))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
