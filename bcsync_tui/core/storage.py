@@ -20,20 +20,17 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB
 from tinydb.storages import Storage
-from tinydb.table import Table
 
 from .lock import FileLock
 from .paths import ensure_private_dir, fsync_dir, write_private_file
+from .store_format import FORMAT, decode_line, encode_line, parse_snapshot_lines, snapshot_bytes
 
-FORMAT = "bcsync-store"
 _DROP = object()
 
 
@@ -55,21 +52,6 @@ def _sig(path: Path) -> tuple[int, int, int] | None:
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _encode_line(payload: dict[str, Any]) -> bytes:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return body + b" %08x\n" % zlib.crc32(body)
-
-
-def _decode_line(line: bytes) -> dict[str, Any] | None:
-    body, _, crc = line.rpartition(b" ")
-    try:
-        if int(crc, 16) != zlib.crc32(body):
-            return None
-        return json.loads(body)
-    except ValueError:
-        return None
 
 
 class JournaledStorage(Storage):
@@ -177,7 +159,7 @@ class JournaledStorage(Storage):
         if not raw.strip():
             return {}, 0  # an empty file holds nothing; the sync's guards catch an emptied store
         try:
-            doc = _parse_snapshot_lines(raw)
+            doc = parse_snapshot_lines(raw)
         except (ValueError, UnicodeDecodeError):
             doc = None
         if doc is None:  # another layout, or damaged: the one-piece parser names the fault
@@ -208,7 +190,7 @@ class JournaledStorage(Storage):
             end = chunk.find(b"\n", pos)
             if end < 0:
                 break  # torn last line: that transaction never committed
-            record = _decode_line(chunk[pos:end])
+            record = decode_line(chunk[pos:end])
             if record is None:
                 if chunk.find(b"\n", end + 1) >= 0 or end + 1 < len(chunk):
                     raise StoreCorruptError(self.wal_path, f"damaged journal entry at byte {self._wal_offset + pos}")
@@ -324,7 +306,7 @@ class JournaledStorage(Storage):
                 continue
             ops.append([table, doc_id, self._data.get(table, {}).get(doc_id)])
         self._seq += 1
-        line = _encode_line({"seq": self._seq, "ops": ops})
+        line = encode_line({"seq": self._seq, "ops": ops})
         new_file = not self.wal_path.exists()
         fd = os.open(self.wal_path, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
@@ -377,174 +359,4 @@ class JournaledStorage(Storage):
 
     def write_snapshot(self, target: Path) -> None:
         assert self._data is not None
-        write_private_file(target, _snapshot_bytes(self._seq, self._data))
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _snapshot_bytes(seq: int, tables: dict[str, dict[str, Any]]) -> bytes:
-    """The snapshot: one JSON document, laid out one record per line so that both writing and
-    reading go a few hundred records at a time. A single C call over 50,000 records would hold the
-    GIL for ~0.3 s and freeze the TUI's input while another thread (or a reload) works.
-
-        {"format":"bcsync-store","seq":7,"tables":{
-        "contacts":{
-        "1":{...},
-        "2":{...}
-        },
-        "meta":{
-        }
-        }}
-    """
-    parts = [f'{{"format":{_dumps(FORMAT)},"seq":{seq},"tables":{{\n']
-    for n, (name, docs) in enumerate(tables.items()):
-        parts.append(_dumps(name) + ":{\n")
-        if docs:
-            parts.append(",\n".join(_dumps(doc_id) + ":" + _dumps(doc) for doc_id, doc in docs.items()))
-            parts.append("\n")
-        parts.append("},\n" if n < len(tables) - 1 else "}\n")
-    parts.append("}}\n")
-    return "".join(parts).encode()
-
-
-#: records parsed per json.loads call when reading a snapshot (~0.3 MB, a few ms)
-_PARSE_CHUNK = 1000
-
-
-def _parse_snapshot_lines(raw: bytes) -> dict[str, Any] | None:
-    """Read the layout ``_snapshot_bytes`` writes, a chunk of records at a time; None if the file
-    is not in that layout (the caller then parses it in one piece, which names any damage)."""
-    lines = raw.decode().split("\n")
-    head = json.loads(lines[0] + "}}") if lines[0].endswith('"tables":{') else None
-    if not isinstance(head, dict) or lines[-1] != "" or lines[-2] != "}}":
-        return None
-    tables: dict[str, dict[str, Any]] = head["tables"]
-    body = lines[1:-2]
-    i = 0
-    while i < len(body):
-        name_line = body[i]
-        if not name_line.endswith(":{"):
-            return None
-        docs: dict[str, Any] = tables.setdefault(json.loads(name_line[:-2]), {})
-        i += 1
-        start = i
-        while i < len(body) and not body[i].startswith("}"):
-            i += 1
-        if i == len(body) or body[i] not in ("}", "},") or (body[i] == "}") != (i == len(body) - 1):
-            return None
-        for at in range(start, i, _PARSE_CHUNK):
-            last = min(at + _PARSE_CHUNK, i)
-            if body[last - 1].endswith(",") != (last < i):
-                return None  # a separator missing or too many: damaged
-            joined = "\n".join(body[at:last])  # the newlines, so one inside a string stays an error
-            docs.update(json.loads("{" + (joined[:-1] if last < i else joined) + "}"))
-        i += 1
-    return head
-
-
-class _TrackingView(MutableMapping):
-    """The table as TinyDB's updaters see it (int ids), remembering which documents they touched."""
-
-    def __init__(self, raw: dict[str, Any]):
-        self.raw = raw
-        self.touched: set[str] = set()
-
-    def __getitem__(self, doc_id: int) -> Any:
-        key = str(doc_id)
-        doc = self.raw[key]
-        self.touched.add(key)  # updaters mutate the returned document in place
-        return doc
-
-    def __setitem__(self, doc_id: int, doc: Any) -> None:
-        key = str(doc_id)
-        self.raw[key] = doc
-        self.touched.add(key)
-
-    def __delitem__(self, doc_id: int) -> None:
-        key = str(doc_id)
-        del self.raw[key]
-        self.touched.add(key)
-
-    def __contains__(self, doc_id: object) -> bool:
-        return str(doc_id) in self.raw
-
-    def __iter__(self) -> Iterator[int]:
-        return iter([int(k) for k in self.raw])
-
-    def __len__(self) -> int:
-        return len(self.raw)
-
-
-class JournaledTable(Table):
-    """A TinyDB table whose writes journal only the documents they touch."""
-
-    _storage: JournaledStorage
-
-    def __init__(self, storage: JournaledStorage, name: str, cache_size: int = 10, persist_empty: bool = False):
-        self._seen_generation = -1
-        super().__init__(storage, name, cache_size=cache_size, persist_empty=persist_empty)
-
-    def _sync_cache(self) -> None:
-        self._storage.refresh()
-        if self._storage.generation != self._seen_generation:
-            self.clear_cache()
-            self._seen_generation = self._storage.generation
-
-    def search(self, cond):  # type: ignore[override]
-        self._sync_cache()
-        return super().search(cond)
-
-    def _read_table(self) -> dict[str, Any]:
-        self._sync_cache()
-        return super()._read_table()
-
-    def _get_next_id(self) -> int:
-        return self._storage.next_id(self.name)
-
-    def insert(self, document):  # type: ignore[override]
-        with self._storage.transaction():  # the id must be chosen under the lock
-            return super().insert(document)
-
-    def insert_multiple(self, documents):  # type: ignore[override]
-        with self._storage.transaction():
-            return super().insert_multiple(documents)
-
-    # TinyDB's update/remove by condition read every document through the updater, which would
-    # mark them all touched and journal the whole table: match first, then change only the matches.
-    def _matching_ids(self, cond) -> list[int]:
-        return [int(k) for k, doc in self._storage.table_data(self.name).items() if cond(doc)]
-
-    def update(self, fields, cond=None, doc_ids=None):  # type: ignore[override]
-        if cond is None or doc_ids is not None:
-            return super().update(fields, cond, doc_ids)
-        with self._storage.transaction():  # matched and changed under the lock
-            return super().update(fields, doc_ids=self._matching_ids(cond))
-
-    def remove(self, cond=None, doc_ids=None):  # type: ignore[override]
-        if cond is None or doc_ids is not None:
-            return super().remove(cond, doc_ids)
-        with self._storage.transaction():
-            return super().remove(doc_ids=self._matching_ids(cond))
-
-    def upsert(self, document, cond=None):  # type: ignore[override]
-        with self._storage.transaction():  # the update-or-insert decision under the lock
-            return super().upsert(document, cond)
-
-    def _update_table(self, updater) -> None:  # type: ignore[override]
-        with self._storage.transaction():
-            view = _TrackingView(self._storage.table_data(self.name))
-            self._storage._touched = True
-            updater(view)
-            self._storage.record(self.name, view.touched)
-        self.clear_cache()
-
-    def raw(self) -> dict[str, Any]:
-        """The table's documents by id string, without copies: read-only for callers."""
-        return self._read_table()
-
-
-class StoreDB(TinyDB):
-    table_class = JournaledTable
-    default_storage_class = JournaledStorage
+        write_private_file(target, snapshot_bytes(self._seq, self._data))

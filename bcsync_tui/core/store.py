@@ -26,7 +26,8 @@ from tinydb.table import Document
 from . import model
 from .lock import FileLock
 from .paths import Paths, ensure_private_dir
-from .storage import JournaledStorage, JournaledTable, StoreCorruptError, StoreDB
+from .storage import JournaledStorage, StoreCorruptError
+from .tables import JournaledTable, StoreDB
 
 SCHEMA_VERSION = 1
 BACKUPS_KEPT = 10

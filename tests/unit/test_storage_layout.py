@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bcsync_tui.core import storage as storage_mod
-from bcsync_tui.core.storage import FORMAT, JournaledStorage, StoreCorruptError
+from bcsync_tui.core import store_format
+from bcsync_tui.core.storage import JournaledStorage, StoreCorruptError
+from bcsync_tui.core.store_format import FORMAT
 from bcsync_tui.core.store import Store
 
 TABLES = {
@@ -23,7 +24,7 @@ TABLES = {
 
 
 def snapshot(tables=TABLES, seq: int = 42) -> bytes:
-    return storage_mod._snapshot_bytes(seq, tables)
+    return store_format.snapshot_bytes(seq, tables)
 
 
 def test_the_snapshot_is_one_json_document_with_one_record_per_line():
@@ -32,14 +33,14 @@ def test_the_snapshot_is_one_json_document_with_one_record_per_line():
     lines = raw.split(b"\n")
     assert lines[0] == b'{"format":"bcsync-store","seq":42,"tables":{'
     assert sum(1 for line in lines if line.startswith(b'"') and b'"uuid"' in line) == len(TABLES["contacts"])
-    assert storage_mod._parse_snapshot_lines(raw) == json.loads(raw)  # > one chunk of records
+    assert store_format.parse_snapshot_lines(raw) == json.loads(raw)  # > one chunk of records
 
 
 @pytest.mark.parametrize("tables", [{}, {"empty": {}}, {"a": {}, "b": {"1": {}}}, {"a": {"1": {"x": [1, {"y": None}]}}}])
 def test_edge_shapes_round_trip(tables):
     raw = snapshot(tables)
     assert json.loads(raw)["tables"] == tables
-    assert storage_mod._parse_snapshot_lines(raw) == json.loads(raw)
+    assert store_format.parse_snapshot_lines(raw) == json.loads(raw)
 
 
 def test_a_store_written_in_the_one_line_layout_still_loads(tmp_path):
