@@ -56,6 +56,8 @@ class LoopbackExchange:
     :param impersonators: users allowed to use ExchangeImpersonation (others get ErrorImpersonateUserDenied,
         as ordinary users do on a real server).
     :param max_request_bytes: larger request bodies are refused with HTTP 413.
+    :param auth: the HTTP authentication offered: ``("basic",)``, ``("ntlm",)`` or both (NTLM as
+        on-premises Exchange does it, connection-based; see auth.py).
     :param clock: time source (seconds since the epoch) for DateTimeCreated / LastModifiedTime.
     """
 
@@ -63,7 +65,7 @@ class LoopbackExchange:
                  host: str = "127.0.0.1", build: tuple[int, int, int, int] = DEFAULT_BUILD,
                  schema_version: str = DEFAULT_SCHEMA_VERSION, impersonators: tuple[str, ...] = (),
                  max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, save_interval: float = 0.5,
-                 clock=time.time):
+                 clock=time.time, auth: tuple[str, ...] = ("basic",)):
         self.host = host
         self.data_path = Path(data_path) if data_path else None
         self.save_interval = save_interval
@@ -75,7 +77,7 @@ class LoopbackExchange:
         self.faults = Faults(expire_sync_states=self._expire_sync_states)
         self._app = EwsApp(self.store, self.users, self.faults, self.stats, build=build,
                            schema_version=schema_version, max_request_bytes=max_request_bytes,
-                           impersonators=set(impersonators))
+                           impersonators=set(impersonators), auth_schemes=auth)
         for email, password in (users or {}).items():
             self.add_user(email, password)
         self._httpd: HttpServer | None = None
@@ -113,6 +115,7 @@ class LoopbackExchange:
         if self._saver is not None:
             self._saver.join(timeout=10)
             self._saver = None
+        self._app.auth.close()
         if self.data_path is not None:
             self.save()
 

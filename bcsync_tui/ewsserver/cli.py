@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="FILE", help="keep the mailboxes in this JSON file (default: memory)")
     parser.add_argument("--build", choices=("2016", "2019"), default="2019",
                         help="Exchange version to report (default 2019)")
+    parser.add_argument("--auth", default="basic", metavar="SCHEMES",
+                        help="authentication offered: basic, ntlm or basic,ntlm (default basic)")
     parser.add_argument("--latency", type=float, default=0.0, metavar="MS",
                         help="wait this many milliseconds before answering each request, to model the round "
                              "trip and processing time of a real Exchange server (benchmarks)")
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         if not 0 <= args.port <= 65535:
             raise ValueError(f"--port must be between 0 and 65535, not {args.port}")
         build = EXCHANGE_2016_BUILD if args.build == "2016" else EXCHANGE_2019_BUILD
-        server = LoopbackExchange(users, data_path=args.data, host=args.host, build=build)
+        server = LoopbackExchange(users, data_path=args.data, host=args.host, build=build,
+                                  auth=tuple(s.strip().lower() for s in args.auth.split(",") if s.strip()))
         if args.latency < 0:
             raise ValueError("--latency must not be negative")
         if args.latency:

@@ -1,4 +1,4 @@
-"""HTTP transport: Basic authentication, request limits, SOAP dispatch, fault injection.
+"""HTTP transport: authentication (auth.py), request limits, SOAP dispatch, fault injection.
 
 Behaviour a client can rely on (and that exchangelib relies on):
 
@@ -14,8 +14,6 @@ Behaviour a client can rely on (and that exchangelib relies on):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
 import logging
 import math
@@ -25,6 +23,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import ops_folders, ops_items, ops_sync
+from .auth import BASIC, Authenticator
 from .faults import Faults
 from .mailbox import Store
 from .ops_common import Context
@@ -55,30 +54,13 @@ class EwsApp:
     def __init__(self, store: Store, users: dict[str, str], faults: Faults, stats: RequestStats, *,
                  build: tuple = DEFAULT_BUILD, schema_version: str = DEFAULT_SCHEMA_VERSION,
                  max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, impersonators: set[str] | None = None,
-                 realm: str = "127.0.0.1"):
+                 realm: str = "127.0.0.1", auth_schemes: tuple[str, ...] = (BASIC,)):
         self.store, self.users, self.faults, self.stats = store, users, faults, stats
         self.build, self.schema_version, self.max_request_bytes = build, schema_version, max_request_bytes
         self.impersonators = {u.lower() for u in (impersonators or ())}
         self.realm = realm
+        self.auth = Authenticator(users, realm, auth_schemes)
         self._ids = itertools.count(1)
-
-    # --- authentication ------------------------------------------------------------------------------
-    def authenticate(self, header: str | None) -> str | None:
-        if not header or not header[:6].lower() == "basic ":
-            return None
-        try:
-            user, _, password = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, ValueError, UnicodeDecodeError):
-            return None
-        user = user.strip().lower()
-        if "\\" in user:
-            user = user.split("\\", 1)[1]
-        candidates = [e for e in self.users if e.lower() == user]
-        if not candidates and "@" not in user:
-            candidates = [e for e in self.users if e.lower().split("@", 1)[0] == user]
-        if len(candidates) == 1 and self.users[candidates[0]] == password:
-            return candidates[0]
-        return None
 
     # --- one HTTP request ----------------------------------------------------------------------------
     def handle(self, h: BaseHTTPRequestHandler) -> None:
@@ -91,15 +73,14 @@ class EwsApp:
             return
         if body is None:
             return
+        user, challenge = self.auth.check(h)
         if h.command != "POST" or path != ENDPOINT_PATH.lower():
-            user = self.authenticate(h.headers.get("Authorization"))
             if path == ENDPOINT_PATH.lower() and user is None:
-                return self._unauthorized(h)
+                return self._unauthorized(h, challenge)
             status = 404 if path != ENDPOINT_PATH.lower() else 405
             return self._send(h, status, b"", "text/html")
-        user = self.authenticate(h.headers.get("Authorization"))
         if user is None:
-            return self._unauthorized(h)
+            return self._unauthorized(h, challenge)
         try:
             req = parse_request(body)
         except SoapFault as f:
@@ -184,8 +165,9 @@ class EwsApp:
             raise _Drop()
         return data
 
-    def _unauthorized(self, h: BaseHTTPRequestHandler) -> None:
-        self._send(h, 401, _IIS_401, "text/html", headers={"WWW-Authenticate": f'Basic realm="{self.realm}"'})
+    def _unauthorized(self, h: BaseHTTPRequestHandler, ntlm_challenge: str | None = None) -> None:
+        offers = [f"NTLM {ntlm_challenge}"] if ntlm_challenge else self.auth.challenges()
+        self._send(h, 401, _IIS_401, "text/html", headers=[("WWW-Authenticate", v) for v in offers])
 
     def _fault(self, h: BaseHTTPRequestHandler, f: SoapFault) -> None:
         self._send(h, f.status, fault_envelope(f.code, f.text, f.message_xml))
@@ -215,7 +197,7 @@ class EwsApp:
             pass
 
     def _send(self, h: BaseHTTPRequestHandler, status: int, body: bytes, ctype: str = "text/xml; charset=utf-8",
-              *, headers: dict | None = None, close: bool = False) -> None:
+              *, headers: dict | list[tuple[str, str]] | None = None, close: bool = False) -> None:
         self.stats.status(status)
         try:
             h.send_response(status)
@@ -223,7 +205,7 @@ class EwsApp:
             h.send_header("Content-Length", str(len(body)))
             h.send_header("X-AspNet-Version", "4.0.30319")
             h.send_header("X-Powered-By", "ASP.NET")
-            for k, v in (headers or {}).items():
+            for k, v in (headers.items() if isinstance(headers, dict) else headers or ()):
                 h.send_header(k, v)
             if close:
                 h.send_header("Connection", "close")

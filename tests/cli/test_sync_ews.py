@@ -133,3 +133,24 @@ def test_exchange_server_command(tmp_path):
     assert code == 0
     proc = run_bcsync("exchange-server", home=tmp_path)
     assert proc.returncode == 3 and b"--user" in proc.stderr
+
+
+def test_exchange_server_offers_ntlm_on_request(tmp_path):
+    proc = subprocess.Popen([BCSYNC, "--home", str(tmp_path), "exchange-server", "--port", "0", "--auth", "ntlm",
+                             "--user", "zed@example.com:pw"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip().split()[-1]
+        import urllib.error
+        import urllib.request
+
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(urllib.request.Request(url, data=b"<x/>"), timeout=10)
+        assert info.value.code == 401 and info.value.headers.get_all("WWW-Authenticate") == ["NTLM"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+    bad = run_bcsync("exchange-server", "--auth", "kerberos", "--user", "zed@example.com:pw", home=tmp_path)
+    assert bad.returncode == 3 and b"ntlm" in bad.stderr

@@ -1,0 +1,48 @@
+"""A profile that logs in with NTLM (what on-premises Exchange offers) syncs and validates like a
+Basic one: the loopback server speaks NTLM to exchangelib's own NTLM client."""
+
+from __future__ import annotations
+
+import pytest
+
+from bcsync_tui.core.profiles import Profile, save_profile
+from bcsync_tui.core.secrets import SecretStore
+from bcsync_tui.core.store import Store
+from bcsync_tui.core.sync.runner import sync_blocking, validate_connection
+from bcsync_tui.ewsserver import LoopbackExchange
+
+EMAIL, PASSWORD = "ann@example.com", "NTLM:pass w0rd"
+
+
+@pytest.fixture
+def ntlm(tmp_path):
+    server = LoopbackExchange(users={EMAIL: PASSWORD}, auth=("ntlm",)).start()
+    store = Store(tmp_path / "store.json")
+    secrets = SecretStore(tmp_path / "secrets.json")
+    profile = Profile(name="ann", email=EMAIL, server_url=server.url, auth_type="ntlm", username="EXAMPLE\\ann")
+    save_profile(store, profile)
+    secrets.set("ann", PASSWORD)
+    yield server, store, secrets, profile
+    store.close()
+    server.stop()
+
+
+def test_a_sync_over_ntlm(ntlm):
+    server, store, secrets, _ = ntlm
+    store.add_contacts([{"first_name": f"N{i}", "surname": "Tlm", "email": f"n{i}@example.com"} for i in range(30)])
+    run = sync_blocking(store, "ann", secrets=secrets)
+    assert run["status"] == "ok" and run["counts"]["outlook_created"] == 30
+    assert len(server.outlook(EMAIL).contacts("Business Central")) == 30
+    before = dict(server.stats.by_operation)
+    again = sync_blocking(store, "ann", secrets=secrets)
+    assert again["status"] == "ok"
+    calls = {op: n - before.get(op, 0) for op, n in server.stats.by_operation.items() if n != before.get(op, 0)}
+    assert calls == {"SyncFolderItems": 1}  # nothing to do: one EWS call (plus NTLM's handshake legs)
+
+
+def test_validate_connection_over_ntlm(ntlm):
+    _, _, _, profile = ntlm
+    ok, message = validate_connection(profile, PASSWORD, timeout=5)
+    assert ok, message
+    ok, message = validate_connection(profile, "not it", timeout=5)
+    assert not ok and "password" in message.lower()
