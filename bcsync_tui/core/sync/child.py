@@ -61,11 +61,9 @@ def sync_in_child(store_path: Path, profile_name: str, *, backup_dir: Path | Non
             outcome = None
         finally:
             stop_watch.set()
-            if cancel is not None and not outcome:
-                cancel.set()  # we stop listening: let the child reach its safe point on its own
-            _close_quietly(proc.stdin)
+            _close_quietly(proc.stdin)  # if we stop listening early, the child cancels at a safe point
             proc.stdout.close()
-        code = proc.wait() if outcome else _wait_briefly(proc)
+        code = _wait_briefly(proc)  # it has answered, or we stopped listening: never hang the caller
         if outcome is None:
             stderr.seek(0)
             detail = stderr.read().decode(errors="replace").strip().splitlines()
