@@ -123,6 +123,36 @@ def error(op: str, err: EwsError, *children: ET.Element | None) -> ET.Element:
     return msg
 
 
+def choice(body: ET.Element, attr: str, choices: tuple[str, ...], default: str | None = None) -> str:
+    """An enumerated attribute of the request, or the schema error Exchange gives for it."""
+    value = body.get(attr, default)
+    if value not in choices:
+        raise schema_error(f"The '{attr}' attribute is invalid - The value '{value}' is invalid.")
+    return value
+
+
+def required(body: ET.Element, tag: str, op: str) -> ET.Element:
+    """A child element the operation cannot do without, or a schema error."""
+    found = body.find(m(tag))
+    if found is None:
+        raise schema_error(f"{op} needs {tag}.")
+    return found
+
+
+def per_element(op: str, elements, handle: Callable[[int, ET.Element], list[ET.Element]],
+                empty: str | None = "Items") -> ET.Element:
+    """One response message per request element, as Exchange answers bulk calls: ``handle(index,
+    element)`` gives the children of its success message; an EwsError it raises becomes that
+    element's error message (with an empty ``empty`` container), and the others go on."""
+    msgs = []
+    for index, element in enumerate(elements):
+        try:
+            msgs.append(ok(op, *handle(index, element)))
+        except EwsError as e:
+            msgs.append(error(op, e, container(empty)) if empty else error(op, e))
+    return response(op, msgs)
+
+
 def container(name: str, *children: ET.Element) -> ET.Element:
     return el(m(name), children=children)
 

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 from .contacts_xml import uri_element
 from .mailbox import Folder, Mailbox
-from .ops_common import Context, container, error, ok, paging, response, root_folder
+from .ops_common import Context, choice, container, error, ok, paging, per_element, required, response, root_folder
 from .restrictions import evaluate, folder_getter
 from .soap import EwsError, el, local_name, m, schema_error, sub, t
 
@@ -102,23 +102,15 @@ def render_folder(mbx: Mailbox, folder: Folder, shape: FolderShape, *, find: boo
 
 def get_folder(ctx: Context, body: ET.Element) -> ET.Element:
     shape = FolderShape(body.find(m("FolderShape")))
-    ids = body.find(m("FolderIds"))
-    if ids is None:
-        raise schema_error("GetFolder needs FolderIds.")
-    msgs = []
-    for fid in ids:
-        try:
-            mbx, folder = ctx.resolve_folder(fid)
-            msgs.append(ok("GetFolder", container("Folders", render_folder(mbx, folder, shape))))
-        except EwsError as e:
-            msgs.append(error("GetFolder", e, container("Folders")))
-    return response("GetFolder", msgs)
+
+    def one(_index: int, fid: ET.Element) -> list[ET.Element]:
+        mbx, folder = ctx.resolve_folder(fid)
+        return [container("Folders", render_folder(mbx, folder, shape))]
+    return per_element("GetFolder", required(body, "FolderIds", "GetFolder"), one, empty="Folders")
 
 
 def find_folder(ctx: Context, body: ET.Element) -> ET.Element:
-    traversal = body.get("Traversal", "Shallow")
-    if traversal not in ("Shallow", "Deep", "SoftDeleted"):
-        raise schema_error(f"The 'Traversal' attribute is invalid - The value '{traversal}' is invalid.")
+    traversal = choice(body, "Traversal", ("Shallow", "Deep", "SoftDeleted"), "Shallow")
     shape = FolderShape(body.find(m("FolderShape")))
     restriction = body.find(m("Restriction"))
     view = next((c for c in body if local_name(c.tag).endswith("FolderView")), None)

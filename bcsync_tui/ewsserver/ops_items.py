@@ -8,7 +8,7 @@ from .contact_dict import props_to_dict
 from .contacts_xml import apply_change, parse_new_item, validate_ext
 from .render import Shape, item_id_only, render_item
 from .mailbox import Folder, Item, Mailbox
-from .ops_common import Context, container, error, ok, paging, response, root_folder
+from .ops_common import Context, choice, container, error, ok, paging, per_element, required, response, root_folder
 from .restrictions import apply_sort, evaluate, item_getter, parse_sort
 from .soap import EwsError, el, local_name, m, schema_error, sub, t
 
@@ -21,14 +21,8 @@ def _folder_of(mbx: Mailbox, item: Item) -> Folder:
     return mbx.folders[item.folder]
 
 
-def _info(mbx: Mailbox, item: Item):
-    return lambda: props_to_dict(item.props, item.ext)
-
-
 def find_item(ctx: Context, body: ET.Element) -> ET.Element:
-    traversal = body.get("Traversal", "Shallow")
-    if traversal not in ("Shallow", "Deep", "SoftDeleted", "Associated"):
-        raise schema_error(f"The 'Traversal' attribute is invalid - The value '{traversal}' is invalid.")
+    traversal = choice(body, "Traversal", ("Shallow", "Deep", "SoftDeleted", "Associated"), "Shallow")
     shape = Shape(body.find(m("ItemShape")))
     view = next((c for c in body if local_name(c.tag) in ("IndexedPageItemView", "FractionalPageItemView",
                                                            "ContactsView", "CalendarView")), None)
@@ -77,28 +71,24 @@ def find_item(ctx: Context, body: ET.Element) -> ET.Element:
     return response("FindItem", msgs)
 
 
+def _check_fault(ctx: Context, index: int, mbx: Mailbox, item: Item) -> None:
+    fault = ctx.item_fault(index, lambda: props_to_dict(item.props, item.ext))
+    if fault:
+        raise fault
+
+
 def get_item(ctx: Context, body: ET.Element) -> ET.Element:
     shape = Shape(body.find(m("ItemShape")))
-    ids = body.find(m("ItemIds"))
-    if ids is None:
-        raise schema_error("GetItem needs ItemIds.")
-    msgs = []
-    for index, iid in enumerate(ids):
-        try:
-            mbx, item = ctx.resolve_item(iid)
-            fault = ctx.item_fault(index, _info(mbx, item))
-            if fault:
-                raise fault
-            msgs.append(ok("GetItem", container("Items", render_item(item, mbx, _folder_of(mbx, item), shape))))
-        except EwsError as e:
-            msgs.append(error("GetItem", e, container("Items")))
-    return response("GetItem", msgs)
+
+    def one(index: int, iid: ET.Element) -> list[ET.Element]:
+        mbx, item = ctx.resolve_item(iid)
+        _check_fault(ctx, index, mbx, item)
+        return [container("Items", render_item(item, mbx, _folder_of(mbx, item), shape))]
+    return per_element("GetItem", required(body, "ItemIds", "GetItem"), one)
 
 
 def create_item(ctx: Context, body: ET.Element) -> ET.Element:
-    items = body.find(m("Items"))
-    if items is None:
-        raise schema_error("CreateItem needs Items.")
+    items = required(body, "Items", "CreateItem")
     parsed: list[tuple[str, dict, dict] | EwsError] = []
     for spec in items:  # validate everything first: a schema error fails the whole request, as in Exchange
         try:
@@ -112,67 +102,54 @@ def create_item(ctx: Context, body: ET.Element) -> ET.Element:
             target = ctx.one_folder(target_holder, "SavedItemFolderId")
         except EwsError as e:
             target = e
-    msgs = []
-    for index, entry in enumerate(parsed):
-        try:
-            if isinstance(entry, EwsError):
-                raise entry
-            tag, props, ext = entry
-            if isinstance(target, EwsError):
-                raise target
-            mbx, folder = target if target is not None else (
-                ctx.user, ctx.user.distinguished("contacts" if tag in ("Contact", "DistributionList") else "drafts"))
-            validate_ext(ext)
-            fault = ctx.item_fault(index, lambda p=props, x=ext: props_to_dict(p, x))
-            if fault:
-                raise fault
-            item = mbx.add_item(folder, tag, props, ext, ctx.now)
-            ctx.wrote()
-            msgs.append(ok("CreateItem", container("Items", item_id_only(item, mbx))))
-        except EwsError as e:
-            msgs.append(error("CreateItem", e, container("Items")))
-    return response("CreateItem", msgs)
+
+    def one(index: int, entry: tuple[str, dict, dict] | EwsError) -> list[ET.Element]:
+        if isinstance(entry, EwsError):
+            raise entry
+        tag, props, ext = entry
+        if isinstance(target, EwsError):
+            raise target
+        mbx, folder = target if target is not None else (
+            ctx.user, ctx.user.distinguished("contacts" if tag in ("Contact", "DistributionList") else "drafts"))
+        validate_ext(ext)
+        fault = ctx.item_fault(index, lambda: props_to_dict(props, ext))
+        if fault:
+            raise fault
+        item = mbx.add_item(folder, tag, props, ext, ctx.now)
+        ctx.wrote()
+        return [container("Items", item_id_only(item, mbx))]
+    return per_element("CreateItem", parsed, one)
 
 
 def update_item(ctx: Context, body: ET.Element) -> ET.Element:
-    resolution = body.get("ConflictResolution", "AutoResolve")
-    if resolution not in CONFLICT_CHOICES:
-        raise schema_error(f"The 'ConflictResolution' attribute is invalid - The value '{resolution}' is invalid.")
-    changes = body.find(m("ItemChanges"))
-    if changes is None:
-        raise schema_error("UpdateItem needs ItemChanges.")
-    msgs = []
-    for index, change in enumerate(changes):
-        try:
-            ids = [c for c in change if local_name(c.tag) in _ID_TAGS]
-            if len(ids) != 1:
-                raise schema_error("ItemChange needs one ItemId.")
-            mbx, item = ctx.resolve_item(ids[0])
-            ck = ids[0].get("ChangeKey")
-            if ck:
-                cn = mbx.parse_changekey(ck)
-                if cn != item.cn and resolution == "NeverOverwrite":
-                    raise EwsError("ErrorIrresolvableConflict", "The send or update operation could not be "
-                                   "performed because the change key passed in the request does not match the "
-                                   "current change key for the item.")
-            fault = ctx.item_fault(index, _info(mbx, item))
-            if fault:
-                raise fault
-            props, ext = dict(item.props), dict(item.ext)
-            updates = change.find(t("Updates"))
-            for u in updates if updates is not None else ():
-                if local_name(u.tag) not in ("SetItemField", "AppendToItemField", "DeleteItemField"):
-                    raise schema_error(f"The element '{local_name(u.tag)}' is invalid in Updates.")
-                apply_change(props, ext, u)
-            item.props, item.ext = props, ext
-            mbx.touch(item, ctx.now)
-            ctx.wrote()
-            conflicts = el(m("ConflictResults"))
-            sub(conflicts, t("Count"), text="0")
-            msgs.append(ok("UpdateItem", container("Items", item_id_only(item, mbx)), conflicts))
-        except EwsError as e:
-            msgs.append(error("UpdateItem", e, container("Items")))
-    return response("UpdateItem", msgs)
+    resolution = choice(body, "ConflictResolution", CONFLICT_CHOICES, "AutoResolve")
+
+    def one(index: int, change: ET.Element) -> list[ET.Element]:
+        ids = [c for c in change if local_name(c.tag) in _ID_TAGS]
+        if len(ids) != 1:
+            raise schema_error("ItemChange needs one ItemId.")
+        mbx, item = ctx.resolve_item(ids[0])
+        ck = ids[0].get("ChangeKey")
+        if ck:
+            cn = mbx.parse_changekey(ck)
+            if cn != item.cn and resolution == "NeverOverwrite":
+                raise EwsError("ErrorIrresolvableConflict", "The send or update operation could not be "
+                               "performed because the change key passed in the request does not match the "
+                               "current change key for the item.")
+        _check_fault(ctx, index, mbx, item)
+        props, ext = dict(item.props), dict(item.ext)
+        updates = change.find(t("Updates"))
+        for u in updates if updates is not None else ():
+            if local_name(u.tag) not in ("SetItemField", "AppendToItemField", "DeleteItemField"):
+                raise schema_error(f"The element '{local_name(u.tag)}' is invalid in Updates.")
+            apply_change(props, ext, u)
+        item.props, item.ext = props, ext
+        mbx.touch(item, ctx.now)
+        ctx.wrote()
+        conflicts = el(m("ConflictResults"))
+        sub(conflicts, t("Count"), text="0")
+        return [container("Items", item_id_only(item, mbx)), conflicts]
+    return per_element("UpdateItem", required(body, "ItemChanges", "UpdateItem"), one)
 
 
 def _dumpster(mbx: Mailbox) -> Folder | None:
@@ -180,63 +157,46 @@ def _dumpster(mbx: Mailbox) -> Folder | None:
 
 
 def delete_item(ctx: Context, body: ET.Element) -> ET.Element:
-    delete_type = body.get("DeleteType", "")
-    if delete_type not in DELETE_TYPES:
-        raise schema_error(f"The 'DeleteType' attribute is invalid - The value '{delete_type}' is invalid.")
-    ids = body.find(m("ItemIds"))
-    if ids is None:
-        raise schema_error("DeleteItem needs ItemIds.")
-    msgs = []
-    for index, iid in enumerate(ids):
-        try:
-            mbx, item = ctx.resolve_item(iid)  # DeleteItem ignores the ChangeKey, as Exchange does
-            fault = ctx.item_fault(index, _info(mbx, item))
-            if fault:
-                raise fault
-            trash, dumpster = mbx.distinguished("deleteditems"), _dumpster(mbx)
-            in_trash = trash is not None and item.folder == trash.serial
-            if delete_type == "MoveToDeletedItems" and trash is not None and not in_trash:
-                mbx.move_item(item, trash, ctx.now)
-            elif delete_type != "HardDelete" and dumpster is not None and item.folder != dumpster.serial:
-                mbx.move_item(item, dumpster, ctx.now)
-            else:
-                mbx.remove_item(item)
-            ctx.wrote()
-            msgs.append(ok("DeleteItem"))
-        except EwsError as e:
-            msgs.append(error("DeleteItem", e))
-    return response("DeleteItem", msgs)
+    delete_type = choice(body, "DeleteType", DELETE_TYPES, "")
+
+    def one(index: int, iid: ET.Element) -> list[ET.Element]:
+        mbx, item = ctx.resolve_item(iid)  # DeleteItem ignores the ChangeKey, as Exchange does
+        _check_fault(ctx, index, mbx, item)
+        trash, dumpster = mbx.distinguished("deleteditems"), _dumpster(mbx)
+        in_trash = trash is not None and item.folder == trash.serial
+        if delete_type == "MoveToDeletedItems" and trash is not None and not in_trash:
+            mbx.move_item(item, trash, ctx.now)
+        elif delete_type != "HardDelete" and dumpster is not None and item.folder != dumpster.serial:
+            mbx.move_item(item, dumpster, ctx.now)
+        else:
+            mbx.remove_item(item)
+        ctx.wrote()
+        return []
+    return per_element("DeleteItem", required(body, "ItemIds", "DeleteItem"), one, empty=None)
 
 
 def _move_or_copy(ctx: Context, body: ET.Element, op: str) -> ET.Element:
-    ids = body.find(m("ItemIds"))
-    if ids is None:
-        raise schema_error(f"{op} needs ItemIds.")
+    ids = required(body, "ItemIds", op)
     return_ids = body.get("ReturnNewItemIds", "true").lower() in ("true", "1")
     try:
         tmbx, target = ctx.one_folder(body.find(m("ToFolderId")), "ToFolderId")
     except EwsError as e:
         return response(op, [error(op, e, container("Items")) for _ in ids])
-    msgs = []
-    for index, iid in enumerate(ids):
-        try:
-            mbx, item = ctx.resolve_item(iid)
-            fault = ctx.item_fault(index, _info(mbx, item))
-            if fault:
-                raise fault
-            if op == "MoveItem":
-                if mbx is tmbx:
-                    new = mbx.move_item(item, target, ctx.now)
-                else:
-                    new = tmbx.add_item(target, item.tag, item.props, item.ext, ctx.now, created=item.created)
-                    mbx.remove_item(item)
-            else:  # a copy keeps every property, extended ones included, as in Outlook
-                new = tmbx.copy_item(item, target, ctx.now)
-            ctx.wrote()
-            msgs.append(ok(op, container("Items", *([item_id_only(new, tmbx)] if return_ids else []))))
-        except EwsError as e:
-            msgs.append(error(op, e, container("Items")))
-    return response(op, msgs)
+
+    def one(index: int, iid: ET.Element) -> list[ET.Element]:
+        mbx, item = ctx.resolve_item(iid)
+        _check_fault(ctx, index, mbx, item)
+        if op == "MoveItem":
+            if mbx is tmbx:
+                new = mbx.move_item(item, target, ctx.now)
+            else:
+                new = tmbx.add_item(target, item.tag, item.props, item.ext, ctx.now, created=item.created)
+                mbx.remove_item(item)
+        else:  # a copy keeps every property, extended ones included, as in Outlook
+            new = tmbx.copy_item(item, target, ctx.now)
+        ctx.wrote()
+        return [container("Items", *([item_id_only(new, tmbx)] if return_ids else []))]
+    return per_element(op, ids, one)
 
 
 def move_item(ctx: Context, body: ET.Element) -> ET.Element:

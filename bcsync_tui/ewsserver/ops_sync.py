@@ -22,7 +22,7 @@ import zlib
 
 from .render import Shape, render_item
 from .mailbox import KIND_FOLDER, KIND_ITEM, Folder, Mailbox, Store
-from .ops_common import MAX_SYNC_CHANGES, Context, error, ok, response
+from .ops_common import MAX_SYNC_CHANGES, Context, choice, error, ok, per_element, required, response
 from .soap import EwsError, el, m, schema_error, sub, t
 
 _MAX_STATE_BYTES = 32 * 1024 * 1024
@@ -154,48 +154,40 @@ def _from_entry(store: Store, raw: bytes) -> tuple[Mailbox, int, int]:
 
 def convert_id(ctx: Context, body: ET.Element) -> ET.Element:
     op = "ConvertId"
-    dest = body.get("DestinationFormat", "")
-    if dest not in _FORMATS:
-        raise schema_error(f"The 'DestinationFormat' attribute is invalid - The value '{dest}' is invalid.")
-    sources = body.find(m("SourceIds"))
-    if sources is None:
-        raise schema_error("ConvertId needs SourceIds.")
-    msgs = []
-    for src in sources:
-        try:
-            fmt, value = src.get("Format", ""), src.get("Id", "")
-            if fmt in ("EwsId", "EwsLegacyId", "OwaId"):
-                kind = KIND_FOLDER
-                try:
-                    mbx, serial = ctx.store.decode_id(value, KIND_ITEM)
-                    kind = KIND_ITEM
-                except EwsError:
-                    mbx, serial = ctx.store.decode_id(value, KIND_FOLDER)
-            elif fmt in ("EntryId", "StoreId"):
-                try:
-                    mbx, kind, serial = _from_entry(ctx.store, base64.b64decode(value, validate=True))
-                except (binascii.Error, ValueError):
-                    raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.") from None
-            elif fmt == "HexEntryId":
-                try:
-                    mbx, kind, serial = _from_entry(ctx.store, bytes.fromhex(value))
-                except ValueError:
-                    raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.") from None
-            else:
-                raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.")
-            ctx.check_access(mbx)
-            if dest in ("EwsId", "EwsLegacyId", "OwaId"):
-                out = mbx.make_id(kind, serial)
-            elif dest == "HexEntryId":
-                out = _to_entry(mbx, kind, serial).hex().upper()
-            else:
-                out = base64.b64encode(_to_entry(mbx, kind, serial)).decode()
-            alt = el(m("AlternateId"), {"Format": dest, "Id": out, "Mailbox": mbx.email})
-            alt.set("{http://www.w3.org/2001/XMLSchema-instance}type", "t:AlternateIdType")
-            msgs.append(ok(op, alt))
-        except EwsError as e:
-            msgs.append(error(op, e))
-    return response(op, msgs)
+    dest = choice(body, "DestinationFormat", _FORMATS, "")
+
+    def one(_index: int, src: ET.Element) -> list[ET.Element]:
+        fmt, value = src.get("Format", ""), src.get("Id", "")
+        if fmt in ("EwsId", "EwsLegacyId", "OwaId"):
+            kind = KIND_FOLDER
+            try:
+                mbx, serial = ctx.store.decode_id(value, KIND_ITEM)
+                kind = KIND_ITEM
+            except EwsError:
+                mbx, serial = ctx.store.decode_id(value, KIND_FOLDER)
+        elif fmt in ("EntryId", "StoreId"):
+            try:
+                mbx, kind, serial = _from_entry(ctx.store, base64.b64decode(value, validate=True))
+            except (binascii.Error, ValueError):
+                raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.") from None
+        elif fmt == "HexEntryId":
+            try:
+                mbx, kind, serial = _from_entry(ctx.store, bytes.fromhex(value))
+            except ValueError:
+                raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.") from None
+        else:
+            raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.")
+        ctx.check_access(mbx)
+        if dest in ("EwsId", "EwsLegacyId", "OwaId"):
+            out = mbx.make_id(kind, serial)
+        elif dest == "HexEntryId":
+            out = _to_entry(mbx, kind, serial).hex().upper()
+        else:
+            out = base64.b64encode(_to_entry(mbx, kind, serial)).decode()
+        alt = el(m("AlternateId"), {"Format": dest, "Id": out, "Mailbox": mbx.email})
+        alt.set("{http://www.w3.org/2001/XMLSchema-instance}type", "t:AlternateIdType")
+        return [alt]
+    return per_element(op, required(body, "SourceIds", op), one, empty=None)
 
 
 # --- ResolveNames -----------------------------------------------------------------------------------
