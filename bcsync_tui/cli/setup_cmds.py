@@ -31,6 +31,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--auth", choices=AUTH_TYPES, help="authentication (default basic)")
     p.add_argument("--oauth-client-id", help="OAuth2 application (client) id")
     p.add_argument("--oauth-tenant-id", help="OAuth2 tenant id")
+    p.add_argument("--oauth-token-url", help="OAuth2 token endpoint (default: Microsoft's for the tenant; e.g. AD FS)")
     p.add_argument("--folder", metavar="NAME", help="the Outlook contact folder to sync (default 'Business Central')")
     tls = p.add_mutually_exclusive_group()
     tls.add_argument("--insecure", action="store_true", help="do NOT verify the server's TLS certificate (this profile)")
@@ -74,8 +75,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 # --- setup ---------------------------------------------------------------------------------------
 
-_SETTINGS = ("email", "server", "username", "auth", "oauth_client_id", "oauth_tenant_id", "folder", "insecure",
-             "verify_tls", "interval", "master_delete", "leave_filter", "max_deletes", "enable", "disable",
+_SETTINGS = ("email", "server", "username", "auth", "oauth_client_id", "oauth_tenant_id", "oauth_token_url", "folder",
+             "insecure", "verify_tls", "interval", "master_delete", "leave_filter", "max_deletes", "enable", "disable",
              "password_stdin")
 
 
@@ -106,6 +107,8 @@ def _apply(profile: Profile, args: argparse.Namespace) -> None:
         profile.oauth_client_id = args.oauth_client_id.strip()
     if args.oauth_tenant_id is not None:
         profile.oauth_tenant_id = args.oauth_tenant_id.strip()
+    if args.oauth_token_url is not None:
+        profile.oauth_token_url = args.oauth_token_url.strip()
     if args.folder is not None:
         profile.folder_name = args.folder.strip()
     if args.insecure:
@@ -196,7 +199,7 @@ def profile_dict(ctx: Context, profile: Profile) -> dict[str, Any]:
             "interval_minutes": profile.interval_minutes, "master_delete_policy": profile.master_delete_policy,
             "leave_filter_policy": profile.leave_filter_policy, "max_deletes": profile.max_deletes,
             "max_delete_fraction": profile.max_delete_fraction, "oauth_client_id": profile.oauth_client_id,
-            "oauth_tenant_id": profile.oauth_tenant_id,
+            "oauth_tenant_id": profile.oauth_tenant_id, "oauth_token_url": profile.oauth_token_url,
             "password_set": ctx.secrets().get(profile.name) is not None}
 
 

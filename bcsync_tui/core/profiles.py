@@ -42,6 +42,8 @@ class Profile:
     max_delete_fraction: float = 0.2
     oauth_client_id: str = ""
     oauth_tenant_id: str = ""
+    #: blank: the Microsoft identity platform of the tenant; else e.g. an AD FS token endpoint
+    oauth_token_url: str = ""
     state: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> dict[str, str]:
@@ -54,6 +56,8 @@ class Profile:
             errors["auth_type"] = f"must be one of {', '.join(AUTH_TYPES)}"
         if self.auth_type == "oauth2" and not self.oauth_client_id:
             errors["oauth_client_id"] = "OAuth2 needs a client (application) id"
+        if self.oauth_token_url and not self.oauth_token_url.startswith(("https://", "http://")):
+            errors["oauth_token_url"] = "must start with https:// (or be blank for Microsoft's)"
         if not self.folder_name.strip():
             errors["folder_name"] = "needs a name"
         elif "/" in self.folder_name or "\\" in self.folder_name:

@@ -56,8 +56,9 @@ class LoopbackExchange:
     :param impersonators: users allowed to use ExchangeImpersonation (others get ErrorImpersonateUserDenied,
         as ordinary users do on a real server).
     :param max_request_bytes: larger request bodies are refused with HTTP 413.
-    :param auth: the HTTP authentication offered: ``("basic",)``, ``("ntlm",)`` or both (NTLM as
-        on-premises Exchange does it, connection-based; see auth.py).
+    :param auth: the HTTP authentication offered, any of ``basic``, ``ntlm`` (connection-based, as
+        on-premises Exchange does it) and ``oauth2`` (bearer tokens from ``token_url``; see auth.py).
+    :param oauth_clients: OAuth2 applications (client id -> secret) for the client-credentials grant.
     :param clock: time source (seconds since the epoch) for DateTimeCreated / LastModifiedTime.
     """
 
@@ -65,7 +66,7 @@ class LoopbackExchange:
                  host: str = "127.0.0.1", build: tuple[int, int, int, int] = DEFAULT_BUILD,
                  schema_version: str = DEFAULT_SCHEMA_VERSION, impersonators: tuple[str, ...] = (),
                  max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, save_interval: float = 0.5,
-                 clock=time.time, auth: tuple[str, ...] = ("basic",)):
+                 clock=time.time, auth: tuple[str, ...] = ("basic",), oauth_clients: dict[str, str] | None = None):
         self.host = host
         self.data_path = Path(data_path) if data_path else None
         self.save_interval = save_interval
@@ -77,7 +78,7 @@ class LoopbackExchange:
         self.faults = Faults(expire_sync_states=self._expire_sync_states)
         self._app = EwsApp(self.store, self.users, self.faults, self.stats, build=build,
                            schema_version=schema_version, max_request_bytes=max_request_bytes,
-                           impersonators=set(impersonators), auth_schemes=auth)
+                           impersonators=set(impersonators), auth_schemes=auth, oauth_clients=oauth_clients)
         for email, password in (users or {}).items():
             self.add_user(email, password)
         self._httpd: HttpServer | None = None
@@ -118,6 +119,11 @@ class LoopbackExchange:
         self._app.auth.close()
         if self.data_path is not None:
             self.save()
+
+    @property
+    def token_url(self) -> str:
+        """The OAuth2 token endpoint (with ``auth`` including ``oauth2``)."""
+        return self.url.rsplit("/EWS/", 1)[0] + "/oauth2/token"
 
     def __enter__(self) -> LoopbackExchange:
         if self._httpd is None:

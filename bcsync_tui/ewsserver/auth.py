@@ -1,4 +1,6 @@
-"""Who is asking: HTTP Basic and, when enabled, NTLM (what on-premises Exchange mostly offers).
+"""Who is asking: HTTP Basic and, when enabled, NTLM (what on-premises Exchange mostly offers) and
+OAuth2 bearer tokens from the server's own client-credentials token endpoint (``TOKEN_PATH``; an
+application token acts on a mailbox only through ExchangeImpersonation, as in Exchange Online).
 
 NTLM authenticates a *connection* in three legs, as IIS does it:
 
@@ -16,12 +18,20 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import secrets
 import tempfile
 import threading
+import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
-BASIC, NTLM = "basic", "ntlm"
+BASIC, NTLM, OAUTH2 = "basic", "ntlm", "oauth2"
+#: where the token endpoint answers (client-credentials grant), beside /EWS/Exchange.asmx
+TOKEN_PATH = "/oauth2/token"
+#: the principal of an application token starts with this; it acts only by impersonation
+APP_PREFIX = "app:"
 _ENV_LOCK = threading.Lock()
 
 
@@ -37,18 +47,23 @@ def find_user(users: dict[str, str], name: str) -> str | None:
 
 
 class Authenticator:
-    def __init__(self, users: dict[str, str], realm: str, schemes: tuple[str, ...] = (BASIC,)):
-        unknown = set(schemes) - {BASIC, NTLM}
+    def __init__(self, users: dict[str, str], realm: str, schemes: tuple[str, ...] = (BASIC,),
+                 oauth_clients: dict[str, str] | None = None):
+        unknown = set(schemes) - {BASIC, NTLM, OAUTH2}
         if unknown or not schemes:
-            raise ValueError(f"authentication schemes are {BASIC!r} and {NTLM!r}, not {sorted(unknown)}")
+            raise ValueError(f"authentication schemes are {BASIC!r}, {NTLM!r} and {OAUTH2!r}, not {sorted(unknown)}")
         self.users, self.realm, self.schemes = users, realm, tuple(schemes)
+        #: OAuth2 applications: client id -> client secret
+        self.oauth_clients: dict[str, str] = dict(oauth_clients or {})
+        self._tokens: dict[str, tuple[str, float]] = {}  # access token -> (client id, expiry)
         self._ntlm_dir: tempfile.TemporaryDirectory[str] | None = None
         self._ntlm_file: Path | None = None
         self._ntlm_written: dict[str, str] = {}
 
     def challenges(self) -> list[str]:
         """The WWW-Authenticate values of a 401, strongest first as IIS lists them."""
-        return [{NTLM: "NTLM", BASIC: f'Basic realm="{self.realm}"'}[s] for s in (NTLM, BASIC) if s in self.schemes]
+        offers = {OAUTH2: "Bearer", NTLM: "NTLM", BASIC: f'Basic realm="{self.realm}"'}
+        return [offers[s] for s in (OAUTH2, NTLM, BASIC) if s in self.schemes]
 
     def check(self, h: BaseHTTPRequestHandler) -> tuple[str | None, str | None]:
         """(the user, None) when authenticated; (None, an NTLM challenge to send) in the middle of a
@@ -60,7 +75,31 @@ class Authenticator:
             return self._basic(token), None
         if scheme in (NTLM, "negotiate") and NTLM in self.schemes:
             return self._ntlm_step(h, token.strip())
+        if scheme == "bearer" and OAUTH2 in self.schemes:
+            client, expiry = self._tokens.get(token.strip(), ("", 0.0))
+            return (APP_PREFIX + client if client and expiry > time.time() else None), None
         return getattr(h, "bcsync_user", None), None  # a connection NTLM authenticated earlier
+
+    def issue_token(self, h: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict[str, Any]]:
+        """The client-credentials grant (RFC 6749 §4.4): the client authenticates with HTTP Basic
+        or with client_id/client_secret in the form; the answer is a JSON token or an error."""
+        form = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items()}
+        client, secret = form.get("client_id", ""), form.get("client_secret", "")
+        header = h.headers.get("Authorization") or ""
+        if header[:6].lower() == "basic ":
+            try:
+                pair = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+            except (binascii.Error, ValueError, UnicodeDecodeError):
+                pair = ""
+            client, _, secret = (urllib.parse.unquote(x) for x in pair.partition(":"))
+        if form.get("grant_type") != "client_credentials":
+            return 400, {"error": "unsupported_grant_type", "error_description": "only client_credentials"}
+        if OAUTH2 not in self.schemes or not client or self.oauth_clients.get(client) != secret:
+            return 401, {"error": "invalid_client", "error_description": "unknown client or wrong secret"}
+        token = secrets.token_urlsafe(32)
+        self._tokens[token] = (client, time.time() + 3600)
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600,
+                     "scope": form.get("scope", "")}
 
     def _basic(self, token: str) -> str | None:
         try:

@@ -27,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--build", choices=("2016", "2019"), default="2019",
                         help="Exchange version to report (default 2019)")
     parser.add_argument("--auth", default="basic", metavar="SCHEMES",
-                        help="authentication offered: basic, ntlm or basic,ntlm (default basic)")
+                        help="authentication offered, comma-separated: basic, ntlm, oauth2 (default basic)")
+    parser.add_argument("--oauth-client", action="append", default=[], metavar="ID:SECRET",
+                        help="an OAuth2 application for the client-credentials grant at /oauth2/token (repeatable)")
     parser.add_argument("--latency", type=float, default=0.0, metavar="MS",
                         help="wait this many milliseconds before answering each request, to model the round "
                              "trip and processing time of a real Exchange server (benchmarks)")
@@ -55,8 +57,12 @@ def run(args: argparse.Namespace) -> int:
         if not 0 <= args.port <= 65535:
             raise ValueError(f"--port must be between 0 and 65535, not {args.port}")
         build = EXCHANGE_2016_BUILD if args.build == "2016" else EXCHANGE_2019_BUILD
+        clients = dict(c.split(":", 1) for c in args.oauth_client if ":" in c)
+        if len(clients) != len(args.oauth_client):
+            raise ValueError("--oauth-client takes ID:SECRET")
         server = LoopbackExchange(users, data_path=args.data, host=args.host, build=build,
-                                  auth=tuple(s.strip().lower() for s in args.auth.split(",") if s.strip()))
+                                  auth=tuple(s.strip().lower() for s in args.auth.split(",") if s.strip()),
+                                  oauth_clients=clients)
         if args.latency < 0:
             raise ValueError("--latency must not be negative")
         if args.latency:

@@ -15,6 +15,7 @@ Behaviour a client can rely on (and that exchangelib relies on):
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
 import socket
@@ -23,7 +24,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import ops_folders, ops_items, ops_sync
-from .auth import BASIC, Authenticator
+from .auth import APP_PREFIX, BASIC, TOKEN_PATH, Authenticator
 from .faults import Faults
 from .mailbox import Store
 from .ops_common import Context
@@ -54,12 +55,13 @@ class EwsApp:
     def __init__(self, store: Store, users: dict[str, str], faults: Faults, stats: RequestStats, *,
                  build: tuple = DEFAULT_BUILD, schema_version: str = DEFAULT_SCHEMA_VERSION,
                  max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, impersonators: set[str] | None = None,
-                 realm: str = "127.0.0.1", auth_schemes: tuple[str, ...] = (BASIC,)):
+                 realm: str = "127.0.0.1", auth_schemes: tuple[str, ...] = (BASIC,),
+                 oauth_clients: dict[str, str] | None = None):
         self.store, self.users, self.faults, self.stats = store, users, faults, stats
         self.build, self.schema_version, self.max_request_bytes = build, schema_version, max_request_bytes
         self.impersonators = {u.lower() for u in (impersonators or ())}
         self.realm = realm
-        self.auth = Authenticator(users, realm, auth_schemes)
+        self.auth = Authenticator(users, realm, auth_schemes, oauth_clients)
         self._ids = itertools.count(1)
 
     # --- one HTTP request ----------------------------------------------------------------------------
@@ -73,6 +75,10 @@ class EwsApp:
             return
         if body is None:
             return
+        if path == TOKEN_PATH and h.command == "POST":
+            status, answer = self.auth.issue_token(h, body)
+            return self._send(h, status, json.dumps(answer).encode(), "application/json",
+                              headers={"Cache-Control": "no-store"})
         user, challenge = self.auth.check(h)
         if h.command != "POST" or path != ENDPOINT_PATH.lower():
             if path == ENDPOINT_PATH.lower() and user is None:
@@ -91,9 +97,13 @@ class EwsApp:
             if req.request_version not in ACCEPTED_REQUEST_VERSIONS:
                 raise SoapFault("ErrorInvalidServerVersion", "The specified server version is invalid.")
             acting = user
+            if user.startswith(APP_PREFIX) and req.impersonate is None:
+                raise SoapFault("ErrorInvalidExchangeImpersonationHeaderData",
+                                "ExchangeImpersonation SOAP header must be present for this type of OAuth token.")
             if req.impersonate is not None:
                 target = self.store.mailbox(req.impersonate or "")
-                if user.lower() not in self.impersonators or target is None:
+                allowed = user.startswith(APP_PREFIX) or user.lower() in self.impersonators
+                if not allowed or target is None:
                     raise SoapFault("ErrorImpersonateUserDenied",
                                     "The account does not have permission to impersonate the requested user.")
                 acting = target.email

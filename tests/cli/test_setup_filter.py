@@ -70,6 +70,9 @@ def test_invalid_setup_saves_nothing(cli):
     assert cli("setup", "--email", "a@x.com", "--password-stdin", stdin="").code == 3  # empty password
     assert cli("setup", "--email", "a@x.com", "--interval", "soon").code == 3
     assert cli("setup", "--email", "a@x.com", "--auth", "oauth2").code == 3  # needs a client id
+    bad_url = cli("setup", "--email", "a@x.com", "--auth", "oauth2", "--oauth-client-id", "app",
+                  "--oauth-token-url", "adfs.example.com/token")
+    assert bad_url.code == 3 and "token url" in bad_url.err.lower()
     assert cli("setup").code == 3
     with cli.store() as store:
         assert store.profiles.raw() == {}

@@ -67,14 +67,16 @@ async def test_oauth_fields_appear_only_for_oauth(paths, store: Store):
     app = make_app(paths, store)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("x")
-        assert not app.screen.query_one("#row-oauth_client_id").display
+        oauth_parts = ("#row-oauth_client_id", "#row-oauth_token_url", "#hint-oauth_token_url")
+        assert not any(app.screen.query_one(part).display for part in oauth_parts)
         app.screen.query_one("#auth_type", Select).value = "oauth2"
         await pilot.pause()
-        assert app.screen.query_one("#row-oauth_client_id").display
-        fill(app, email=EMAIL)
+        assert all(app.screen.query_one(part).display for part in oauth_parts)
+        fill(app, email=EMAIL, oauth_token_url="adfs.example.com/token")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert "client" in text_of(app, "#error-oauth_client_id")
+        assert "https://" in text_of(app, "#error-oauth_token_url")
 
 
 async def test_validate_connection_succeeds_against_the_loopback_server(paths, store: Store, exchange):

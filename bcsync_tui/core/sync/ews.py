@@ -19,6 +19,7 @@ import requests
 from exchangelib import (BASIC, DELEGATE, NTLM, OAUTH2, UTC, Account, Build, Configuration, Contact, Credentials,
                          ExtendedProperty, FailFast, Identity, OAuth2Credentials, Version)
 from exchangelib import errors as ex
+from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
 from exchangelib.folders import Contacts, Root
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
 from exchangelib.items import NEVER_OVERWRITE, SAVE_ONLY
@@ -83,6 +84,19 @@ def _address_fields(street: str) -> tuple[str, str]:
     return first, rest
 
 
+class TokenUrlOAuth2Credentials(OAuth2Credentials):
+    """exchangelib's client-credentials OAuth2, with the token endpoint the profile names (an AD FS
+    in front of on-premises Exchange, say) instead of always Microsoft's."""
+
+    def __init__(self, *args: Any, token_url: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.custom_token_url = token_url
+
+    @property
+    def token_url(self) -> str:
+        return self.custom_token_url or super().token_url
+
+
 class _ChunkedResponse(requests.Response):
     def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False):
         return super().iter_content(READ_CHUNK if chunk_size == 1 else chunk_size, decode_unicode)
@@ -140,6 +154,14 @@ class EwsTransport:
 
     def _problem(self, exc: BaseException) -> ev.ConnectionProblem:
         where = self._where
+        if isinstance(exc, InsecureTransportError):
+            return ev.ConnectionProblem("The OAuth2 token endpoint must be an https:// address (the client secret "
+                                        "would travel in clear text). Fix it in the Exchange sync setup.")
+        if isinstance(exc, OAuth2Error):
+            token_url = self.profile.oauth_token_url or "Microsoft's token endpoint"
+            return ev.ConnectionProblem(
+                f"{token_url} refused OAuth2 client {self.profile.oauth_client_id!r} ({exc.error}). Check the client "
+                "id, the client secret (the password field) and the tenant in the Exchange sync setup.")
         if isinstance(exc, ex.UnauthorizedError):
             return ev.ConnectionProblem(
                 f"Exchange rejected the user name or password for {self.profile.username or self.profile.email} "
@@ -175,9 +197,10 @@ class EwsTransport:
     def _credentials(self):
         p = self.profile
         if p.auth_type == "oauth2":
-            return OAuth2Credentials(client_id=p.oauth_client_id, client_secret=self.secret or "",
-                                     tenant_id=p.oauth_tenant_id or None,
-                                     identity=Identity(primary_smtp_address=p.email))
+            return TokenUrlOAuth2Credentials(client_id=p.oauth_client_id, client_secret=self.secret or "",
+                                             tenant_id=p.oauth_tenant_id or None,
+                                             identity=Identity(primary_smtp_address=p.email),
+                                             token_url=p.oauth_token_url or None)
         return Credentials(p.username or p.email, self.secret or "")
 
     def connect(self) -> None:

@@ -122,7 +122,7 @@ class ExchangeSetupScreen(SetupForm):
     AUTO_FOCUS = "#email"
     TITLE_TEXT = "Exchange sync setup"
     FIELDS = ("email", "server_url", "auth_type", "username", "password", "oauth_client_id", "oauth_tenant_id",
-              "verify_tls")
+              "oauth_token_url", "verify_tls")
     BINDINGS = [Binding("ctrl+t", "validate", "Validate connection", id="setup-validate")]
 
     def rows(self, p: Profile) -> ComposeResult:
@@ -145,6 +145,9 @@ class ExchangeSetupScreen(SetupForm):
                                                                         compact=True))
         yield from self.row("oauth_tenant_id", "OAuth tenant id", Input(p.oauth_tenant_id, id="oauth_tenant_id",
                                                                         compact=True))
+        yield from self.row("oauth_token_url", "OAuth token URL", Input(p.oauth_token_url, id="oauth_token_url",
+                                                                        placeholder="blank = Microsoft's", compact=True),
+                            hint="an AD FS or other token endpoint; the password field holds the client secret")
         yield from self.row("verify_tls", "TLS", Checkbox("Verify the server's certificate", p.verify_tls,
                                                           id="verify_tls", compact=True))
         yield Static("", id="tls-warning", markup=False)
@@ -160,8 +163,9 @@ class ExchangeSetupScreen(SetupForm):
     @on(Select.Changed, "#auth_type")
     def _show_auth_rows(self) -> None:
         oauth = self.query_one("#auth_type", Select).value == "oauth2"
-        for key in ("oauth_client_id", "oauth_tenant_id"):
-            self.query_one(f"#row-{key}").display = oauth
+        for key in ("oauth_client_id", "oauth_tenant_id", "oauth_token_url"):
+            for part in self.query(f"#row-{key}, #hint-{key}"):
+                part.display = oauth
 
     @on(Checkbox.Changed, "#verify_tls")
     def _show_tls_warning(self) -> None:
@@ -173,7 +177,7 @@ class ExchangeSetupScreen(SetupForm):
 
     def form_values(self) -> dict[str, Any]:
         text = {k: self.query_one(f"#{k}", Input).value.strip()
-                for k in ("email", "server_url", "username", "oauth_client_id", "oauth_tenant_id")}
+                for k in ("email", "server_url", "username", "oauth_client_id", "oauth_tenant_id", "oauth_token_url")}
         return {**text, "auth_type": str(self.query_one("#auth_type", Select).value),
                 "verify_tls": self.query_one("#verify_tls", Checkbox).value}
 
