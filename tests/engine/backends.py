@@ -4,12 +4,14 @@ once against this interface and run on both."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bcsync_tui.core import model
 from bcsync_tui.core.profiles import Profile, load_profile, save_profile
+from bcsync_tui.core.secrets import SecretStore
 from bcsync_tui.core.store import Store
 from bcsync_tui.core.sync.memory import MemoryMailbox, MemoryTransport
 from bcsync_tui.core.sync.runner import sync_blocking
@@ -270,3 +272,19 @@ class EwsBackend:
 
         close_connections()
         self.server.stop()
+
+
+@contextmanager
+def profile_against(tmp_path: Path, server: Any, secret: str, **profile: Any):
+    """A started loopback ``server``, a store with profile "ann" pointed at it (``profile`` settings)
+    and its secret saved: yields (server, store, secrets, profile); stops it all afterwards."""
+    store = Store(tmp_path / "store.json")
+    secrets = SecretStore(tmp_path / "secrets.json")
+    p = Profile(name="ann", email="ann@example.com", server_url=server.url, **profile)
+    save_profile(store, p)
+    secrets.set("ann", secret)
+    try:
+        yield server, store, secrets, p
+    finally:
+        store.close()
+        server.stop()

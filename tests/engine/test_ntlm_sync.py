@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bcsync_tui.core.profiles import Profile, save_profile
-from bcsync_tui.core.secrets import SecretStore
-from bcsync_tui.core.store import Store
 from bcsync_tui.core.sync.runner import sync_blocking, validate_connection
 from bcsync_tui.ewsserver import LoopbackExchange
+
+from .backends import profile_against
 
 EMAIL, PASSWORD = "ann@example.com", "NTLM:pass w0rd"
 
@@ -17,14 +16,8 @@ EMAIL, PASSWORD = "ann@example.com", "NTLM:pass w0rd"
 @pytest.fixture
 def ntlm(tmp_path):
     server = LoopbackExchange(users={EMAIL: PASSWORD}, auth=("ntlm",)).start()
-    store = Store(tmp_path / "store.json")
-    secrets = SecretStore(tmp_path / "secrets.json")
-    profile = Profile(name="ann", email=EMAIL, server_url=server.url, auth_type="ntlm", username="EXAMPLE\\ann")
-    save_profile(store, profile)
-    secrets.set("ann", PASSWORD)
-    yield server, store, secrets, profile
-    store.close()
-    server.stop()
+    with profile_against(tmp_path, server, PASSWORD, auth_type="ntlm", username="EXAMPLE\\ann") as world:
+        yield world
 
 
 def test_a_sync_over_ntlm(ntlm):

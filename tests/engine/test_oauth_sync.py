@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bcsync_tui.core.profiles import Profile, save_profile
-from bcsync_tui.core.secrets import SecretStore
-from bcsync_tui.core.store import Store
 from bcsync_tui.core.sync.runner import sync_blocking, validate_connection
 from bcsync_tui.ewsserver import LoopbackExchange
+
+from .backends import profile_against
 
 EMAIL, CLIENT, SECRET = "ann@example.com", "bcsync-app", "app-s3cret"
 
@@ -18,15 +17,9 @@ EMAIL, CLIENT, SECRET = "ann@example.com", "bcsync-app", "app-s3cret"
 def oauth(tmp_path, monkeypatch):
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # the loopback token endpoint is plain HTTP
     server = LoopbackExchange(users={EMAIL: "unused"}, auth=("oauth2",), oauth_clients={CLIENT: SECRET}).start()
-    store = Store(tmp_path / "store.json")
-    secrets = SecretStore(tmp_path / "secrets.json")
-    profile = Profile(name="ann", email=EMAIL, server_url=server.url, auth_type="oauth2", oauth_client_id=CLIENT,
-                      oauth_token_url=server.token_url)
-    save_profile(store, profile)
-    secrets.set("ann", SECRET)
-    yield server, store, secrets, profile
-    store.close()
-    server.stop()
+    with profile_against(tmp_path, server, SECRET, auth_type="oauth2", oauth_client_id=CLIENT,
+                         oauth_token_url=server.token_url) as world:
+        yield world
 
 
 def test_a_sync_over_oauth2(oauth):
