@@ -21,6 +21,11 @@ from .output import ProgressPrinter, emit_json, fields_block, human_age, local_t
 from .runview import age_seconds, counts_line, log_rows, print_run, run_summary
 
 
+#: how `status` names a last run that did not end well
+LAST_RUN_PROBLEM = {"failed": "the last sync failed", "aborted": "the last sync was stopped by a safety guard",
+                    "partial": "the last sync finished with errors", "cancelled": "the last sync was cancelled"}
+
+
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("sync", parents=[common], help="sync the profile's contacts with Outlook now")
     p.add_argument("--full", action="store_true", help="full sync: compare everything both ways")
@@ -167,7 +172,7 @@ def profile_status(ctx: Context, profile: Profile, max_age: int | None) -> dict[
         if max_age is not None:
             problems.append("never synced")
     elif last.get("status") != "ok":
-        problems.append(f"the last sync ended {last.get('status')}")
+        problems.append(LAST_RUN_PROBLEM.get(last.get("status", ""), f"the last sync ended {last.get('status')}"))
     if max_age is not None and age is not None and age > max_age:
         problems.append(f"the last sync was {human_age(age)} ago (more than {human_age(max_age)})")
     return {"profile": profile.name, "enabled": profile.enabled, "email": profile.email,
