@@ -46,6 +46,15 @@ def find_user(users: dict[str, str], name: str) -> str | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
+def _basic_pair(token: str) -> tuple[str, str] | None:
+    """(name, password) of an HTTP Basic credential, or None if it does not decode."""
+    try:
+        name, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    return name, password
+
+
 class Authenticator:
     def __init__(self, users: dict[str, str], realm: str, schemes: tuple[str, ...] = (BASIC,),
                  oauth_clients: dict[str, str] | None = None):
@@ -87,11 +96,7 @@ class Authenticator:
         client, secret = form.get("client_id", ""), form.get("client_secret", "")
         header = h.headers.get("Authorization") or ""
         if header[:6].lower() == "basic ":
-            try:
-                pair = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-            except (binascii.Error, ValueError, UnicodeDecodeError):
-                pair = ""
-            client, _, secret = (urllib.parse.unquote(x) for x in pair.partition(":"))
+            client, secret = (urllib.parse.unquote(x) for x in _basic_pair(header[6:]) or ("", ""))
         if form.get("grant_type") != "client_credentials":
             return 400, {"error": "unsupported_grant_type", "error_description": "only client_credentials"}
         if OAUTH2 not in self.schemes or not client or self.oauth_clients.get(client) != secret:
@@ -102,10 +107,7 @@ class Authenticator:
                      "scope": form.get("scope", "")}
 
     def _basic(self, token: str) -> str | None:
-        try:
-            name, _, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, ValueError, UnicodeDecodeError):
-            return None
+        name, password = _basic_pair(token) or ("", "")
         user = find_user(self.users, name)
         return user if user is not None and self.users[user] == password else None
 
