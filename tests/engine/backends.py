@@ -288,3 +288,13 @@ def profile_against(tmp_path: Path, server: Any, secret: str, **profile: Any):
     finally:
         store.close()
         server.stop()
+
+
+def first_sync(server: Any, store: Store, secrets: SecretStore, n: int, tag: str) -> dict[str, Any]:
+    """Add ``n`` persons, sync them, and check they all reached ann's "Business Central" folder."""
+    store.add_contacts([{"first_name": f"{tag}{i}", "surname": "Auth", "email": f"{tag.lower()}{i}@example.com"}
+                        for i in range(n)])
+    run = sync_blocking(store, "ann", secrets=secrets)
+    assert run["status"] == "ok" and run["counts"]["outlook_created"] == n
+    assert len(server.outlook("ann@example.com").contacts("Business Central")) == n
+    return run

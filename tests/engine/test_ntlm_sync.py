@@ -8,7 +8,7 @@ import pytest
 from bcsync_tui.core.sync.runner import sync_blocking, validate_connection
 from bcsync_tui.ewsserver import LoopbackExchange
 
-from .backends import profile_against
+from .backends import first_sync, profile_against
 
 EMAIL, PASSWORD = "ann@example.com", "NTLM:pass w0rd"
 
@@ -22,10 +22,7 @@ def ntlm(tmp_path):
 
 def test_a_sync_over_ntlm(ntlm):
     server, store, secrets, _ = ntlm
-    store.add_contacts([{"first_name": f"N{i}", "surname": "Tlm", "email": f"n{i}@example.com"} for i in range(30)])
-    run = sync_blocking(store, "ann", secrets=secrets)
-    assert run["status"] == "ok" and run["counts"]["outlook_created"] == 30
-    assert len(server.outlook(EMAIL).contacts("Business Central")) == 30
+    first_sync(server, store, secrets, 30, "N")
     before = dict(server.stats.by_operation)
     again = sync_blocking(store, "ann", secrets=secrets)
     assert again["status"] == "ok"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bcsync_tui.core.sync.runner import sync_blocking, validate_connection
+from bcsync_tui.core.sync.runner import validate_connection
 from bcsync_tui.ewsserver import LoopbackExchange
 
-from .backends import profile_against
+from .backends import first_sync, profile_against
 
 EMAIL, CLIENT, SECRET = "ann@example.com", "bcsync-app", "app-s3cret"
 
@@ -24,10 +24,7 @@ def oauth(tmp_path, monkeypatch):
 
 def test_a_sync_over_oauth2(oauth):
     server, store, secrets, _ = oauth
-    store.add_contacts([{"first_name": f"O{i}", "surname": "Auth", "email": f"o{i}@example.com"} for i in range(20)])
-    run = sync_blocking(store, "ann", secrets=secrets)
-    assert run["status"] == "ok" and run["counts"]["outlook_created"] == 20
-    assert len(server.outlook(EMAIL).contacts("Business Central")) == 20
+    run = first_sync(server, store, secrets, 20, "O")
     on_disk = "".join(f.read_text() for f in (store.path, store.storage.wal_path) if f.exists())
     assert on_disk and SECRET not in on_disk and SECRET not in repr(run)
 
