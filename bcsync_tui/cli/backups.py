@@ -117,7 +117,7 @@ def _restore_over_damaged(store_file: Path, backup_dir: Path, backup: Path) -> P
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     aside = backup_dir / f"damaged-{stamp}-{store_file.name}"
     wal = store_file.with_name(store_file.name + ".wal")
-    with FileLock(store_file.with_name(store_file.name + ".lock")):
+    with FileLock(store_file.with_name(store_file.name + ".lock"), guard_dir=True):
         if store_file.exists():
             write_private_file(aside, store_file.read_bytes())
         if wal.exists():

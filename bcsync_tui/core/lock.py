@@ -17,11 +17,29 @@ class LockedError(RuntimeError):
         super().__init__(f"The {what} is in use by {holder} ({path}). Wait for it to finish and try again.")
 
 
+class LockFileError(OSError):
+    """The lock file cannot be used (a directory at its path, no permission): nothing was changed."""
+
+    def __init__(self, path: Path, problem: str, todo: str):
+        self.path = path
+        super().__init__(f"The lock file {path} {problem}. {todo}, then try again. Nothing was changed.")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
 class FileLock:
-    def __init__(self, path: Path, what: str = "contact store"):
+    """``guard_dir``: also hold an exclusive ``flock`` on the lock file's directory. A directory
+    that holds files cannot be removed, so no ``rm`` of the lock file while we hold it lets another
+    writer in (the inode check alone only covers a removal before we locked). Only one lock per
+    directory can use it: the store lock (short transactions); the sync lock relies on the check."""
+
+    def __init__(self, path: Path, what: str = "contact store", guard_dir: bool = False):
         self.path = path
         self.what = what
+        self.guard_dir = guard_dir
         self._fd: int | None = None
+        self._dir_fd: int | None = None
         self._depth = 0
 
     @property
@@ -45,26 +63,85 @@ class FileLock:
         return None
 
     def acquire(self, timeout: float = 10.0) -> None:
-        """Take the lock, waiting up to ``timeout`` seconds (0 = do not wait). Re-entrant."""
+        """Take the lock, waiting up to ``timeout`` seconds (0 = do not wait). Re-entrant.
+
+        ``flock`` locks whatever file was open: if the lock file was removed (or replaced) meanwhile,
+        another process can create a new one at the path and lock that too. So after locking, check
+        that the locked file is still the one at the path, and start again if not."""
         if self._fd is not None:
             self._depth += 1
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + timeout
-        delay = 0.005
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise LockedError(self.path, self._wait_for_holder_pid(), self.what) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
+        if self.guard_dir:
+            self._dir_fd = self._flock_dir(deadline)
+        try:
+            fd = self._lock_file(deadline)
+        except BaseException:
+            self._release_dir()
+            raise
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd, self._depth = fd, 1
+
+    def _flock_dir(self, deadline: float) -> int:
+        dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return dir_fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(dir_fd)
+                    raise LockedError(self.path, self._wait_for_holder_pid(), self.what) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
+    def _release_dir(self) -> None:
+        dir_fd, self._dir_fd = self._dir_fd, None
+        if dir_fd is not None:
+            os.close(dir_fd)  # closing the last descriptor releases its flock
+
+    def _lock_file(self, deadline: float) -> int:
+        delay = 0.005
+        while True:
+            fd = self._open()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                if time.monotonic() >= deadline:
+                    raise LockedError(self.path, self._wait_for_holder_pid(), self.what) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+                continue
+            except BaseException:
+                os.close(fd)
+                raise
+            if self._is_at_path(fd):
+                return fd
+            os.close(fd)  # we locked a file that is no longer the lock file: take the one there now
+
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except IsADirectoryError:
+            raise LockFileError(self.path, "is a directory, not a lock file", "Remove or rename that "
+                                "directory") from None
+        except PermissionError:
+            raise LockFileError(self.path, "cannot be opened for writing (permission denied)",
+                                "Make it writable by you (chmod u+rw), or remove it") from None
+        except OSError as exc:
+            raise LockFileError(self.path, f"cannot be opened ({exc.strerror or exc})",
+                                "Check the file and the disk it is on") from None
+
+    def _is_at_path(self, fd: int) -> bool:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(fd)
+        return (st.st_ino, st.st_dev) == (held.st_ino, held.st_dev)
 
     def release(self) -> None:
         if self._fd is None:
@@ -78,6 +155,7 @@ class FileLock:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+            self._release_dir()
 
     def __enter__(self) -> FileLock:
         self.acquire()

@@ -60,7 +60,7 @@ class JournaledStorage(Storage):
         self.path = Path(path)
         self.wal_path = self.path.with_name(self.path.name + ".wal")
         ensure_private_dir(self.path.parent)
-        self.lock = FileLock(self.path.with_name(self.path.name + ".lock"))
+        self.lock = FileLock(self.path.with_name(self.path.name + ".lock"), guard_dir=True)
         self.lock_timeout = lock_timeout
         self._remove_orphaned_temp_files()
         self.compact_min_bytes = compact_min_bytes
