@@ -12,6 +12,7 @@ import pytest
 
 from bcsync_tui.core.sync import events as ev
 from bcsync_tui.core.sync.ews import EwsTransport
+from bcsync_tui.core.sync.transport import FoundBy
 
 from .backends import EwsBackend, World
 from .invariants import check_all
@@ -210,14 +211,14 @@ def test_folder_made_by_the_user_between_the_check_and_the_create_is_used_not_du
     transport = factory_with(ews)(profile)
     transport.connect()
     try:
-        assert transport.ensure_folder("Business Central", None, create=False).found_by == "missing"
+        assert transport.ensure_folder("Business Central", None, create=False).found_by is FoundBy.MISSING
         outlook = ews.backend.outlook[EwsBackend.EMAIL]
         made = outlook.create_folder("Business Central")
         folder = transport.ensure_folder("Business Central", None, create=True)
-        assert folder.found_by == "name" and folder.folder_id == made
+        assert folder.found_by is FoundBy.NAME and folder.folder_id == made
         assert outlook.folders().count("Contacts/Business Central") == 1
         # And a folder that really is missing is created with one CreateFolder.
-        assert transport.ensure_folder("Sales", None, create=False).found_by == "missing"
+        assert transport.ensure_folder("Sales", None, create=False).found_by is FoundBy.MISSING
         created = transport.ensure_folder("Sales", None, create=True)
         assert created.created and created.folder_id == outlook.folder_id("Sales")
     finally:

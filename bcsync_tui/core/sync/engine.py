@@ -106,7 +106,7 @@ class SyncRun:
         state = dict(profile.state)
         self.report("connecting")
         t.connect()
-        self.server_version = getattr(t, "server_version", "")
+        self.server_remember = t.server_info().remember
         # A folder name changed in the setup means a different folder, found by name.
         known_id = state.get("folder_id") if state.get("folder_name", profile.folder_name) == profile.folder_name else None
         folder = t.ensure_folder(profile.folder_name, known_id, create=False)  # no write before the guards
@@ -318,8 +318,8 @@ class SyncRun:
         linked = sum(1 for d in self.store.links.raw().values() if d.get("profile") == self.name)
         new = {"folder_id": folder_id, "folder_name": profile.folder_name, "sync_state": sync_state,
                "recheck_ids": recheck, "linked_count": linked, "orphans": orphans}
-        if self.server_version:
-            new["server_version"] = self.server_version
+        if self.server_remember:
+            new["server_version"] = self.server_remember
         with self.store.transaction():
             if any(state.get(k) != v for k, v in new.items()):
                 update_state(self.store, self.name, **new)

@@ -29,8 +29,22 @@ from exchangelib.services import CreateFolder, SyncFolderItems
 
 from ..profiles import Profile
 from . import events as ev
-from .transport import (FolderInfo, FolderMissing, ItemUpdate, NewItem, RemoteChanges, RemoteItem,
-                        SyncStateInvalid, TransportStats, WriteResult)
+from .transport import (FolderInfo, FolderMissing, FoundBy, ItemUpdate, NewItem, Outcome, RemoteChanges,
+                        RemoteItem, ServerInfo, SyncStateInvalid, ThrottleCallback, TransportStats, WriteResult)
+
+
+#: EWS response codes and what they mean to the engine (anything else is FAILED)
+_OUTCOMES: dict[type[Exception], Outcome] = {
+    ex.ErrorIrresolvableConflict: Outcome.CONFLICT, ex.ErrorInvalidChangeKey: Outcome.CONFLICT,
+    ex.ErrorChangeKeyRequiredForWriteOperations: Outcome.CONFLICT, ex.ErrorStaleObject: Outcome.CONFLICT,
+    ex.ErrorItemNotFound: Outcome.NOT_FOUND,
+}
+
+
+def _failure(exc: Exception) -> WriteResult:
+    """A per-item EWS error as a neutral result; the message keeps the EWS name for people."""
+    outcome = next((o for cls, o in _OUTCOMES.items() if isinstance(exc, cls)), Outcome.FAILED)
+    return WriteResult(outcome, message=f"{type(exc).__name__}: {exc}")
 
 
 class BcsyncStamp(ExtendedProperty):
@@ -138,13 +152,13 @@ class EwsTransport:
         self.profile, self.secret = profile, secret
         self.timeout, self.max_retry_seconds, self.write_chunk = timeout, max_retry_seconds, write_chunk
         self.stats = TransportStats()
-        self.on_throttle = None
+        self.on_throttle: ThrottleCallback | None = None
         self.account: Account | None = None
         self._folders: dict[str, Any] = {}
         self._root = None  # the Contacts folder, once looked up
         self._missing: set[str] = set()  # folder names found missing in this run
         self._lists: dict[str, tuple[str, dict[str, list[Any]]]] = {}  # item id → (change key, indexed lists)
-        self.server_version: str = ""
+        self._info = ServerInfo(protocol="Exchange Web Services")
 
     # --- connection and errors -----------------------------------------------------------------
 
@@ -233,8 +247,13 @@ class EwsTransport:
             raise
         except Exception as exc:
             raise self._problem(exc) from exc
-        self.server_version = [[v.build.major_version, v.build.minor_version, v.build.major_build,
-                                v.build.minor_build], v.api_version]
+        build = [v.build.major_version, v.build.minor_version, v.build.major_build, v.build.minor_build]
+        self._info = ServerInfo(protocol="Exchange Web Services",
+                                version=f"{v.api_version}, build {'.'.join(map(str, build))}",
+                                remember=[build, v.api_version])
+
+    def server_info(self) -> ServerInfo:
+        return self._info
 
     def close(self) -> None:
         self.account = None
@@ -313,7 +332,7 @@ class EwsTransport:
 
     def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
         if known_id:
-            return FolderInfo(known_id, found_by="id")  # checked by the first call that uses it
+            return FolderInfo(known_id, FoundBy.ID)  # checked by the first call that uses it
         try:
             if self._root is None:
                 self._root = self._call("GetFolder", lambda: self.account.contacts)
@@ -322,17 +341,17 @@ class EwsTransport:
                 if name in self._missing:  # looked for a moment ago in this run (before the guards)
                     raise ex.ErrorFolderNotFound(name)
                 folder = self._call("FindFolder", lambda: parent // name)
-                found_by = "name"
+                found_by = FoundBy.NAME
             except ex.ErrorFolderNotFound:
                 if not create:
                     self._missing.add(name)
-                    return FolderInfo("", found_by="missing")
+                    return FolderInfo("", FoundBy.MISSING)
                 try:
                     folder = self._create_folder(parent, name)
-                    found_by = "created"
+                    found_by = FoundBy.CREATED
                 except ex.ErrorFolderExists:  # the user made it meanwhile
                     folder = self._call("FindFolder", lambda: parent // name)
-                    found_by = "name"
+                    found_by = FoundBy.NAME
                 finally:
                     self._missing.discard(name)
         except ev.SyncError:
@@ -340,7 +359,7 @@ class EwsTransport:
         except Exception as exc:
             raise self._problem(exc) from exc
         self._folders[folder.id] = folder
-        return FolderInfo(folder.id, created=found_by == "created", found_by=found_by)
+        return FolderInfo(folder.id, found_by)
 
     def _create_folder(self, parent, name: str):
         """CreateFolder, and nothing else: ``Folder.save()`` would then load the mailbox's whole
@@ -390,7 +409,7 @@ class EwsTransport:
                 raise SyncStateInvalid(str(exc)) from exc
             except AttributeError as exc:  # a corrupt state can surface like this in exchangelib
                 raise SyncStateInvalid(str(exc)) from exc
-            except (ex.ErrorItemNotFound, ex.ErrorFolderNotFound) as exc:
+            except (ex.ErrorSyncFolderNotFound, ex.ErrorFolderNotFound, ex.ErrorItemNotFound) as exc:
                 raise FolderMissing(str(exc)) from exc
             except ev.SyncError:
                 raise
@@ -483,7 +502,7 @@ class EwsTransport:
                 found = self._find_stamped(folder, [new.stamp for _n, new in pending if new.stamp])
                 for n, new in pending:
                     if new.stamp in found:
-                        done[n] = WriteResult(True, *found[new.stamp])
+                        done[n] = WriteResult.written(*found[new.stamp])
                 pending = [(n, new) for n, new in pending if n not in done]
                 if not pending:
                     break
@@ -492,7 +511,7 @@ class EwsTransport:
             pending = []
             break
         for n, _new in pending:
-            done[n] = WriteResult(False, code="ErrorServerBusy", message="the server stayed busy")
+            done[n] = WriteResult(Outcome.FAILED, message="ErrorServerBusy: the server stayed busy")
         return [done[n] for n in range(len(chunk))]
 
     def _find_stamped(self, folder, stamps: list[str]) -> dict[str, tuple[str, str]]:
@@ -506,28 +525,27 @@ class EwsTransport:
         try:
             results = self._call(op, fn, write=True, resend=resend)
         except UnknownOutcome as exc:
-            return [WriteResult(False, code="Timeout", message=str(exc), unknown=True) for _ in range(n)]
+            return [WriteResult(Outcome.UNKNOWN, message=f"no answer: {exc}") for _ in range(n)]
         except ex.ErrorIrresolvableConflict as exc:
             # Raised for the whole call: which items were written is unknown; they are re-read.
-            return [WriteResult(False, code="ErrorIrresolvableConflict", message=str(exc), unknown=True)
-                    for _ in range(n)]
+            return [WriteResult(Outcome.UNKNOWN, message=f"ErrorIrresolvableConflict: {exc}") for _ in range(n)]
         except ev.SyncError:
             raise
         except ex.EWSError as exc:
-            return [WriteResult(False, code=type(exc).__name__, message=str(exc)) for _ in range(n)]
+            return [_failure(exc) for _ in range(n)]
         if len(results) != n:
-            return [WriteResult(False, code="Mismatch", message="the server answered for a different number of items",
-                                unknown=True) for _ in range(n)]
+            return [WriteResult(Outcome.UNKNOWN, message="the server answered for a different number of items")
+                    for _ in range(n)]
         out = []
         for res in results:
             if isinstance(res, Exception):
-                out.append(WriteResult(False, code=type(res).__name__, message=str(res)))
+                out.append(_failure(res))
             elif res is True:  # DeleteItem answers success without ids
-                out.append(WriteResult(True))
+                out.append(WriteResult.written())
             elif isinstance(res, tuple):
-                out.append(WriteResult(True, res[0], res[1]))
+                out.append(WriteResult.written(res[0], res[1]))
             else:
-                out.append(WriteResult(True, res.id, res.changekey))
+                out.append(WriteResult.written(res.id, res.changekey))
         return out
 
     def update(self, items: list[ItemUpdate]) -> list[WriteResult]:
@@ -540,11 +558,10 @@ class EwsTransport:
         for n, upd in enumerate(items):
             known = self._lists.get(upd.item_id)
             if known is None:
-                results[n] = WriteResult(False, code="ErrorItemNotFound", message="the item no longer exists")
+                results[n] = WriteResult(Outcome.NOT_FOUND, message="the item no longer exists")
                 continue
             if known[0] != upd.change_key:
-                results[n] = WriteResult(False, code="ErrorIrresolvableConflict",
-                                         message="the item was changed in Outlook after it was read")
+                results[n] = WriteResult(Outcome.CONFLICT, message="the item was changed in Outlook after it was read")
                 continue
             c = Contact(account=self.account, id=upd.item_id, changekey=upd.change_key)
             touched = self._apply(c, upd.fields, known[1])
@@ -559,8 +576,7 @@ class EwsTransport:
                     items=[(c, touched) for _, c, touched in chunk], conflict_resolution=NEVER_OVERWRITE,
                     message_disposition=SAVE_ONLY, chunk_size=len(chunk)), resend=len(chunk) == 1)
             except Busy:  # some may be written: the engine re-reads and retries each one
-                written = [WriteResult(False, code="ErrorServerBusy", message="busy", unknown=True)
-                           for _ in chunk]
+                written = [WriteResult(Outcome.UNKNOWN, message="ErrorServerBusy: busy") for _ in chunk]
             for (n, _, _), res in zip(chunk, written, strict=True):
                 results[n] = res
         return [results[n] for n in range(len(items))]

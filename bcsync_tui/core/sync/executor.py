@@ -20,7 +20,7 @@ from .. import model
 from ..store import Store
 from .merge import merge
 from .planner import LinkState, Plan, RemoteCreate, RemoteUpdate
-from .transport import ItemUpdate, NewItem, Transport, WriteResult
+from .transport import ItemUpdate, NewItem, Outcome, Transport, WriteResult
 
 BATCH = 250  # items per write batch: one request, one store transaction, one cancel point
 
@@ -155,7 +155,7 @@ class Executor:
                 for upd, res in zip(chunk, results, strict=True):
                     if res.ok:
                         self._update_done(upd, res)
-                    elif res.conflict or res.unknown:
+                    elif res.outcome in (Outcome.CONFLICT, Outcome.UNKNOWN):
                         retry.append(upd)
                     else:
                         self._update_failed(upd, res)
@@ -174,14 +174,14 @@ class Executor:
     def _update_failed(self, upd: RemoteUpdate, res: WriteResult) -> None:
         state = self._pending_states.get(upd.item_id)
         no, name = self._name(upd.uuid)
-        self._error(no, name, f"Outlook update failed ({res.code or 'error'}: {res.message}); retried next run")
+        self._error(no, name, f"Outlook update failed ({res.message or res.outcome.value}); retried next run")
         if state is not None:
             # Keep the old remote base so the unwritten fields are pushed again, not read back as edits.
             links = self._links()
             old = links.get(upd.item_id, {})
             state.base_remote = old.get("base_remote") or state.base_remote
             self._save_link(state, change_key=old.get("change_key", upd.change_key), synced_revision=None,
-                            error=res.message or res.code, needs_stamp=upd.set_stamp)
+                            error=res.message or res.outcome.value, needs_stamp=upd.set_stamp)
 
     def _retry_update(self, upd: RemoteUpdate) -> None:
         """After a conflict (someone edited between our read and write) or an unknown outcome:
@@ -191,7 +191,7 @@ class Executor:
         contact = self.store.get_contact(upd.uuid)
         if fresh is None or contact is None or state is None:
             with self.store.transaction():
-                self._update_failed(upd, WriteResult(False, code="ErrorItemNotFound",
+                self._update_failed(upd, WriteResult(Outcome.NOT_FOUND,
                                                      message="the item changed or vanished during the sync"))
             return
         link = self._links().get(upd.item_id, {})
@@ -233,7 +233,7 @@ class Executor:
 
     def _create_done(self, rc: RemoteCreate, res: WriteResult) -> None:
         no, name = self._name(rc.uuid)
-        if res.unknown:
+        if res.outcome is Outcome.UNKNOWN:
             # The item may exist: keep the journal entry; the next run reconciles by stamp.
             self._error(no, name, f"Outlook did not confirm the create ({res.message}); checked next run")
             return
@@ -241,7 +241,7 @@ class Executor:
         if journal_id is not None:
             self.store.journal.remove(doc_ids=[journal_id])
         if not res.ok:
-            self._error(no, name, f"Outlook create failed ({res.code}: {res.message}); retried next run")
+            self._error(no, name, f"Outlook create failed ({res.message or res.outcome.value}); retried next run")
             return
         self.written_ids.add(res.item_id)
         if rc.recreate:  # drop the link to the item that was deleted in Outlook
@@ -264,11 +264,11 @@ class Executor:
                 results = self.t.delete([d.item_id for d in chunk], move_to_deleted_items=move)
                 with self.store.transaction():
                     for d, res in zip(chunk, results, strict=True):
-                        if res.ok or res.code == "ErrorItemNotFound":
+                        if res.outcome in (Outcome.OK, Outcome.NOT_FOUND):
                             self.written_ids.add(d.item_id)
                             self._drop_link(d.item_id)
                             self.counts["outlook_deleted"] += 1
                         else:
                             no, name = self._name(d.uuid)
-                            self._error(no, name, f"Outlook delete failed ({res.code}: {res.message}); retried next run")
+                            self._error(no, name, f"Outlook delete failed ({res.message or res.outcome.value}); retried next run")
 

@@ -12,8 +12,8 @@ import itertools
 from dataclasses import dataclass, field
 
 from ..model import SYNCED_KEYS
-from .transport import (FolderInfo, FolderMissing, ItemUpdate, NewItem, RemoteChanges, RemoteItem,
-                        SyncStateInvalid, TransportStats, WriteResult)
+from .transport import (FolderInfo, FolderMissing, FoundBy, ItemUpdate, NewItem, Outcome, RemoteChanges,
+                        RemoteItem, ServerInfo, SyncStateInvalid, ThrottleCallback, TransportStats, WriteResult)
 
 
 class SimulatedCrash(BaseException):
@@ -40,7 +40,8 @@ class MemoryMailbox:
         self.writes = 0
         #: armed faults: operation → list of modes, consumed in order
         self.faults: dict[str, list[str]] = {}
-        #: per-item errors on create/update: e-mail address → EWS response code
+        #: per-item failures on create/update: e-mail address → the server's message (e.g. an EWS
+        #: response code); the write answers FAILED with it
         self.item_faults: dict[str, str] = {}
 
     def _next(self, prefix: str) -> str:
@@ -115,8 +116,7 @@ class MemoryTransport:
     def __init__(self, mailbox: MemoryMailbox):
         self.mb = mailbox
         self.stats = TransportStats()
-        self.on_throttle = None
-        self.server_version = ""
+        self.on_throttle: ThrottleCallback | None = None
 
     def _request(self, op: str) -> str | None:
         self.stats.requests += 1
@@ -129,19 +129,22 @@ class MemoryTransport:
     def connect(self) -> None:
         pass
 
+    def server_info(self) -> ServerInfo:
+        return ServerInfo(protocol="memory")
+
     def close(self) -> None:
         pass
 
     def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
         self._request("GetFolder")
         if known_id and known_id in self.mb.folders:
-            return FolderInfo(known_id, found_by="id")
+            return FolderInfo(known_id, FoundBy.ID)
         found = self.mb.folder_by_name(name)
         if found:
-            return FolderInfo(found, found_by="name")
+            return FolderInfo(found, FoundBy.NAME)
         if not create:
-            return FolderInfo("", found_by="missing")
-        return FolderInfo(self.mb.create_folder(name), created=True, found_by="created")
+            return FolderInfo("", FoundBy.MISSING)
+        return FolderInfo(self.mb.create_folder(name), FoundBy.CREATED)
 
     def _item(self, it: MemItem) -> RemoteItem:
         return RemoteItem(it.item_id, it.change_key, it.stamp, dict(it.fields))
@@ -178,13 +181,12 @@ class MemoryTransport:
         if mode == "crash_after":
             raise SimulatedCrash("after write")
         if mode == "unknown":
-            return [WriteResult(False, code="Timeout", message="the server did not answer in time", unknown=True)
-                    for _ in results]
+            return [WriteResult(Outcome.UNKNOWN, message="the server did not answer in time") for _ in results]
         return results
 
     def _item_fault(self, fields: dict[str, str]) -> WriteResult | None:
         code = self.mb.item_faults.get(fields.get("email", ""))
-        return WriteResult(False, code=code, message=f"{code} (injected)") if code else None
+        return WriteResult(Outcome.FAILED, message=f"{code} (injected)") if code else None
 
     def create(self, folder_id: str, items: list[NewItem]) -> list[WriteResult]:
         mode = self._request("CreateItem")
@@ -196,7 +198,7 @@ class MemoryTransport:
                 continue
             item_id = self.mb.user_create(folder_id, new.fields, new.stamp)
             self.mb.writes += 1
-            results.append(WriteResult(True, item_id, self.mb.items[item_id].change_key))
+            results.append(WriteResult.written(item_id, self.mb.items[item_id].change_key))
         return self._finish(mode, results)
 
     def update(self, items: list[ItemUpdate]) -> list[WriteResult]:
@@ -210,16 +212,16 @@ class MemoryTransport:
             if fault:
                 results.append(fault)
             elif it is None:
-                results.append(WriteResult(False, code="ErrorItemNotFound", message="not found"))
+                results.append(WriteResult(Outcome.NOT_FOUND, message="not found"))
             elif it.change_key != upd.change_key:
-                results.append(WriteResult(False, code="ErrorIrresolvableConflict", message="changed meanwhile"))
+                results.append(WriteResult(Outcome.CONFLICT, message="changed meanwhile"))
             else:
                 it.fields.update(upd.fields)
                 if upd.stamp:
                     it.stamp = upd.stamp
                 self.mb._touch(it)
                 self.mb.writes += 1
-                results.append(WriteResult(True, it.item_id, it.change_key))
+                results.append(WriteResult.written(it.item_id, it.change_key))
         return self._finish(mode, results)
 
     def delete(self, item_ids: list[str], move_to_deleted_items: bool) -> list[WriteResult]:
@@ -227,12 +229,12 @@ class MemoryTransport:
         results = []
         for item_id in item_ids:
             if item_id not in self.mb.items:
-                results.append(WriteResult(False, code="ErrorItemNotFound", message="not found"))
+                results.append(WriteResult(Outcome.NOT_FOUND, message="not found"))
                 continue
             if move_to_deleted_items:
                 self.mb.user_move(item_id, "deleteditems")
             else:
                 self.mb.user_delete(item_id)
             self.mb.writes += 1
-            results.append(WriteResult(True, item_id))
+            results.append(WriteResult.written(item_id))
         return self._finish(mode, results)

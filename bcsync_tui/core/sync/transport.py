@@ -1,15 +1,69 @@
-"""The transport interface: what the engine needs from a contacts server, and nothing about EWS.
+"""The transport interface: what the engine needs from a contacts server, in a neutral vocabulary.
 
-The EWS adapter (``ews.py``) and the in-memory transport (``memory.py``) implement it; a Microsoft
-Graph transport can slot in beside them. Fields travel as dicts keyed by the master's field keys
-(``model.SYNCED_KEYS``): the transport maps them to and from its own wire format.
+The EWS adapter (``ews.py``), the in-memory transport (``memory.py``) and the Microsoft Graph
+transport (``graph.py``) implement :class:`Transport`. The engine, the executor and the planner
+only ever see the types of this module: no server's error names, no client library's objects.
+
+Conventions every transport keeps:
+
+* Fields travel as ``dict[str, str]`` keyed by the master's field keys (``model.SYNCED_KEYS``);
+  ``""`` means empty. The transport maps them to and from its own wire format.
+* ``item_id`` and ``change_key`` are opaque strings. A change key names one version of an item:
+  every write (ours or the Outlook user's) gives the item a new one. EWS has ChangeKey, Graph
+  has ``@odata.etag`` / ``changeKey``.
+* The *stamp* is the contact UUID the sync writes into every item it creates or links (an
+  extended property: EWS ``ExtendedProperty``, Graph ``singleValueExtendedProperties``). Copies
+  and moves keep it, which is how the engine recognises its items after a crash or a move.
+* Batch writes answer one :class:`WriteResult` per item, in request order; a write never raises
+  for a per-item problem. Errors that end the run (cannot connect, throttled past the cap) are
+  raised as ``events.SyncError`` subclasses (``ConnectionProblem``, ``RunCutShort``).
+* Two neutral exceptions steer the engine: :class:`FolderMissing` (the folder with the stored id
+  is gone) and :class:`SyncStateInvalid` (the server rejected the stored sync state / delta token).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
+
+
+class Outcome(Enum):
+    """What became of one write, as the engine needs to know it."""
+
+    #: written; ``item_id``/``change_key`` name the new version
+    OK = "ok"
+    #: refused because the item changed since it was read (stale change key / ETag mismatch,
+    #: EWS ErrorIrresolvableConflict, Graph 412): nothing was written; re-read and merge again
+    CONFLICT = "conflict"
+    #: the item does not exist (any more): for a delete the goal is reached
+    NOT_FOUND = "not_found"
+    #: the request may or may not have been applied (timeout, dropped connection, a batch answered
+    #: busy half-way): never resent blindly; the engine re-reads (by id or stamp) first
+    UNKNOWN = "unknown"
+    #: refused for another reason (validation, quota, ...): ``message`` says why; retried next run
+    FAILED = "failed"
+
+
+@dataclass
+class WriteResult:
+    """Outcome of one item of a batch write, in request order."""
+
+    outcome: Outcome
+    item_id: str = ""
+    change_key: str = ""
+    #: for people (logs, the run record): the server's own words, including its error name
+    #: (e.g. "ErrorQuotaExceeded: ..."); the engine never inspects it
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+    @classmethod
+    def written(cls, item_id: str = "", change_key: str = "") -> WriteResult:
+        return cls(Outcome.OK, item_id, change_key)
 
 
 @dataclass
@@ -35,29 +89,37 @@ class RemoteChanges:
     state_reset: bool = False  # the server rejected the stored state
 
 
+class FoundBy(Enum):
+    """How :meth:`Transport.ensure_folder` found the sync folder."""
+
+    ID = "id"  # by the stored id (wherever the user moved it)
+    NAME = "name"  # by name under the Contacts folder
+    CREATED = "created"  # it did not exist and was created
+    MISSING = "missing"  # it does not exist and ``create`` was False: ``folder_id`` is ""
+
+
 @dataclass
 class FolderInfo:
     folder_id: str
-    created: bool = False
-    found_by: str = "id"  # id | name | created
-
-
-@dataclass
-class WriteResult:
-    """Outcome of one item of a batch write, in request order."""
-
-    ok: bool
-    item_id: str = ""
-    change_key: str = ""
-    code: str = ""  # server error code when not ok, e.g. ErrorIrresolvableConflict
-    message: str = ""
-    #: True when the request failed in a way that leaves the outcome unknown (timeout, dropped
-    #: connection): the write may have happened. Never retried blindly; re-read by stamp.
-    unknown: bool = False
+    found_by: FoundBy = FoundBy.ID
 
     @property
-    def conflict(self) -> bool:
-        return self.code in ("ErrorIrresolvableConflict", "ErrorInvalidChangeKey", "ErrorChangeKeyRequiredForWriteOperations")
+    def created(self) -> bool:
+        return self.found_by is FoundBy.CREATED
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What a transport learnt about its server on :meth:`Transport.connect`."""
+
+    #: the protocol, for people: "Exchange Web Services", "Microsoft Graph", "memory"
+    protocol: str = ""
+    #: the server's version for people ("Exchange2016, build 15.1.2507.6"); "" when not told
+    version: str = ""
+    #: JSON-serialisable data the transport wants kept between runs (EWS: the server build, so the
+    #: next connect needs no request). The engine saves it in the profile's state as
+    #: ``server_version`` and the transport reads it back from ``profile.state`` when it connects.
+    remember: object = None
 
 
 @dataclass
@@ -69,13 +131,14 @@ class NewItem:
 @dataclass
 class ItemUpdate:
     item_id: str
-    change_key: str
+    change_key: str  # the version this update was merged against: a newer one is a CONFLICT
     fields: dict[str, str]  # only the fields to change; "" clears
     stamp: str | None = None  # set the stamp too
 
 
 @dataclass
 class TransportStats:
+    #: HTTP requests that went on the wire (retries included)
     requests: int = 0
     throttle_waits: int = 0
     throttle_seconds: float = 0.0
@@ -87,38 +150,48 @@ class SyncStateInvalid(Exception):
 
 
 class FolderMissing(Exception):
-    """The folder with the stored id no longer exists."""
+    """The folder with the stored id no longer exists (deleted, or no longer accessible)."""
 
 
 ThrottleCallback = Callable[[float], None]
 
 
 class Transport(Protocol):
+    """A contacts folder on a server, as the engine drives it. One instance serves one run."""
+
     stats: TransportStats
     #: called with the number of seconds the transport is about to wait because of throttling
     on_throttle: ThrottleCallback | None
 
     def connect(self) -> None:
-        """Check credentials and reachability; raise events.ConnectionProblem with a clear message."""
+        """Check credentials and reachability; raise ``events.ConnectionProblem`` with a clear
+        message (what is wrong and what to do) when that fails."""
+
+    def server_info(self) -> ServerInfo:
+        """What :meth:`connect` learnt about the server (empty fields when nothing)."""
 
     def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
-        """The sync folder: by stored id, else by name under Contacts, else created (if ``create``)."""
+        """The sync folder: by ``known_id`` (the id stored by the last run; a transport may trust it
+        without a request and let the next call raise FolderMissing), else by ``name`` under the
+        Contacts folder, else created when ``create``; otherwise ``FoundBy.MISSING``."""
 
     def changes(self, folder_id: str, state: str | None, ids_only: bool = False) -> RemoteChanges:
-        """All changes since ``state`` (a full listing when None). Raises SyncStateInvalid, FolderMissing.
-        ``ids_only``: the items need only their ids and change keys."""
+        """All changes since ``state`` (a full listing when None), paging until the end.
+        Raises SyncStateInvalid (state rejected), FolderMissing (folder gone).
+        ``ids_only``: the items need only their ids and change keys (confirming our own writes)."""
 
     def get(self, folder_id: str, item_ids: list[str]) -> list[RemoteItem | None]:
-        """Current versions of items (None for an item that is gone or no longer in the folder)."""
+        """Current versions of items, in order (None for an item that is gone or no longer in the folder)."""
 
     def create(self, folder_id: str, items: list[NewItem]) -> list[WriteResult]:
-        ...
+        """Create items carrying their stamps. After a busy/unknown answer the transport may look
+        for the stamps itself before sending again; what it cannot confirm is ``UNKNOWN``."""
 
     def update(self, items: list[ItemUpdate]) -> list[WriteResult]:
-        """Updates with the given change keys; a stale key is a conflict, never an overwrite."""
+        """Updates with the given change keys; a stale key is a CONFLICT, never an overwrite."""
 
     def delete(self, item_ids: list[str], move_to_deleted_items: bool) -> list[WriteResult]:
-        ...
+        """Delete (or move to Deleted Items); an item already gone answers NOT_FOUND."""
 
     def close(self) -> None:
-        ...
+        """Release connections; the transport is not used afterwards."""
