@@ -22,12 +22,12 @@ _NAME = re.compile(r"^store-(\d{8}T\d{6})(\d*)Z-?(.*)\.json$")
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("backups", parents=[common], help="list the store's backups (newest first)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_backups)
+    p.set_defaults(func=cmd_backups, recovery=True)  # never opens the store (main.py)
     r = sub.add_parser("restore", parents=[common], help="replace the store with a backup (the current one is kept)")
     r.add_argument("backup", metavar="BACKUP", help="a name from `bcsync backups` (or its start), or a file path")
     r.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     r.add_argument("--json", action="store_true")
-    r.set_defaults(func=cmd_restore)
+    r.set_defaults(func=cmd_restore, recovery=True)
 
 
 def list_backup_files(backup_dir: Path) -> list[Path]:

@@ -230,7 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(args, Paths.resolve(args.home), args.profile or default_profile_name(), home_given)
     try:
         store_file = ctx.paths.store_file
-        if not args.profile and not os.environ.get(PROFILE_ENV) and (
+        # Recovery commands (backups, restore) work on files and must run on a store that no longer loads.
+        if not args.profile and not os.environ.get(PROFILE_ENV) and not getattr(args, "recovery", False) and (
                 store_file.exists() or store_file.with_name(store_file.name + ".wal").exists()):
             ctx.profile = only_profile(ctx.store(), ctx.profile)
         func = args.func

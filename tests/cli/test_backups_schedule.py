@@ -83,6 +83,20 @@ def test_damaged_store_exits_3_untouched_and_can_be_restored(cli, tmp_path):
     assert len(kept) == 1 and kept[0].read_bytes() == damaged
 
 
+def test_recovery_commands_never_open_the_store_even_without_profile(cli, tmp_path):
+    """The damaged-store message sends the user to `bcsync backups`: that must work as they type it."""
+    _import(cli, tmp_path, "Ann")
+    name = json.loads(cli("backups", "--json").out)["backups"][0]["name"]
+    cli.store_file.write_bytes(b'{"format": "bcsync-store", "seq": 1, "tables": {"contacts": [1]')
+    damaged = cli.store_file.read_bytes()
+    r = cli("backups", profile=None)
+    assert r.code == 0 and name in r.out, r.err
+    assert cli.store_file.read_bytes() == damaged
+    r = cli("restore", name, "--yes", profile=None)
+    assert r.code == 0, r.err
+    assert _contacts(cli) == []
+
+
 # --- schedule ------------------------------------------------------------------------------------
 
 @pytest.fixture
