@@ -67,7 +67,9 @@ def test_reset_refuses_while_the_demo_runs(cli, demo_home, running_demo):
     r = cli("demo", "--reset", "--no-tui", profile=None)
     assert r.code == 3
     assert "close it before" in r.err
-    assert demo_home.store_file.exists() and demo.running_server(demo_home) is not None
+    assert demo.running_server(demo_home) is not None
+    with Store.open(demo_home) as store:
+        assert len(store.contacts_raw()) == 300
 
 
 def test_hints_name_the_profile_and_work(cli, home, demo_home, running_demo):
