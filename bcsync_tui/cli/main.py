@@ -19,7 +19,7 @@ from typing import Any
 from .. import __version__
 from ..core.lock import LockedError
 from ..core.model import ValidationError
-from ..core.paths import PROFILE_ENV, Paths, default_profile_name
+from ..core.paths import PROFILE_ENV, FileProblem, Paths, default_profile_name
 from ..core.profiles import only_profile
 from ..core.storage import StoreCorruptError
 from ..core.store import NotFoundError, Store
@@ -188,7 +188,7 @@ def _error_exit(exc: BaseException) -> tuple[int, list[str]]:
                              *(f"  {_caption(k)}: {m}" for k, m in exc.errors.items())]
     if isinstance(exc, ImportFileError):
         return EXIT_CONFIG, [f"cannot import {exc}", "Nothing was imported; the contact store is unchanged."]
-    if isinstance(exc, StoreCorruptError):
+    if isinstance(exc, (StoreCorruptError, FileProblem)):
         return EXIT_CONFIG, [str(exc)]
     if isinstance(exc, LockedError):
         return EXIT_LOCKED, [str(exc)]

@@ -7,6 +7,8 @@ import os
 import time
 from pathlib import Path
 
+from .paths import FileProblem
+
 
 class LockedError(RuntimeError):
     """Another process holds the lock."""
@@ -17,15 +19,11 @@ class LockedError(RuntimeError):
         super().__init__(f"The {what} is in use by {holder} ({path}). Wait for it to finish and try again.")
 
 
-class LockFileError(OSError):
-    """The lock file cannot be used (a directory at its path, no permission): nothing was changed."""
+class LockFileError(FileProblem):
+    """The lock file cannot be used (a directory at its path, no permission)."""
 
     def __init__(self, path: Path, problem: str, todo: str):
-        self.path = path
-        super().__init__(f"The lock file {path} {problem}. {todo}, then try again. Nothing was changed.")
-
-    def __str__(self) -> str:
-        return self.args[0]
+        super().__init__(path, f"(a lock file) {problem}", f"{todo}, then try again.")
 
 
 class FileLock:

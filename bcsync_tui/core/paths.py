@@ -15,6 +15,15 @@ HOME_ENV = "BCSYNC_HOME"
 PROFILE_ENV = "BCSYNC_PROFILE"
 
 
+class FileProblem(RuntimeError):
+    """A file or directory of ours cannot be used as it is: which one, what is wrong, what to do.
+    Raised before anything is changed; the CLI prints it and exits 3."""
+
+    def __init__(self, path: Path, problem: str, todo: str):
+        self.path, self.problem, self.todo = path, problem, todo
+        super().__init__(f"{path} {problem}. Nothing was changed. {todo}")
+
+
 @dataclass(frozen=True)
 class Paths:
     data_dir: Path

@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from .paths import write_private_file
+from .paths import FileProblem, write_private_file
 
 SERVICE = "bcsync-tui"
 NO_KEYRING_ENV = "BCSYNC_NO_KEYRING"
@@ -33,24 +33,52 @@ def _keyring():
         return None
 
 
+class SecretsFileError(FileProblem):
+    """The secrets file does not parse: it holds other profiles' passwords, so it is never written over."""
+
+    def __init__(self, file: Path, problem: str):
+        super().__init__(file, f"(bcsync's secrets file) {problem}",
+                         "It may hold other profiles' passwords, so bcsync does not write over it: repair it, or "
+                         "move it away and set each profile's password again (`bcsync setup --password-stdin`).")
+
+
 class SecretStore:
     def __init__(self, file: Path):
         self.file = file
         self._kr = _keyring()
+        self._stored_in: str | None = None  # where the last ``set`` really put the secret
 
     @property
     def where(self) -> str:
-        return "the OS keyring" if self._kr else f"{self.file} (readable only by you)"
+        """Where secrets go here; after ``set``, where that secret really went."""
+        if self._stored_in:
+            return self._stored_in
+        return "the OS keyring" if self._kr else self._file_where
 
     @staticmethod
     def _key(profile: str, kind: str) -> str:
         return f"{profile}:{kind}"
 
+    @property
+    def _file_where(self) -> str:
+        return f"{self.file} (readable only by you)"
+
     def _read_file(self) -> dict[str, str]:
         try:
-            return json.loads(self.file.read_text())
-        except (FileNotFoundError, ValueError):
+            raw = self.file.read_bytes()
+        except FileNotFoundError:
             return {}
+        except IsADirectoryError:
+            raise SecretsFileError(self.file, "is a directory, not a file") from None
+        except OSError as exc:
+            raise SecretsFileError(self.file, f"cannot be read ({exc.strerror or exc})") from None
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise SecretsFileError(self.file, "is damaged (not valid JSON)") from None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise SecretsFileError(self.file, "does not hold what bcsync writes there (names and secrets)")
+        return data
 
     def get(self, profile: str, kind: str = "password") -> str | None:
         key = self._key(profile, kind)
@@ -64,16 +92,23 @@ class SecretStore:
         return self._read_file().get(key)
 
     def set(self, profile: str, value: str, kind: str = "password") -> None:
+        """Store the secret; ``where`` then says where it really went. The keyring is read back:
+        one that accepts a secret and does not keep it is not trusted."""
         key = self._key(profile, kind)
+        why = ""
         if self._kr:
             try:
                 self._kr.set_password(SERVICE, key, value)
-                return
-            except Exception:
-                pass  # keyring locked or refused: fall back to the private file
+                if self._kr.get_password(SERVICE, key) == value:
+                    self._stored_in = "the OS keyring"
+                    return
+                why = "the OS keyring did not keep it"
+            except Exception as exc:  # keyring locked or refused: fall back to the private file
+                why = f"the OS keyring refused it ({type(exc).__name__})"
         data = self._read_file()
         data[key] = value
         write_private_file(self.file, json.dumps(data, indent=1).encode())
+        self._stored_in = self._file_where + (f", because {why}" if why else "")
 
     def delete(self, profile: str, kind: str = "password") -> None:
         key = self._key(profile, kind)

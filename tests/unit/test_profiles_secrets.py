@@ -226,13 +226,15 @@ def test_file_fallback_round_trip_and_is_0600(tmp_path):
         os.umask(old)
 
 
-def test_unreadable_secrets_file_is_treated_as_empty(tmp_path):
+def test_a_damaged_secrets_file_is_never_written_over(tmp_path):
     f = tmp_path / "secrets.json"
     f.write_text("{not json")
     s = SecretStore(f)
-    assert s.get("ann") is None
-    s.set("ann", "pw")
-    assert json.loads(f.read_text()) == {"ann:password": "pw"}
+    with pytest.raises(secrets_mod.SecretsFileError, match="secrets.json"):
+        s.set("ann", "pw")
+    with pytest.raises(secrets_mod.SecretsFileError):
+        s.get("ann")
+    assert f.read_text() == "{not json"
 
 
 def test_secret_never_reaches_the_store(tmp_path):
