@@ -123,6 +123,13 @@ class Faults:
         self._add(Rule("item_errors", operation, count, {"matchers": matchers, "backoff_ms": backoff_ms,
                                                          "message": message}))
 
+    def before_executing(self, callback: Callable[[], None], count: int | None = 1, *,
+                         operation: str | None = "UpdateItem") -> None:
+        """Call ``callback()`` just before each of the next ``count`` requests of ``operation`` is executed
+        (outside the mailbox lock, so it may act as an Outlook user: e.g. edit the item a client read and
+        is about to write)."""
+        self._add(Rule("callback", operation, count, {"callback": callback}))
+
     def expire_sync_states(self) -> None:
         """Invalidate every sync state issued so far: the next SyncFolderItems with one of them fails with
         ErrorInvalidSyncStateData; a sync without a state starts over."""
@@ -159,6 +166,13 @@ class Faults:
         return total
 
     def before(self, operation: str, request_id: int) -> Action | None:
+        with self._lock:
+            callbacks = [r for r in self._rules if r.kind == "callback" and r.matches(operation)]
+            for r in callbacks:
+                r.consume(request_id)
+                self.applied.append(("callback", operation))
+        for r in callbacks:
+            r.params["callback"]()
         with self._lock:
             for r in self._rules:
                 if r.kind in ("throttle", "http_500", "drop") and r.matches(operation):
