@@ -289,9 +289,60 @@ def _pattern(parts: list) -> Predicate:
             return lambda v: v.startswith(lit)
         if parts == [_STAR, lit]:
             return lambda v: v.endswith(lit)
-    full = re.compile("".join(".*" if p is _STAR else "." if p is _ONE else re.escape(p) for p in parts),
-                      re.DOTALL).fullmatch
-    return lambda v: full(v) is not None
+    return _glob(parts)
+
+
+class _Segment:
+    """A run of the pattern between two stars: literals and ``?``, so it has a fixed length."""
+
+    def __init__(self, parts: list):
+        self.length = sum(1 if p is _ONE else len(p) for p in parts)
+        if all(p is _ONE for p in parts):  # only ``?``: any characters, as long as there are enough
+            n = self.length
+            self.at = lambda v, i: i + n <= len(v)
+            self.find = lambda v, i: i if i + n <= len(v) else -1
+        elif _ONE in parts:
+            rx = re.compile("".join("." if p is _ONE else re.escape(p) for p in parts), re.DOTALL)
+            self.at = lambda v, i: rx.match(v, i) is not None
+            self.find = lambda v, i: -1 if (m := rx.search(v, i)) is None else m.start()
+        else:
+            text = "".join(parts)
+            self.at = lambda v, i: v.startswith(text, i)
+            self.find = lambda v, i: v.find(text, i)
+
+
+def _glob(parts: list) -> Predicate:
+    """``*``/``?`` matching in time linear in the value (times the pattern's length), never
+    exponential: the pattern is ``first * middle... * last`` with fixed-length pieces; ``first``
+    must start the value, ``last`` end it, and each middle piece is taken at its leftmost place
+    after the previous one (a later place never leaves more room for the rest). A regex with
+    several ``.*`` backtracks exponentially on ``*?*?*?*?x``."""
+    pieces: list[list] = [[]]
+    for p in parts:
+        if p is _STAR:
+            pieces.append([])
+        else:
+            pieces[-1].append(p)
+    segments = [_Segment(piece) for piece in pieces]
+    if len(segments) == 1:
+        only = segments[0]
+        return lambda v: len(v) == only.length and only.at(v, 0)
+    first, middle, last = segments[0], segments[1:-1], segments[-1]
+
+    def test(v: str) -> bool:
+        end = len(v) - last.length
+        if end < first.length or not first.at(v, 0):
+            return False
+        pos = first.length
+        for seg in middle:
+            if seg.length == 0:
+                continue
+            found = seg.find(v, pos)
+            if found < 0 or found + seg.length > end:
+                return False
+            pos = found + seg.length
+        return last.at(v, end)
+    return test
 
 
 def _join(preds: list[Predicate], is_or: bool) -> Predicate:

@@ -363,3 +363,33 @@ def test_numeric_ranges_and_comparisons(lo, hi, n):
         assert validate_expression("revision", f"{lo}..{hi}") is not None
     assert parse_expression("revision", f">{lo}&<={hi}")(n) == (lo < n <= hi)
     assert parse_expression("revision", f"<{lo}|>={hi}")(n) == (n < lo or n >= hi)
+
+
+# --- wildcards in linear time ---------------------------------------------------------------------
+
+def _old_regex_matcher(pattern: str):
+    """The matcher wildcards used to compile to (exponential on `*?*?*?x`): the reference."""
+    import re
+
+    rx = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return lambda v: re.compile(rx, re.DOTALL).fullmatch(v) is not None
+
+
+@given(st.text("ab*?", max_size=9), st.text("ab\n", max_size=12))
+@example("*?*?*?*?*?*?*?*?x", "a" * 12)
+@example("a*?b", "ab")
+@example("*a?", "aab")
+@example("??", "a\n")
+def test_wildcards_match_exactly_as_the_old_regex_did(pattern, value):
+    if not pattern or pattern.strip() == "":
+        return
+    matches = parse_expression("name", pattern)
+    assert matches(value) is _old_regex_matcher(pattern)(value), (pattern, value)
+
+
+def test_the_worst_wildcard_patterns_answer_at_once():
+    """As regexes these took seconds (200 characters: longer than anyone would wait) per value."""
+    value = "a" * 200
+    worst = {"*?*?*?*?*?*?*?*?x": False, "*a*a*a*a*a*a*a*a*a*b": False, "?*?*?*?*?*?*?*?*?*?*?*?*": True,
+             "*aa*aa*aa*aa*aa*aa*ab": False, "*a?a?a?a*a?a?a*": True}
+    assert {p: parse_expression("name", p)(value) for p in worst} == worst
