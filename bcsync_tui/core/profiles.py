@@ -16,6 +16,16 @@ from tinydb import Query
 from .store import NotFoundError, Store
 
 AUTH_TYPES = ("basic", "ntlm", "oauth2")
+#: ews: Exchange Server (on-premises) over EWS; graph: Exchange Online (Microsoft 365) over Microsoft Graph
+TRANSPORTS = ("ews", "graph")
+#: how a Graph profile signs in: a person with the device code flow, or an application (an admin's
+#: app registration) with client credentials (a secret, or a certificate)
+GRAPH_AUTH_KINDS = ("device_code", "client_credentials")
+#: Microsoft's public client "Microsoft Graph Command Line Tools", used when a person names no app
+#: registration of their own (see docs/graph.md: tenants may require an admin's consent for it)
+DEFAULT_GRAPH_CLIENT_ID = "14d82eec-204b-4c2f-b7e8-296a70dab67e"
+DEFAULT_GRAPH_URL = "https://graph.microsoft.com/v1.0"
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 #: what happens to the Outlook copy of a contact deleted in the master
 MASTER_DELETE_POLICIES = ("move_to_deleted_items", "delete", "unlink")
 #: what happens to the Outlook copy of a contact that leaves the filter or stops qualifying
@@ -44,6 +54,14 @@ class Profile:
     oauth_tenant_id: str = ""
     #: blank: the Microsoft identity platform of the tenant; else e.g. an AD FS token endpoint
     oauth_token_url: str = ""
+    transport: str = "ews"
+    #: Graph only (tenant and client id are ``oauth_tenant_id`` / ``oauth_client_id``); blank = Microsoft's
+    graph_auth: str = "device_code"
+    graph_authority: str = ""  # blank: https://login.microsoftonline.com/{tenant}
+    graph_url: str = ""  # blank: https://graph.microsoft.com/v1.0
+    ca_file: str = ""  # a CA certificate to trust besides the system's (Graph)
+    #: client credentials with a certificate: a PEM file holding the private key and the certificate
+    graph_certificate: str = ""
     state: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> dict[str, str]:
@@ -54,7 +72,11 @@ class Profile:
             errors["server_url"] = "must start with https:// (or http:// for a local test server), or be blank for autodiscover"
         if self.auth_type not in AUTH_TYPES:
             errors["auth_type"] = f"must be one of {', '.join(AUTH_TYPES)}"
-        if self.auth_type == "oauth2" and not self.oauth_client_id:
+        if self.transport not in TRANSPORTS:
+            errors["transport"] = f"must be one of {', '.join(TRANSPORTS)}"
+        if self.transport == "graph":
+            errors.update(self._validate_graph())
+        elif self.auth_type == "oauth2" and not self.oauth_client_id:
             errors["oauth_client_id"] = "OAuth2 needs a client (application) id"
         if self.oauth_token_url and not self.oauth_token_url.startswith(("https://", "http://")):
             errors["oauth_token_url"] = "must start with https:// (or be blank for Microsoft's)"
@@ -69,6 +91,42 @@ class Profile:
         if self.interval_minutes < 0:
             errors["interval_minutes"] = "must be 0 (off) or a number of minutes"
         return errors
+
+    def _validate_graph(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if self.graph_auth not in GRAPH_AUTH_KINDS:
+            errors["graph_auth"] = f"must be one of {', '.join(GRAPH_AUTH_KINDS)}"
+        if self.graph_auth == "client_credentials":
+            if not self.oauth_client_id:
+                errors["oauth_client_id"] = "client credentials need the application (client) id: give --client-id"
+            if not self.oauth_tenant_id and not self.graph_authority:
+                errors["oauth_tenant_id"] = "client credentials need the tenant (id or domain): give --tenant"
+        for key in ("graph_authority", "graph_url"):
+            value = getattr(self, key)
+            if value and not value.startswith("https://"):
+                errors[key] = "must start with https://"
+        return errors
+
+    @property
+    def authority(self) -> str:
+        """The sign-in authority URL of a Graph profile."""
+        tenant = self.oauth_tenant_id or "organizations"
+        return (self.graph_authority or f"{DEFAULT_AUTHORITY_HOST}/{tenant}").rstrip("/")
+
+    @property
+    def graph_client_id(self) -> str:
+        return self.oauth_client_id or DEFAULT_GRAPH_CLIENT_ID
+
+    @property
+    def graph_root(self) -> str:
+        return (self.graph_url or DEFAULT_GRAPH_URL).rstrip("/")
+
+    @property
+    def transport_label(self) -> str:
+        """The transport for people (status, setup --show, the status line)."""
+        if self.transport == "graph":
+            return "Microsoft Graph (Exchange Online)"
+        return "EWS (Exchange Server)"
 
     @property
     def configured(self) -> bool:

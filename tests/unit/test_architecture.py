@@ -27,3 +27,8 @@ def test_core_never_imports_textual():
 def test_exchangelib_is_imported_by_the_ews_adapter_only():
     users = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "exchangelib" in imports(p))
     assert users == ["core/sync/ews.py"]
+
+
+def test_msal_is_imported_by_the_graph_adapter_only():
+    users = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if "msal" in imports(p))
+    assert users == ["core/sync/graph_auth.py"]

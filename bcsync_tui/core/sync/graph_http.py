@@ -1,0 +1,302 @@
+"""Plain HTTP to Microsoft Graph: deadlines, throttling, token refresh, ``$batch``, at most four
+requests in flight per mailbox.
+
+Rules kept here (GRAPH.md, Microsoft's throttling and JSON batching documentation):
+every request names ``Prefer: IdType="ImmutableId"`` (sub-requests of a batch too: the batch's own
+headers do not reach them); 429 (and 503) with ``Retry-After`` is waited out within the run's cap,
+for the whole batch or for the sub-requests that got it; a 401 refreshes the token once; a write
+whose answer is lost is UNKNOWN, never sent again blindly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+
+from ..profiles import Profile
+from . import events as ev
+from .graph_auth import SIGN_IN_AGAIN, GraphAuth
+from .transport import TransportStats
+
+IMMUTABLE = 'IdType="ImmutableId"'
+BATCH_MAX = 20  # Graph's limit of requests per $batch
+IN_FLIGHT = 4  # Outlook's limit of concurrent requests per app and mailbox
+BACKOFF_CAP = 60.0  # our own back-off when the server names no wait
+MAX_SERVER_WAIT = 300.0  # a Retry-After beyond this is capped
+READ_CHUNK = 1 << 16
+
+
+class Unanswered(Exception):
+    """The request may have reached the server, but no answer came (timeout, dropped connection)."""
+
+
+def deadline_request(session: requests.Session, method: str, url: str, timeout: float, **kwargs: Any
+                     ) -> requests.Response:
+    """One HTTP request that ends within ``timeout`` seconds as a whole (requests' own timeout is per
+    socket operation, so a trickling answer could take for ever)."""
+    deadline = time.monotonic() + timeout
+    response = session.request(method, url, timeout=(timeout, timeout), stream=True, **kwargs)
+    try:
+        chunks = []
+        for chunk in response.iter_content(READ_CHUNK):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise requests.exceptions.ReadTimeout(f"no complete answer within {timeout:.0f} s")
+        response._content = b"".join(chunks)
+    finally:
+        response.close()
+    return response
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def error_code(self) -> str:
+        error = self.body.get("error")
+        return str(error.get("code", "")) if isinstance(error, dict) else ""
+
+    @property
+    def error_message(self) -> str:
+        error = self.body.get("error")
+        return str(error.get("message", "")) if isinstance(error, dict) else ""
+
+    @property
+    def words(self) -> str:
+        """The server's own words, for a person: "ErrorItemNotFound: The item was not found"."""
+        return ": ".join(x for x in (self.error_code, self.error_message) if x) or f"HTTP {self.status}"
+
+    def retry_after(self) -> float | None:
+        for key, value in self.headers.items():
+            if key.lower() == "retry-after":
+                try:
+                    return min(MAX_SERVER_WAIT, max(0.0, float(value)))
+                except ValueError:
+                    return None
+        return None
+
+
+@dataclass
+class Sub:
+    """One request inside a ``$batch``: a method and a URL relative to the Graph root."""
+
+    method: str
+    url: str
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    write: bool = False
+
+
+def _answer(response: requests.Response) -> Answer:
+    try:
+        body = response.json() if response.content else {}
+    except ValueError:
+        body = {}
+    return Answer(response.status_code, body if isinstance(body, dict) else {}, dict(response.headers))
+
+
+class GraphClient:
+    def __init__(self, profile: Profile, auth: GraphAuth, session: requests.Session, stats: TransportStats, *,
+                 timeout: float, max_retry_seconds: float):
+        self.profile, self.auth, self.session, self.stats = profile, auth, session, stats
+        self.timeout, self.max_retry_seconds = timeout, max_retry_seconds
+        self.root = profile.graph_root
+        self.on_throttle: Callable[[float], None] | None = None
+        self._slots = threading.BoundedSemaphore(IN_FLIGHT)
+        self._stats_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self.session.close()
+
+    # --- errors for people ---------------------------------------------------------------------
+
+    @property
+    def mailbox(self) -> str:
+        return self.profile.email or self.profile.name
+
+    def problem(self, answer: Answer) -> ev.ConnectionProblem:
+        code = answer.error_code
+        if answer.status == 401:
+            return ev.ConnectionProblem(f"Microsoft Graph did not accept the sign-in for {self.mailbox} ({answer.words}). "
+                                        + SIGN_IN_AGAIN.format(email=self.profile.email))
+        if answer.status == 403:
+            if self.profile.graph_auth == "client_credentials":
+                return ev.ConnectionProblem(
+                    f"The application has no permission on the mailbox {self.mailbox} ({answer.words}). It needs the "
+                    "application permission Contacts.ReadWrite with admin consent, and, where Exchange RBAC for "
+                    "Applications scopes it, a role assignment that includes this mailbox (see docs/graph.md).")
+            return ev.ConnectionProblem(f"{self.mailbox} may not use the contacts of this mailbox ({answer.words}). "
+                                        "The sign-in needs Contacts.ReadWrite; ask your administrator.")
+        if answer.status == 404 and code in ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "ResourceNotFound",
+                                             "ErrorNonExistentMailbox", "Request_ResourceNotFound"):
+            return ev.ConnectionProblem(f"No Exchange Online mailbox was found for {self.mailbox} ({answer.words}). "
+                                        "Check the e-mail address and that the user has an Exchange Online licence.")
+        return ev.ConnectionProblem(f"Microsoft Graph refused a request for {self.mailbox}: {answer.words}")
+
+    def _unreachable(self, exc: Exception) -> ev.ConnectionProblem:
+        host = urlparse(self.root).hostname
+        if isinstance(exc, requests.exceptions.SSLError):
+            return ev.ConnectionProblem(f"The TLS certificate of {host} could not be verified. Give the CA to trust "
+                                        "with `bcsync setup --ca-file FILE`.")
+        if isinstance(exc, requests.exceptions.Timeout):
+            return ev.ConnectionProblem(f"{host} did not answer within {self.timeout:.0f} s. Try again later.")
+        return ev.ConnectionProblem(f"Cannot reach Microsoft Graph at {self.root} ({type(exc).__name__}). Check the "
+                                    "address and your network.")
+
+    # --- waiting -------------------------------------------------------------------------------
+
+    def wait(self, seconds: float, deadline: float) -> None:
+        """Wait as the server asked, unless that goes past the run's cap on throttling."""
+        if time.monotonic() + seconds > deadline:
+            raise ev.RunCutShort(
+                f"Microsoft Graph kept asking us to slow down for more than {self.max_retry_seconds:.0f} s; the run "
+                "stopped at a safe point and the next sync continues from there.")
+        with self._stats_lock:
+            self.stats.throttle_waits += 1
+            self.stats.throttle_seconds += seconds
+            if self.on_throttle is not None:
+                self.on_throttle(seconds)
+        time.sleep(seconds)
+
+    def _count(self, op: str) -> None:
+        with self._stats_lock:
+            self.stats.requests += 1
+            self.stats.by_operation[op] = self.stats.by_operation.get(op, 0) + 1
+
+    # --- one request ---------------------------------------------------------------------------
+
+    def _once(self, op: str, method: str, url: str, body: Any, prefer: str) -> Answer:
+        headers = {"Authorization": f"Bearer {self.auth.token()}", "Prefer": prefer, "Accept": "application/json"}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body).encode()
+        self._count(op)
+        with self._slots:
+            try:
+                return _answer(deadline_request(self.session, method, url, self.timeout, data=data, headers=headers))
+            except requests.exceptions.SSLError as exc:
+                raise self._unreachable(exc) from exc
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                if isinstance(exc, requests.exceptions.ConnectTimeout) or (
+                        isinstance(exc, requests.exceptions.ConnectionError) and "refused" in str(exc).lower()):
+                    raise self._unreachable(exc) from exc  # never reached the server
+                raise Unanswered(str(exc)) from exc
+
+    def call(self, op: str, method: str, url: str, body: Any = None, *, write: bool = False,
+             prefer: str = IMMUTABLE) -> Answer:
+        """One Graph request with throttling, token refresh and (for reads) a retry on lost answers.
+        Raises Unanswered for a write whose answer was lost; returns any other answer."""
+        if not url.startswith(("https://", "http://")):
+            url = self.root + url
+        deadline = time.monotonic() + self.max_retry_seconds
+        refreshed = False
+        for attempt in itertools.count():
+            try:
+                answer = self._once(op, method, url, body, prefer)
+            except Unanswered as exc:
+                if write or attempt >= 2:
+                    if write:
+                        raise
+                    raise self._unreachable(requests.exceptions.Timeout(str(exc))) from exc
+                time.sleep(min(BACKOFF_CAP, 2.0 ** attempt))
+                continue
+            if answer.status == 401 and not refreshed:
+                refreshed = True  # the access token expired mid-run: refresh it silently, once
+                self.auth.token(force_refresh=True)
+                continue
+            if answer.status == 429 or (answer.status == 503 and not write):
+                self.wait(answer.retry_after() or min(BACKOFF_CAP, 2.0 ** attempt), deadline)
+                continue
+            return answer
+        raise AssertionError("unreachable")
+
+    # --- $batch --------------------------------------------------------------------------------
+
+    def batch(self, subs: Sequence[Sub]) -> list[Answer | None]:
+        """Send up to 20 sub-requests as one ``$batch``; answers in request order. A sub-request
+        answered 429 is sent again after its Retry-After (it was not carried out); a 401 after a
+        token refresh. None for a write whose answer was lost (the whole batch went unanswered)."""
+        assert len(subs) <= BATCH_MAX
+        out: dict[int, Answer | None] = {}
+        pending = list(range(len(subs)))
+        deadline = time.monotonic() + self.max_retry_seconds
+        refreshed = False
+        any_write = any(s.write for s in subs)
+        while pending:
+            body = {"requests": [self._sub_json(str(n), subs[n]) for n in pending]}
+            try:
+                answer = self.call("batch", "POST", "/$batch", body, write=any_write)
+            except Unanswered:
+                for n in pending:
+                    out[n] = None
+                break
+            if answer.status != 200:
+                for n in pending:
+                    out[n] = answer
+                break
+            waits, again, unauthorized = [], [], False
+            for resp in answer.body.get("responses") or []:
+                try:
+                    n = int(resp.get("id"))
+                except (TypeError, ValueError):
+                    continue
+                if n not in pending:
+                    continue
+                sub_answer = Answer(int(resp.get("status") or 0), resp.get("body") if isinstance(resp.get("body"), dict)
+                                    else {}, {str(k): str(v) for k, v in (resp.get("headers") or {}).items()})
+                if sub_answer.status == 429:
+                    waits.append(sub_answer.retry_after() or 1.0)
+                    again.append(n)
+                elif sub_answer.status == 401 and not refreshed:
+                    unauthorized = True
+                    again.append(n)
+                else:
+                    out[n] = sub_answer
+            missing = [n for n in pending if n not in out and n not in again]
+            for n in missing:  # the server did not answer for it: a write may or may not have happened
+                out[n] = None if subs[n].write else Answer(0, {"error": {"code": "NoAnswer"}})
+            pending = again
+            if unauthorized:
+                refreshed = True
+                self.auth.token(force_refresh=True)
+            if waits:
+                self.wait(max(waits), deadline)
+        return [out[n] for n in range(len(subs))]
+
+    @staticmethod
+    def _sub_json(sub_id: str, sub: Sub) -> dict[str, Any]:
+        req: dict[str, Any] = {"id": sub_id, "method": sub.method, "url": sub.url,
+                               "headers": {"Prefer": IMMUTABLE, **sub.headers}}
+        if sub.body is not None:
+            req["body"] = sub.body
+            req["headers"]["Content-Type"] = "application/json"
+        return req
+
+    def batches(self, subs: Sequence[Sub]) -> list[Answer | None]:
+        """Any number of sub-requests: batches of 20, up to four in flight at once."""
+        chunks = [list(subs[i:i + BATCH_MAX]) for i in range(0, len(subs), BATCH_MAX)]
+        if len(chunks) <= 1:
+            return self.batch(chunks[0]) if chunks else []
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="bcsync-graph")
+        self.auth.token()  # once, before the threads need it
+        results = list(self._pool.map(self.batch, chunks))
+        return [a for chunk in results for a in chunk]
