@@ -23,6 +23,7 @@ from .soap import EwsError
 
 KIND_FOLDER = 0x01
 KIND_ITEM = 0x07
+KIND_IMMUTABLE = 0x46  # an item id that survives moves (Graph's ImmutableId); its serial is the item's origin
 _ID_PREFIX = b"\x00\x03\x24\x00"  # base64 "AAMkA...", like a real EWS id
 _ID_MIDDLE = b"\x00\x46\x00\x00"
 _CK_LEN = b"\x16\x00\x00\x00"
@@ -31,7 +32,7 @@ _CK_TYPE = {"Contact": 0x11, "DistributionList": 0x12, "Folder": 0x01, "Calendar
 # (distinguished id, display name, folder class, parent distinguished id)
 STANDARD_FOLDERS = (
     ("root", "", "", None),
-    ("msgfolderroot", "Top of Information Store", "IPF.Note", "root"),
+    ("msgfolderroot", "Top of Information Store", "", "root"),  # no FolderClass, as in Exchange
     ("calendar", "Calendar", "IPF.Appointment", "msgfolderroot"),
     ("contacts", "Contacts", "IPF.Contact", "msgfolderroot"),
     ("deleteditems", "Deleted Items", "IPF.Note", "msgfolderroot"),
@@ -66,14 +67,16 @@ class Folder:
 
 class Item:
     """One item. ``props`` maps an element's local name to the element (TNS), verbatim as the client sent it,
-    in no particular order; ``ext`` maps a normalised extended-property key to the full ExtendedProperty element."""
+    in no particular order; ``ext`` maps a normalised extended-property key to the full ExtendedProperty element.
+    ``origin`` is the serial the item was first created with; moves keep it (the basis of immutable ids)."""
 
-    __slots__ = ("serial", "folder", "cn", "tag", "created", "modified", "props", "ext")
+    __slots__ = ("serial", "folder", "cn", "tag", "created", "modified", "props", "ext", "origin")
 
     def __init__(self, serial: int, folder: int, cn: int, tag: str, created: float, modified: float,
-                 props: dict[str, ET.Element], ext: dict[tuple, ET.Element]):
+                 props: dict[str, ET.Element], ext: dict[tuple, ET.Element], origin: int | None = None):
         self.serial, self.folder, self.cn, self.tag = serial, folder, cn, tag
         self.created, self.modified, self.props, self.ext = created, modified, props, ext
+        self.origin = serial if origin is None else origin
 
 
 class Mailbox:
@@ -87,6 +90,7 @@ class Mailbox:
         self.next_cn = 1
         self.sync_epoch = 1
         self.delegates: set[str] = set()
+        self._origins: dict[int, int] = {}  # origin -> serial, a cache checked on every use
 
     # --- ids ---------------------------------------------------------------------------------------
     def new_serial(self) -> int:
@@ -170,8 +174,8 @@ class Mailbox:
 
     # --- items -------------------------------------------------------------------------------------
     def add_item(self, folder: Folder, tag: str, props: dict, ext: dict, now: float,
-                 created: float | None = None) -> Item:
-        it = Item(self.new_serial(), folder.serial, self.new_cn(), tag, created or now, now, props, ext)
+                 created: float | None = None, origin: int | None = None) -> Item:
+        it = Item(self.new_serial(), folder.serial, self.new_cn(), tag, created or now, now, props, ext, origin)
         self.items[it.serial] = it
         folder.items[it.serial] = it
         folder.cn = self.new_cn()
@@ -191,13 +195,37 @@ class Mailbox:
     def move_item(self, item: Item, target: Folder, now: float) -> Item:
         """Move: the item gets a new id (and change key) in the target folder, as in Exchange."""
         self.remove_item(item)
-        return self.add_item(target, item.tag, item.props, item.ext, now, created=item.created)
+        return self.add_item(target, item.tag, item.props, item.ext, now, created=item.created, origin=item.origin)
+
+    def item_by_origin(self, origin: int) -> Item | None:
+        """The item (wherever it was moved since) that was first created with serial ``origin``."""
+        it = self.items.get(self._origins.get(origin, -1))
+        if it is None or it.origin != origin:
+            self._origins = {i.origin: i.serial for i in self.items.values()}
+            it = self.items.get(self._origins.get(origin, -1))
+        return it
 
     def copy_item(self, item: Item, target: Folder, now: float) -> Item:
         """Copy ``item`` (of this or another mailbox) into ``target`` of this mailbox."""
         props = {k: copy.deepcopy(v) for k, v in item.props.items()}
         ext = {k: copy.deepcopy(v) for k, v in item.ext.items()}
         return self.add_item(target, item.tag, props, ext, now, created=now)
+
+    def move_folder(self, folder: Folder, target: Folder) -> None:
+        """Move ``folder`` (items and subfolders with it) under ``target``. Unlike an item, a moved folder
+        keeps its id, as in Exchange; it gets a new change key. EwsError for what Exchange refuses."""
+        if folder.distinguished:
+            raise EwsError("ErrorMoveDistinguishedFolder", "Distinguished folders cannot be moved.")
+        if target is folder or target in self.descendants(folder):
+            raise EwsError("ErrorMoveCopyFailed", "A folder cannot be moved into itself or its subfolders.")
+        if any(c.name.lower() == folder.name.lower() and c is not folder for c in self.children(target)):
+            raise EwsError("ErrorFolderExists", f"A folder with the specified name already exists., Could not "
+                           f"move folder '{folder.name}'.")
+        old = self.folders.get(folder.parent) if folder.parent is not None else None
+        folder.parent = target.serial
+        for f in (old, target, folder):
+            if f is not None:
+                f.cn = self.new_cn()
 
     def delete_folder_tree(self, folder: Folder) -> None:
         for c in self.children(folder):

@@ -45,7 +45,7 @@ def dump(store: Store) -> str:
             "folders": [{"serial": f.serial, "parent": f.parent, "name": f.name, "class": f.folder_class,
                          "distinguished": f.distinguished, "cn": f.cn} for f in mbx.folders.values()],
             "items": [{"serial": it.serial, "folder": it.folder, "cn": it.cn, "tag": it.tag, "created": it.created,
-                       "modified": it.modified, "xml": _item_text(store, mbx, it)}
+                       "modified": it.modified, "origin": it.origin, "xml": _item_text(store, mbx, it)}
                       for f in mbx.folders.values() for it in f.items.values()],
         })
     return json.dumps({"format": FORMAT, "version": VERSION, "secret": store.secret.hex(), "mailboxes": boxes},
@@ -108,7 +108,8 @@ def load(path: Path, store: Store) -> None:
                     ext[ext_key(c.find(t("ExtendedFieldURI")))] = c
                 else:
                     props[local_name(c.tag)] = c
-            it = Item(i["serial"], i["folder"], i["cn"], i["tag"], i["created"], i["modified"], props, ext)
+            it = Item(i["serial"], i["folder"], i["cn"], i["tag"], i["created"], i["modified"], props, ext,
+                      i.get("origin"))
             folder = mbx.folders.get(it.folder)
             if folder is None:
                 continue
