@@ -1,4 +1,5 @@
-"""``bcsync contacts list|show|add|edit|delete|import|export``: the contact master from the shell."""
+"""``bcsync contacts list|show|add|edit|delete``: the contact master from the shell (import and export:
+``contacts_transfer``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 from ..core import model
 from .common import confirm, field_key, filter_from_args, split_assignment
-from .main import EXIT_CONFIG, EXIT_ITEMS, EXIT_OK, CliError, Context
-from .output import emit_json, fields_block, say, table, warn
+from .main import EXIT_OK, CliError, Context
+from .output import emit_json, fields_block, say, table
 
 #: what `contacts list` shows without --all-fields (table columns and JSON keys)
 LIST_KEYS = ("no", "name", "company_name", "email", "phone", "city")
@@ -51,26 +52,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     dp.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     dp.set_defaults(func=cmd_delete)
 
-    ip = cs.add_parser("import", parents=[common], help="import contacts from a CSV or vCard file (all or nothing)")
-    ip.add_argument("file", metavar="FILE", help="the file, or - for standard input")
-    ip.add_argument("--format", choices=("csv", "vcard"), help="default: from the file name or its content")
-    ip.add_argument("--encoding", help="the file's text encoding if not UTF-8 (e.g. cp1252)")
-    ip.add_argument("--skip-invalid", action="store_true", help="import the good rows and report the bad ones")
-    ip.add_argument("--allow-duplicates", action="store_true",
-                    help="import rows whose e-mail address is already in the store or earlier in the file")
-    ip.add_argument("--dry-run", action="store_true", help="check the file and report, import nothing")
-    ip.add_argument("--json", action="store_true")
-    ip.set_defaults(func=cmd_import)
+    from .contacts_transfer import register as register_transfer
 
-    xp = cs.add_parser("export", parents=[common], help="export contacts to a CSV or vCard file")
-    xp.add_argument("file", metavar="FILE", help="the file to write, or - for standard output")
-    xp.add_argument("--format", choices=("csv", "vcard"), help="default: vcard for .vcf/.vcard, else csv")
-    _filter_options(xp)
-    xp.add_argument("--delimiter", choices=(",", ";", "tab"), default=",", help="CSV delimiter (default ,)")
-    xp.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 byte order mark (for Excel)")
-    xp.add_argument("--vcard-version", choices=("3.0", "4.0"), default="3.0", help="vCard version (default 3.0)")
-    xp.add_argument("--json", action="store_true", help="report what was written as JSON")
-    xp.set_defaults(func=cmd_export)
+    register_transfer(cs, common, _filter_options)
 
 
 def _filter_options(p: argparse.ArgumentParser) -> None:
@@ -110,7 +94,7 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
     return changes
 
 
-def _select(ctx: Context, args: argparse.Namespace) -> list[dict[str, Any]]:
+def select_contacts(ctx: Context, args: argparse.Namespace) -> list[dict[str, Any]]:
     store = ctx.store()
     base: dict[str, str] = {}
     if args.profile_filter:
@@ -137,7 +121,7 @@ def _public(contact: dict[str, Any], keys: tuple[str, ...] = ALL_KEYS) -> dict[s
 
 def cmd_list(ctx: Context) -> int:
     args = ctx.args
-    contacts = _select(ctx, args)
+    contacts = select_contacts(ctx, args)
     if ctx.json:
         keys = ALL_KEYS if args.all_fields else JSON_LIST_KEYS
         emit_json({"count": len(contacts), "contacts": [_public(c, keys) for c in contacts]})
@@ -208,65 +192,4 @@ def cmd_delete(ctx: Context) -> int:
     store.delete_contact(contact["uuid"])
     say(f"Deleted {contact['no']} {contact['name']}. The next sync updates the Outlook folders "
         "as each profile's delete setting says.")
-    return EXIT_OK
-
-
-def cmd_import(ctx: Context) -> int:
-    from ..core.contacts_io import plan_import, read_contacts
-
-    args = ctx.args
-    fmt, rows, file_warnings = read_contacts(args.file, args.format, args.encoding)
-    store = ctx.store()
-    plan = plan_import(rows, store.all_contacts(include_deleted=True),
-                       allow_duplicates=args.allow_duplicates, warnings=file_warnings)
-    blocked = bool(plan.invalid) and not args.skip_invalid
-    imported: list[dict[str, Any]] = []
-    backup = None
-    if not blocked and not args.dry_run and plan.accepted:
-        backup = store.backup("import")
-        imported = store.add_contacts(plan.contacts())
-    code = EXIT_CONFIG if blocked else EXIT_ITEMS if plan.invalid else EXIT_OK
-    if ctx.json:
-        emit_json({"file": args.file, "format": fmt, "dry_run": bool(args.dry_run), "rows": plan.rows_read,
-                   "accepted": len(plan.accepted), "imported": len(imported),
-                   "numbers": [c["no"] for c in imported], "invalid": [p.to_dict() for p in plan.invalid],
-                   "duplicates": [p.to_dict() for p in plan.duplicates], "warnings": plan.warnings,
-                   "backup": str(backup) if backup else None, "exit_code": code})
-        return code
-    for text in plan.warnings:
-        warn(text)
-    for problem in plan.duplicates:
-        warn(f"skipped duplicate, {problem}")
-    if plan.invalid:
-        warn(f"{len(plan.invalid)} invalid row(s) in {args.file}:")
-        for problem in plan.invalid:
-            warn(f"  {problem}")
-    if blocked:
-        warn("Nothing was imported. Fix those rows, or pass --skip-invalid to import the others.")
-        return code
-    if args.dry_run:
-        say(f"Dry run: {len(plan.accepted)} of {plan.rows_read} contact(s) in {args.file} would be imported.")
-    elif imported:
-        say(f"Imported {len(imported)} of {plan.rows_read} contact(s) from {args.file}. "
-            f"Backup of the store before the import: {backup.name if backup else '-'}")
-    else:
-        say(f"Nothing to import from {args.file}: no new contacts.")
-    return code
-
-
-def cmd_export(ctx: Context) -> int:
-    from ..core.contacts_io import export_contacts, format_for_export
-
-    args = ctx.args
-    contacts = _select(ctx, args)
-    fmt = format_for_export(args.file, args.format)
-    delimiter = "\t" if args.delimiter == "tab" else args.delimiter
-    try:
-        export_contacts(args.file, contacts, fmt, delimiter=delimiter, bom=args.bom, vcard_version=args.vcard_version)
-    except OSError as exc:
-        raise CliError(f"cannot write {args.file}: {exc.strerror or exc}") from exc
-    if ctx.json and args.file != "-":
-        emit_json({"file": args.file, "format": fmt, "exported": len(contacts)})
-    elif args.file != "-":
-        say(f"Exported {len(contacts)} contact(s) to {args.file} ({fmt}).")
     return EXIT_OK

@@ -1,21 +1,24 @@
 """vCard 2.1/3.0/4.0 reading and 3.0/4.0 writing for the master contact fields (SPEC §3).
 
-Mapped: N, FN, ORG, TITLE, EMAIL (two), TEL (work/voice, cell, fax), ADR (work, or untyped),
-URL, KIND. Fields vCard has no property for (No., Initials, the filter codes, Privacy Blocked)
-travel as ``X-BCSYNC-*`` so an exported file re-imports to the same contacts. NOTE, PHOTO and
-anything else are ignored. Folded lines, escapes, CHARSET parameters and quoted-printable values
-are understood.
+Mapped: N, FN, ORG, TITLE, EMAIL (two), TEL (work/voice, cell, fax), ADR (work, or untyped; its
+extended address → Address 2), URL, KIND. Fields vCard has no property for (No., Initials, the
+filter codes, Privacy Blocked) travel as ``X-BCSYNC-*`` so an exported file re-imports to the same
+contacts. Everything else with a value (NOTE, BDAY, PHOTO, home numbers, a third e-mail, ...) is
+counted per property and reported, never dropped silently; bookkeeping such as PRODID, REV, UID
+and Apple's labels is not data. Folded lines (in linear time, however long), escapes, CHARSET
+parameters and quoted-printable values are understood.
 """
 
 from __future__ import annotations
 
 import quopri
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import IO, Any
 
 from . import model
-from .contacts_io import ImportFileError, ImportRow
+from .contacts_types import ImportFileError, ImportRow, ReadResult, check_encoding
 
 VERSIONS = ("3.0", "4.0")
 
@@ -28,6 +31,13 @@ def _x_name(key: str) -> str:
 
 
 _X_KEYS = {_x_name(k): k for k in _EXTRA_KEYS}
+#: properties that carry no contact data (file bookkeeping, labels of other properties, layouts)
+_BOOKKEEPING = frozenset({
+    "VERSION", "PRODID", "REV", "UID", "CLASS", "SOURCE", "NAME", "MAILER", "SORT-STRING", "LABEL",
+    "X-ABUID", "X-ABLABEL", "X-ABADR", "X-ABSHOWAS", "X-MS-OL-DEFAULT-POSTAL-ADDRESS", "X-MS-OL-DESIGN",
+})
+#: properties this module maps (each may still leave values it cannot keep, counted separately)
+_MAPPED = frozenset({"N", "FN", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "URL", "KIND"}) | set(_X_KEYS)
 _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
@@ -72,23 +82,47 @@ def _is_qp(head: str) -> bool:
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
     """Unfold: a line starting with a space or tab continues the previous one; a quoted-printable
-    value ending in ``=`` continues on the next line (vCard 2.1 soft line break)."""
+    value ending in ``=`` continues on the next line (vCard 2.1 soft line break). Linear in the
+    size of the text: the pieces of a logical line are joined once."""
     out: list[tuple[int, str]] = []
+    parts: list[str] = []
+    start, qp = 0, False
+
+    def flush() -> None:
+        if parts:
+            out.append((start, "".join(parts)))
+
     for number, line in enumerate(_LINE_SPLIT.split(text), start=1):
-        if out and line[:1] in (" ", "\t"):
-            out[-1] = (out[-1][0], out[-1][1] + line[1:])
-        elif out and out[-1][1].endswith("=") and _is_qp(out[-1][1].split(":", 1)[0]):
-            out[-1] = (out[-1][0], out[-1][1][:-1] + "=\n" + line)
+        if parts and line[:1] in (" ", "\t"):
+            parts.append(line[1:])
+        elif parts and qp and parts[-1].endswith("="):
+            parts[-1] = parts[-1][:-1]
+            parts.append("=\n" + line)
         else:
-            out.append((number, line))
+            flush()
+            parts, start = [line], number
+            qp = _is_qp(_head(line))
+    flush()
     return out
 
 
-def _parse_prop(number: int, line: str) -> _Prop | None:
-    head_value = _split_outside_quotes(line, ":")
-    if len(head_value) < 2:
-        return None
-    head, value = head_value[0], ":".join(head_value[1:])
+def _head(line: str) -> str:
+    """The part of a property line before its value: up to the first colon outside quotes."""
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            return line[:i]
+    return line
+
+
+def _parse_prop(number: int, line: str) -> _Prop | str:
+    """The property on a logical line, or why it is none."""
+    head = _head(line)
+    if len(head) == len(line):
+        return f"line {number} is not a vCard property (NAME:value)"
+    value = line[len(head) + 1:]
     parts = _split_outside_quotes(head, ";")
     name = parts[0].rsplit(".", 1)[-1].strip().upper()  # drop a group prefix: item1.EMAIL
     params: dict[str, list[str]] = {}
@@ -99,14 +133,23 @@ def _parse_prop(number: int, line: str) -> _Prop | None:
         values = [v.strip() for v in val.replace('"', "").split(",")]
         params.setdefault(key.strip().upper(), []).extend(v for v in values if v)
     encoding = {e.upper() for e in params.get("ENCODING", [])} | {e.upper() for e in params.get("", [])}
+    charset = (params.get("CHARSET") or ["utf-8"])[0]
     if "QUOTED-PRINTABLE" in encoding:
-        charset = (params.get("CHARSET") or ["utf-8"])[0]
         raw = quopri.decodestring(value.encode("utf-8", "replace"))
         try:
-            value = raw.decode(charset, "replace")
-        except LookupError:
-            value = raw.decode("utf-8", "replace")
+            value = raw.decode(_charset(charset), "replace")
+        except (LookupError, ValueError) as exc:  # UnicodeError is a ValueError
+            return f"line {number}: {name} has CHARSET={charset}, which is not a character set for text ({exc})"
+    elif params.get("CHARSET"):
+        try:
+            _charset(charset)
+        except (LookupError, ValueError) as exc:
+            return f"line {number}: {name} has CHARSET={charset}, which is not a character set for text ({exc})"
     return _Prop(name, params, value, number)
+
+
+def _charset(name: str) -> str:
+    return check_encoding(name)
 
 
 def _unescape(text: str) -> str:
@@ -132,11 +175,12 @@ def _components(value: str) -> list[str]:
     return parts
 
 
-def parse_vcards(text: str, path: str = "<vcard>") -> tuple[list[ImportRow], list[str]]:
-    rows: list[ImportRow] = []
+def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
+    result = ReadResult("vcard", "", [])
     card: list[_Prop] | None = None
     start = 0
     bad: list[str] = []
+    producers: Counter[str] = Counter()
     for number, line in _logical_lines(text):
         if not line.strip():
             continue
@@ -151,30 +195,48 @@ def parse_vcards(text: str, path: str = "<vcard>") -> tuple[list[ImportRow], lis
             if card is None:
                 raise ImportFileError(path, f"is damaged: END:VCARD on line {number} without BEGIN:VCARD",
                                       "Export the contacts again.")
-            rows.append(_card_to_row(card, start, bad))
+            producers[_producer(card)] += 1
+            result.rows.append(_card_to_row(card, start, bad, result.unkept))
             card = None
             continue
         if card is None:
             raise ImportFileError(path, f"is not a vCard file: line {number} is outside BEGIN:VCARD ... END:VCARD",
                                   "Import it with --format csv if it is a CSV file.")
         prop = _parse_prop(number, line)
-        if prop is None:
-            bad.append(f"line {number} is not a vCard property (NAME:value)")
+        if isinstance(prop, str):
+            bad.append(prop)
         else:
             card.append(prop)
     if card is not None:
         raise ImportFileError(path, f"is truncated: the vCard starting on line {start} has no END:VCARD",
                               "The file was cut off; export the contacts again.")
-    if not rows:
+    if not result.rows:
         raise ImportFileError(path, "holds no vCard (BEGIN:VCARD ... END:VCARD)", "Check you picked the right file.")
-    return rows, []
+    result.source = producers.most_common(1)[0][0]
+    return result
+
+
+def _producer(props: list[_Prop]) -> str:
+    names = {p.name for p in props}
+    prodid = next((p.value for p in props if p.name == "PRODID"), "").lower()
+    if "apple" in prodid or "icloud" in prodid or names & {"X-ABUID", "X-ABLABEL", "X-ABADR"}:
+        return "iPhone/iCloud vCard"
+    google_category = any(p.name == "CATEGORIES" and "mycontacts" in p.value.casefold() for p in props)
+    if "google" in prodid or google_category:
+        return "Google Contacts vCard"
+    if "microsoft" in prodid or "outlook" in prodid or any(n.startswith("X-MS-") for n in names):
+        return "Outlook vCard"
+    if names & set(_X_KEYS):
+        return "bcsync export (vCard)"
+    version = next((p.value.strip() for p in props if p.name == "VERSION"), "")
+    return f"vCard {version}".strip()
 
 
 def _first(props: list[_Prop], name: str) -> _Prop | None:
     return next((p for p in props if p.name == name), None)
 
 
-def _card_to_row(props: list[_Prop], line: int, errors: list[str]) -> ImportRow:
+def _card_to_row(props: list[_Prop], line: int, errors: list[str], unkept: Counter[str]) -> ImportRow:
     row = ImportRow(line, {}, errors=list(errors))
     d = row.data
     fn = _first(props, "FN")
@@ -182,11 +244,20 @@ def _card_to_row(props: list[_Prop], line: int, errors: list[str]) -> ImportRow:
         d["name"] = _unescape(fn.value).strip()
     n = _first(props, "N")
     if n:
-        parts = _components(n.value) + [""] * 3
+        parts = _components(n.value) + [""] * 5
         d["surname"], d["first_name"], d["middle_name"] = parts[0], parts[1], parts[2]
+        if parts[3] or parts[4]:
+            unkept["N (prefix, suffix)"] += 1
+        composed = model.compose_name(d)
+        if fn and composed and d["name"] and composed != d["name"]:
+            row.notes.append(f"Name will be {composed!r}, composed from N as Business Central does "
+                             f"(the card's FN is {d['name']!r})")
     org = _first(props, "ORG")
     if org:
-        d["company_name"] = _components(org.value)[0]
+        units = _components(org.value)
+        d["company_name"] = units[0]
+        if any(u for u in units[1:]):
+            unkept["ORG (department)"] += 1
     title = _first(props, "TITLE")
     if title:
         d["job_title"] = _unescape(title.value).strip()
@@ -194,52 +265,71 @@ def _card_to_row(props: list[_Prop], line: int, errors: list[str]) -> ImportRow:
     for key, prop in zip(("email", "email2"), emails, strict=False):
         d[key] = _unescape(prop.value).strip()
     if len(emails) > 2:
-        row.notes.append(f"{len(emails)} e-mail addresses; only the first two are kept")
-    _read_phones(props, d)
-    _read_address(props, d)
-    urls = sorted((p for p in props if p.name == "URL"), key=lambda p: "work" not in p.types)
+        unkept["EMAIL (third and later)"] += len(emails) - 2
+    _read_phones(props, d, unkept)
+    _read_address(props, d, unkept)
+    urls = sorted((p for p in props if p.name == "URL" and p.value.strip()), key=lambda p: "work" not in p.types)
     if urls:
         d["home_page"] = _unescape(urls[0].value).strip()
+        if len(urls) > 1:
+            unkept["URL (second and later)"] += len(urls) - 1
     kind = _first(props, "KIND")
     if kind and kind.value.strip().lower() in ("org", "organization"):
+        d["type"] = model.COMPANY
+    shown_as = _first(props, "X-ABSHOWAS")
+    if shown_as and shown_as.value.strip().upper() == "COMPANY":
         d["type"] = model.COMPANY
     for prop in props:
         if prop.name in _X_KEYS:
             d[_X_KEYS[prop.name]] = _unescape(prop.value).strip()
+        elif prop.name == "CATEGORIES":
+            if {c.strip().casefold() for c in _unescape(prop.value).split(",")} - {"mycontacts", ""}:
+                unkept[prop.name] += 1  # Google files every contact under myContacts: not data
+        elif prop.name not in _MAPPED and prop.name not in _BOOKKEEPING and prop.value.strip():
+            unkept[prop.name] += 1
     return row
 
 
-def _read_phones(props: list[_Prop], d: dict[str, str]) -> None:
+def _read_phones(props: list[_Prop], d: dict[str, str], unkept: Counter[str]) -> None:
     tels = sorted((p for p in props if p.name == "TEL" and p.value.strip()), key=lambda p: not p.preferred)
     for prop in tels:
         value = _unescape(prop.value).strip()
         if value.lower().startswith("tel:"):
             value = value[4:]
-        types = prop.types
-        if "fax" in types:
-            key = "fax"
-        elif types & {"cell", "mobile"}:
+        types = prop.types - {"pref", "voice"}
+        if "fax" in types and "home" not in types:
+            key: str | None = "fax"
+        elif types & {"cell", "mobile", "iphone"}:
             key = "mobile_phone"
-        elif "home" in types and "work" not in types or types & {"pager", "video", "textphone"}:
-            continue  # not a business number: Exchange keeps it, the master has no field for it
+        elif "home" in types and "work" not in types or types & {"pager", "video", "textphone", "fax"}:
+            key = None  # not a business number: the master has no field for it
         else:
             key = "phone"
-        d.setdefault(key, value)
+        if key and key not in d:
+            d[key] = value
+        else:
+            unkept[f"TEL ({','.join(sorted(types)) or 'untyped'})"] += 1
 
 
-def _read_address(props: list[_Prop], d: dict[str, str]) -> None:
-    adrs = [p for p in props if p.name == "ADR"]
+def _read_address(props: list[_Prop], d: dict[str, str], unkept: Counter[str]) -> None:
+    adrs = [p for p in props if p.name == "ADR" and any(_components(p.value))]
     chosen = next((p for p in adrs if "work" in p.types), None) or next(
         (p for p in adrs if "home" not in p.types), None)
+    for other in adrs:
+        if other is not chosen:
+            unkept[f"ADR ({','.join(sorted(other.types - {'pref'})) or 'untyped'})"] += 1
     if chosen is None:
         return
     parts = _components(chosen.value) + [""] * 7
-    pobox, _ext, street, city, region, code, country = parts[:7]
+    pobox, extended, street, city, region, code, country = parts[:7]
     lines = [ln.strip() for ln in (street or pobox).split("\n") if ln.strip()]
+    if street and pobox:
+        unkept["ADR (post office box)"] += 1
+    more = lines[1:] + [ln.strip() for ln in extended.split("\n") if ln.strip()]
     if lines:
         d["address"] = lines[0]
-        if len(lines) > 1:
-            d["address2"] = ", ".join(lines[1:])
+    if more:
+        d["address2"] = ", ".join(more)
     for key, value in (("city", city), ("county", region), ("post_code", code), ("country_code", country)):
         if value:
             d[key] = value

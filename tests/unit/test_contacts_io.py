@@ -26,8 +26,9 @@ def test_csv_with_bom_semicolons_captions_and_quoted_line_breaks(tmp_path):
             ";Bob;Lee;bob@example.com;;\r\n")
     f = tmp_path / "c.csv"
     f.write_bytes(text.encode("utf-8"))
-    fmt, rows, warnings = read_contacts(str(f))
-    assert fmt == "csv" and warnings == []
+    read = read_contacts(str(f))
+    rows = read.rows
+    assert read.fmt == "csv" and read.warnings == [] and read.source == "CSV with BC field names"
     assert [r.line for r in rows] == [2, 4]  # the quoted line break makes row 2 two lines long
     assert rows[0].data["first_name"] == "Åse" and rows[0].data["no"] == "CT9"
     assert rows[0].data["address"] == "Storgata 1\r\nBakgården"
@@ -35,18 +36,24 @@ def test_csv_with_bom_semicolons_captions_and_quoted_line_breaks(tmp_path):
 
 
 def test_csv_comma_delimiter_and_field_keys():
-    rows, _ = parse_csv('first_name,email,city\nAnn,"ann@x.com",Oslo\n')
+    rows = parse_csv('first_name,email,city\nAnn,"ann@x.com",Oslo\n').rows
     assert rows[0].data == {"first_name": "Ann", "email": "ann@x.com", "city": "Oslo"}
 
 
-def test_csv_unknown_and_assigned_columns_are_reported_not_fatal():
-    rows, warnings = parse_csv("Name;E-Mail;Favourite colour;UUID\nAnn;a@x.com;blue;123\n")
-    assert rows[0].data == {"name": "Ann", "email": "a@x.com"}
-    assert any("Favourite colour" in w for w in warnings) and any("UUID" in w for w in warnings)
+def test_csv_unknown_columns_are_counted_and_assigned_ones_reported():
+    read = parse_csv("Name;E-Mail;Favourite colour;UUID;Shoe size\nAnn;a@x.com;blue;123;\nBob;b@x.com;red;;\n")
+    assert read.rows[0].data == {"name": "Ann", "email": "a@x.com"}
+    assert dict(read.unkept) == {"Favourite colour": 2}  # the empty "Shoe size" holds nothing
+    assert any("UUID" in w for w in read.warnings)
+    plan = plan_import(read, [])
+    assert [(u.name, u.values) for u in plan.unmapped] == [("Favourite colour", 2)]
+    ignored = plan_import(read, [], ignore_columns=("favourite  COLOUR",))
+    assert not ignored.unmapped and [u.name for u in ignored.not_kept] == ["Favourite colour"]
+    assert not plan_import(read, [], ignore_unmapped=True).unmapped
 
 
 def test_csv_row_with_more_values_than_columns_is_invalid():
-    rows, _ = parse_csv("Name;E-Mail\nAnn;a@x.com;extra\n")
+    rows = parse_csv("Name;E-Mail\nAnn;a@x.com;extra\n")
     plan = plan_import(rows, [])
     assert not plan.accepted and "header has 2 columns" in plan.invalid[0].reason
 
@@ -92,7 +99,7 @@ def test_csv_export_reimports_to_the_same_contacts(tmp_path):
     path = tmp_path / "out.csv"
     export_contacts(str(path), contacts, "csv", delimiter=";", bom=True)
     assert path.read_bytes().startswith(b"\xef\xbb\xbfNo.;Type;Name")
-    _, rows, _ = read_contacts(str(path))
+    rows = read_contacts(str(path))
     plan = plan_import(rows, [])
     assert not plan.invalid
     for (_, got), want in zip(plan.accepted, contacts, strict=True):
@@ -103,7 +110,7 @@ def test_csv_export_reimports_to_the_same_contacts(tmp_path):
 # --- validation, duplicates, line numbers -----------------------------------------------------
 
 def test_plan_lists_every_bad_row_with_its_line_and_reason():
-    rows, _ = parse_csv("Name;E-Mail;Phone No.;Privacy Blocked;No.\n"
+    rows = parse_csv("Name;E-Mail;Phone No.;Privacy Blocked;No.\n"
                         "Ann;ann@x.com;+47 1;no;\n"
                         "Bob;not-an-email;;;\n"
                         ";c@x.com;;;\n"
@@ -121,7 +128,7 @@ def test_plan_lists_every_bad_row_with_its_line_and_reason():
 
 def test_duplicates_by_email_within_the_file_and_against_the_store():
     existing = [_contact(no="CT1", name="Old Ann", email="ANN@x.com")]
-    rows, _ = parse_csv("Name;E-Mail\nAnn;ann@x.com \nBob;bob@x.com\nBobby;Bob@X.com\n")
+    rows = parse_csv("Name;E-Mail\nAnn;ann@x.com \nBob;bob@x.com\nBobby;Bob@X.com\n")
     plan = plan_import(rows, existing)
     assert [line for line, _ in plan.accepted] == [3]
     assert {p.line: p.reason for p in plan.duplicates} == {
@@ -132,7 +139,7 @@ def test_duplicates_by_email_within_the_file_and_against_the_store():
 
 def test_numbers_taken_in_store_or_file_are_invalid_and_numbered_rows_go_first():
     tomb = {**_contact(no="CT7", name="Gone", email="g@x.com"), "deleted": True}
-    rows, _ = parse_csv("No.;Name\n;Auto\nct7;Taken\nCT8;Mine\nCT8;Again\n")
+    rows = parse_csv("No.;Name\n;Auto\nct7;Taken\nCT8;Mine\nCT8;Again\n")
     plan = plan_import(rows, [tomb])
     assert {p.line: p.reason for p in plan.invalid} == {
         3: "No. ct7 is already used in the contact store", 5: "No. CT8 is also on line 4"}
@@ -159,21 +166,23 @@ VCARD_40 = (
 
 
 def test_vcard_30_mapping():
-    rows, _ = parse_vcards(VCARD_30)
-    d = rows[0].data
+    rows = parse_vcards(VCARD_30)
+    d = rows.rows[0].data
     assert (d["surname"], d["first_name"], d["middle_name"]) == ("Lee", "Ann", "Marie")
     assert d["company_name"] == "ACME, Inc." and d["job_title"] == "Head of sales"
     assert (d["email"], d["email2"]) == ("ann.lee@acme.com", "ann@acme.com")  # PREF first
     assert (d["phone"], d["mobile_phone"], d["fax"]) == ("+1 555 0101", "+1 555 0102", "+1 555 0103")
     assert (d["address"], d["address2"], d["city"], d["county"], d["post_code"], d["country_code"]) == (
-        "1 Main St", "Floor 2", "Springfield", "IL", "62701", "US")
+        "1 Main St", "Floor 2, Suite 5", "Springfield", "IL", "62701", "US")  # extended address → Address 2
     assert d["home_page"] == "https://acme.com"
-    assert "NOTE" not in str(d) and rows[0].notes == ["3 e-mail addresses; only the first two are kept"]
+    assert "NOTE" not in str(d)
+    assert dict(rows.unkept) == {"N (prefix, suffix)": 1, "ORG (department)": 1, "EMAIL (third and later)": 1,
+                                 "TEL (home)": 1, "ADR (home)": 1, "NOTE": 1, "PHOTO": 1}
 
 
 def test_vcard_40_company_with_uri_phone():
-    rows, _ = parse_vcards(VCARD_40)
-    d = rows[0].data
+    rows = parse_vcards(VCARD_40)
+    d = rows.rows[0].data
     assert d["type"] == model.COMPANY and d["name"] == "Nordlys AS"
     assert d["phone"] == "+47-22-00-00-00" and d["post_code"] == "0150"
     plan = plan_import(rows, [])
@@ -184,8 +193,8 @@ def test_vcard_21_quoted_printable_and_charset_do_not_crash():
     text = ("BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:M=FCller;J=FCrgen\r\n"
             "FN;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:J=C3=BCrgen M=C3=BC=\r\nller\r\n"
             "EMAIL;INTERNET;WORK:j@x.de\r\nTEL;WORK;FAX:0301\r\nEND:VCARD\r\n")
-    rows, _ = parse_vcards(text)
-    d = rows[0].data
+    rows = parse_vcards(text)
+    d = rows.rows[0].data
     assert d["surname"] == "Müller" and d["first_name"] == "Jürgen" and d["name"] == "Jürgen Müller"
     assert d["email"] == "j@x.de" and d["fax"] == "0301"
 
@@ -203,7 +212,7 @@ def test_damaged_vcards_are_file_errors(text, fragment):
 
 
 def test_garbled_vcard_line_makes_that_card_invalid_with_its_line():
-    rows, _ = parse_vcards("BEGIN:VCARD\nFN:Ann\nEMAIL:a@x.com\nEND:VCARD\n"
+    rows = parse_vcards("BEGIN:VCARD\nFN:Ann\nEMAIL:a@x.com\nEND:VCARD\n"
                            "BEGIN:VCARD\nFN:Bob\ngarbage without colon\nEND:VCARD\n")
     plan = plan_import(rows, [])
     assert [line for line, _ in plan.accepted] == [1]
@@ -227,7 +236,7 @@ def test_vcard_round_trip(version):
     write_vcards(buf, contacts, version)
     text = buf.getvalue()
     assert f"VERSION:{version}" in text and "\r\n " in text  # long lines were folded
-    rows, _ = parse_vcards(text)
+    rows = parse_vcards(text)
     plan = plan_import(rows, [])
     assert not plan.invalid
     for (_, got), want in zip(plan.accepted, contacts, strict=True):

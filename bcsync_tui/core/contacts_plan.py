@@ -1,0 +1,143 @@
+"""What an import would do: validate every row, find duplicates, match rows to existing contacts
+for ``--update``, and say which columns hold data the master has no field for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import model
+from .contacts_types import ContactUpdate, ImportPlan, ImportRow, ReadResult, RowProblem, fold_name
+
+_TRUE = {"1", "true", "yes", "y", "ja", "oui", "x", "on"}
+_FALSE = {"", "0", "false", "no", "n", "nei", "non", "off"}
+
+
+def _check_row(row: ImportRow) -> tuple[dict[str, Any] | None, str]:
+    """The prepared contact, or None and why not."""
+    data = dict(row.data)
+    problems = list(row.errors)
+    blocked = data.get("privacy_blocked")
+    if blocked is not None and blocked.strip().lower() not in _TRUE | _FALSE:
+        problems.append(f"Privacy Blocked: {blocked!r} must be yes or no")
+        data.pop("privacy_blocked")
+    number = data.pop("no", "").strip().upper()
+    if number:
+        msg = model.validate_field("no", number)
+        if msg:
+            problems.append(f"No.: {msg}")
+    country = data.get("country_code")
+    if country:
+        from .contacts_country import UnknownCountry, country_code
+
+        try:
+            data["country_code"] = country_code(country)
+        except UnknownCountry as exc:
+            problems.append(f"Country/Region Code: {exc}")
+            data.pop("country_code")
+    try:
+        contact = model.prepare(data)
+    except model.ValidationError as exc:
+        problems.append(str(exc))
+        contact = None
+    if problems:
+        return None, "; ".join(problems)
+    assert contact is not None
+    contact["no"] = number
+    return contact, ""
+
+
+def plan_import(read: ReadResult, existing: list[dict[str, Any]], *, allow_duplicates: bool = False,
+                update: bool = False, ignore_columns: tuple[str, ...] = (), ignore_unmapped: bool = False
+                ) -> ImportPlan:
+    """Validate every row and find duplicates, against the file itself and ``existing`` contacts
+    (pass tombstones too: their numbers stay taken). With ``update``, a row whose No. or e-mail
+    is an existing contact's updates that contact with the fields the file has.
+
+    CSV columns holding values that map to no field, not named in ``ignore_columns`` (nor
+    ``ignore_unmapped``), land in ``plan.unmapped``: the import must refuse them. Ignored columns
+    and the vCard properties not kept land in ``plan.not_kept``, to report."""
+    plan = ImportPlan(rows_read=len(read.rows), warnings=list(read.warnings))
+    if read.derived:
+        plan.warnings.append("columns computed from others, not imported: " + ", ".join(map(repr, read.derived)))
+    ignored = {fold_name(n) for n in ignore_columns}
+    present = {fold_name(n) for n in read.unkept} | {fold_name(n) for n in read.derived}
+    for name in ignore_columns:
+        if fold_name(name) not in present:
+            plan.warnings.append(f"--ignore-column {name!r}: the file has no such column holding values")
+    if read.fmt == "csv" and not ignore_unmapped:
+        plan.unmapped = read.unkept_list(ignored)
+        plan.not_kept = [u for u in read.unkept_list() if fold_name(u.name) in ignored]
+    else:
+        plan.not_kept = read.unkept_list()
+    _plan_rows(plan, read.rows, existing, allow_duplicates=allow_duplicates, update=update)
+    return plan
+
+
+def _plan_rows(plan: ImportPlan, rows: list[ImportRow], existing: list[dict[str, Any]], *,
+               allow_duplicates: bool, update: bool) -> None:
+    taken_numbers = {str(c.get("no", "")).upper() for c in existing}
+    live = [c for c in existing if not c.get("deleted")]
+    by_number = {str(c.get("no", "")).upper(): c for c in live}
+    by_email = {model.normalise_email(c.get("email")): c for c in live if c.get("email")}
+    file_numbers: dict[str, int] = {}
+    file_emails: dict[str, int] = {}
+    updated: dict[str, int] = {}
+    for row in rows:
+        for note in row.notes:
+            plan.warnings.append(f"line {row.line} ({row.label}): {note}")
+        contact, reason = _check_row(row)
+        email = model.normalise_email(contact["email"]) if contact is not None else ""
+        if contact is not None and update:
+            match = by_number.get(contact["no"]) if contact["no"] else None
+            match = match or (by_email.get(email) if email else None)
+            if match is not None:
+                reason = _plan_update(plan, row, contact, match, updated)
+                if reason:
+                    plan.invalid.append(RowProblem(row.line, row.label, reason))
+                continue
+        if contact is not None and contact["no"]:
+            if contact["no"] in taken_numbers:
+                hint = "" if update or contact["no"] not in by_number else " (pass --update to update that contact)"
+                contact, reason = None, f"No. {row.data['no'].strip()} is already used in the contact store{hint}"
+            elif contact["no"] in file_numbers:
+                contact, reason = None, f"No. {contact['no']} is also on line {file_numbers[contact['no']]}"
+        if contact is None:
+            plan.invalid.append(RowProblem(row.line, row.label, reason))
+            continue
+        if email and not allow_duplicates:
+            if email in by_email:
+                other = by_email[email]
+                plan.duplicates.append(RowProblem(row.line, contact["name"],
+                                                  f"{contact['email']} is already in the store as "
+                                                  f"{other.get('no', '')} {other.get('name', '')}".rstrip()))
+                continue
+            if email in file_emails:
+                plan.duplicates.append(RowProblem(row.line, contact["name"],
+                                                  f"{contact['email']} is also on line {file_emails[email]}"))
+                continue
+        if email:
+            file_emails.setdefault(email, row.line)
+        if contact["no"]:
+            file_numbers[contact["no"]] = row.line
+        plan.accepted.append((row.line, contact))
+
+
+def _plan_update(plan: ImportPlan, row: ImportRow, contact: dict[str, Any], match: dict[str, Any],
+                 updated: dict[str, int]) -> str:
+    """Record the update of ``match`` by ``row``; returns why it cannot be, or ""."""
+    uuid = str(match["uuid"])
+    if contact["no"] and contact["no"] != str(match.get("no", "")).upper():
+        return (f"{contact['email']} is the e-mail of {match.get('no', '')} {match.get('name', '')}, "
+                f"but the row's No. is {contact['no']}")
+    if uuid in updated:
+        return f"updates {match.get('no', '')} like line {updated[uuid]}; give each contact one row"
+    updated[uuid] = row.line
+    keys = {k for k in row.data if k in model.EDITABLE_KEYS}
+    if keys & {"first_name", "middle_name", "surname"}:
+        keys.add("name")  # the composed name follows its parts
+    changes = {k: contact[k] for k in sorted(keys) if contact[k] != match.get(k, model.blank_contact()[k])}
+    if changes:
+        plan.updates.append(ContactUpdate(row.line, uuid, str(match.get("no", "")), str(match.get("name", "")), changes))
+    else:
+        plan.unchanged += 1
+    return ""

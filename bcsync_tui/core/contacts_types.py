@@ -1,0 +1,151 @@
+"""The records an import travels in, shared by the CSV and vCard readers and the import planner.
+
+Kept apart so ``contacts_io`` (files, planning, export) and the format readers
+(``contacts_csv``, ``contacts_vcard``) depend on this module, never on each other.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+#: how many problems of one kind a summary lists before it says "and N more"
+SHOWN_PROBLEMS = 20
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (binary, wrong encoding, not CSV/vCard, truncated)."""
+
+    def __init__(self, path: str, problem: str, hint: str = ""):
+        self.path, self.problem, self.hint = path, problem, hint
+        super().__init__(f"{path}: {problem}." + (f" {hint}" if hint else ""))
+
+
+@dataclass
+class ImportRow:
+    """One contact as read from a file: raw text values by field key, and where it starts."""
+
+    line: int
+    data: dict[str, str]
+    #: problems found while reading that make the row invalid (e.g. a garbled vCard line)
+    errors: list[str] = field(default_factory=list)
+    #: things worth telling about the row that do not make it invalid
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        d = self.data
+        composed = " ".join(p for p in (d.get("first_name", ""), d.get("surname", "")) if p.strip())
+        return (d.get("name") or composed or d.get("company_name") or d.get("email") or "").strip()
+
+
+@dataclass(frozen=True)
+class Unkept:
+    """A column (CSV) or property (vCard) whose values the master has no field for."""
+
+    name: str
+    values: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.name, "values": self.values}
+
+    def __str__(self) -> str:
+        return f"{self.name!r}: {self.values} value{'s' if self.values != 1 else ''}"
+
+
+@dataclass
+class ReadResult:
+    """What a reader made of a file."""
+
+    fmt: str  # csv | vcard
+    #: which producer's layout was recognised, for the summary ("Outlook CSV (German)", "iPhone/iCloud vCard")
+    source: str
+    rows: list[ImportRow]
+    warnings: list[str] = field(default_factory=list)
+    #: values not kept, counted per column or property
+    unkept: Counter[str] = field(default_factory=Counter)
+    #: columns whose values are derived from others (e-mail display names, formatted addresses): not data
+    derived: list[str] = field(default_factory=list)
+    #: the file's values carry our export's formula guard (a leading ') that the import takes off
+    guarded: bool = False
+
+    def unkept_list(self, ignored: set[str] | None = None) -> list[Unkept]:
+        ignored = ignored or set()
+        return [Unkept(name, n) for name, n in self.unkept.items() if n and fold_name(name) not in ignored]
+
+
+@dataclass
+class RowProblem:
+    line: int
+    name: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "name": self.name, "reason": self.reason}
+
+    def __str__(self) -> str:
+        who = f" ({self.name})" if self.name else ""
+        return f"line {self.line}{who}: {self.reason}"
+
+
+@dataclass
+class ContactUpdate:
+    """A row that updates an existing contact (``--update``): its uuid and the fields that change."""
+
+    line: int
+    uuid: str
+    no: str
+    name: str
+    changes: dict[str, Any]
+
+
+@dataclass
+class ImportPlan:
+    rows_read: int = 0
+    #: (line, prepared contact) for every row that would be imported as a new contact
+    accepted: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    #: rows that would update an existing contact (only with ``--update``)
+    updates: list[ContactUpdate] = field(default_factory=list)
+    #: rows that match an existing contact and change nothing (only with ``--update``)
+    unchanged: int = 0
+    invalid: list[RowProblem] = field(default_factory=list)
+    duplicates: list[RowProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: CSV columns holding values that map to no field and were not ignored: the import refuses
+    unmapped: list[Unkept] = field(default_factory=list)
+    #: columns the user chose to leave out, and vCard properties not kept: reported
+    not_kept: list[Unkept] = field(default_factory=list)
+
+    def contacts(self) -> list[dict[str, Any]]:
+        """Rows for ``Store.add_contacts``: those with their own number first, so the number
+        series cannot hand one of those numbers to an earlier row."""
+        rows = [c for _, c in self.accepted]
+        return [c for c in rows if c.get("no")] + [c for c in rows if not c.get("no")]
+
+
+def fold_name(name: str) -> str:
+    """A column name as ``--ignore-column`` compares it: case and runs of spaces do not matter."""
+    return " ".join(name.split()).casefold()
+
+
+def capped(items: list[Any], limit: int = SHOWN_PROBLEMS) -> tuple[list[Any], int]:
+    """The first ``limit`` items and how many more there are."""
+    return items[:limit], max(0, len(items) - limit)
+
+
+#: codecs Python has that are not character sets for a text file
+_NOT_FILE_ENCODINGS = {"idna", "punycode", "undefined", "unicode_escape", "raw_unicode_escape"}
+
+
+def check_encoding(name: str) -> str:
+    """The codec's canonical name; ValueError when there is none or it is no text file encoding
+    (``idna``, ``punycode``, ``undefined``, ``base64``, ...)."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise ValueError(f"unknown encoding {name!r}") from None
+    if info.name in _NOT_FILE_ENCODINGS or not getattr(info, "_is_text_encoding", True):
+        raise ValueError(f"{name!r} is not a character set for text files")
+    return info.name
