@@ -102,7 +102,7 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 
 def build_parser(command: str | None = None) -> Parser:
-    from . import backups, contacts, schedule, setup_cmds, sync_cmds
+    from . import backups, contacts, profiles_cmd, schedule, setup_cmds, sync_cmds
 
     parser = Parser(prog="bcsync", description="Keep a business contact master and Outlook/Exchange contacts "
                     "in sync. Without a command, opens the terminal UI.",
@@ -115,6 +115,7 @@ def build_parser(command: str | None = None) -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sync_cmds.register(sub, common)
     setup_cmds.register(sub, common)
+    profiles_cmd.register(sub.choices["profiles"], common)  # `profiles remove NAME` under `profiles`
     contacts.register(sub, common)
     schedule.register(sub, common)
     backups.register(sub, common)
@@ -206,13 +207,27 @@ def _caption(key: str) -> str:
     return FIELD_BY_KEY[key].caption if key in FIELD_BY_KEY else key
 
 
+def filter_error_where(exc: Any) -> str:
+    """Where a filter error is, in the words the CLI and the TUI both use: ``column N`` (from 1)."""
+    return f"column {exc.position + 1}"
+
+
 def filter_error_lines(exc: Any) -> list[str]:
     """A filter error as the TUI shows it: the reason, the expression, a caret under the position."""
     caption = _caption(exc.field) if exc.field else "filter"
     expression = str(exc.expression)
     prefix = f"  {caption}: "
-    return [f"bad filter for {caption}: {exc.reason} (column {exc.position + 1})",
+    return [f"bad filter for {caption}: {exc.reason} ({filter_error_where(exc)})",
             prefix + expression, " " * (len(prefix) + max(0, min(exc.position, len(expression)))) + "^"]
+
+
+def _json_error(as_json: bool, code: int, lines: Sequence[str]) -> None:
+    """With --json, an error is JSON on stdout too (the text stays on stderr), so monitoring
+    that parses stdout always gets JSON: ``{"error": ..., "details": [...], "exit_code": N}``."""
+    if as_json:
+        from .output import emit_json
+
+        emit_json({"error": lines[0] if lines else "", "details": list(lines[1:]), "exit_code": code})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         for i, line in enumerate([str(exc), *exc.details]):
             print(f"bcsync: {line}" if i == 0 else line, file=sys.stderr)
+        _json_error("--json" in argv, exc.code, [str(exc), *exc.details])
         return exc.code
     home_given = bool(args.home or os.environ.get("BCSYNC_HOME"))
     ctx = Context(args, Paths.resolve(args.home), args.profile or default_profile_name(), home_given)
@@ -238,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int((func(ctx) if func else _open_tui(ctx)) or 0)
     except KeyboardInterrupt:
         print("\nbcsync: interrupted", file=sys.stderr)
+        _json_error(ctx.json, EXIT_INTERRUPTED, ["interrupted"])
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `bcsync contacts list | head`
         try:
@@ -254,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warn(line)
             else:
                 print(line, file=sys.stderr)
+        _json_error(ctx.json, code, lines)
         return code
     finally:
         ctx.close()

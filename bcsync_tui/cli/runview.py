@@ -69,7 +69,10 @@ def print_run(run: dict[str, Any], out: IO[str] | None = None, *, show_plan: boo
     if run.get("message"):
         say(f"  {run['message']}", out)
     if run.get("dry_run") and show_plan:
-        print_plan(run.get("plan") or [], out)
+        if run.get("plan") or status == "ok":
+            print_plan(run.get("plan") or [], out)
+        else:  # it stopped before planning: "nothing to do" would be a false all-clear
+            say("  No plan: the dry run stopped before it could plan (see the message above).", out)
     c = run.get("counts") or {}
     say(f"  Outlook: {_n(c, 'outlook_created')} created, {_n(c, 'outlook_updated')} updated, "
         f"{_n(c, 'outlook_deleted')} deleted, {_n(c, 'outlook_recreated')} recreated", out)

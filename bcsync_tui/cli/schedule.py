@@ -25,6 +25,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     inst.add_argument("--method", choices=("auto", "systemd", "cron"), default="auto",
                       help="systemd user timer or crontab line (default: systemd where it runs)")
     inst.add_argument("--json", action="store_true")
+    inst.add_argument("--dry-run", action="store_true", help="show what would be written and run; change nothing")
     inst.set_defaults(func=cmd_install)
     rm = ss.add_parser("remove", parents=[common], help="stop the scheduled sync")
     rm.add_argument("--method", choices=("auto", "systemd", "cron"), default="auto")
@@ -68,6 +69,8 @@ def cmd_install(ctx: Context) -> int:
     try:
         every = sched.parse_duration(ctx.args.every)
         command = sched.scheduled_command(_home_for_schedule(ctx))
+        if getattr(ctx.args, "dry_run", False):
+            return _install_dry_run(ctx, every, command)
         ctx.paths.ensure()
         result = sched.install(every, command, _method(ctx.args), ctx.paths.log_dir / "scheduled-sync.log")
     except sched.ScheduleError as exc:
@@ -97,6 +100,39 @@ def cmd_install(ctx: Context) -> int:
         say("")
     if not ready:
         warn("no enabled profile is set up yet, so the scheduled sync has nothing to do; run `bcsync setup`")
+    return EXIT_OK
+
+
+def _install_dry_run(ctx: Context, every: int, command: list[str]) -> int:
+    """What `schedule install` would write and run, with nothing written or run."""
+    if every < 60:
+        raise sched.ScheduleError("the interval must be at least one minute")
+    method = sched.choose_method(_method(ctx.args))
+    files: dict[str, str] = {}
+    steps: list[str] = []
+    line = ""
+    if method == "cron":
+        line = sched.cron_line(every, command, ctx.paths.log_dir / "scheduled-sync.log")
+    else:
+        service, timer = sched.unit_files()
+        files = {str(service): sched.render_service(command), str(timer): sched.render_timer(every)}
+        steps = ["systemctl --user daemon-reload", f"systemctl --user enable --now {sched.UNIT}.timer"]
+    if ctx.json:
+        emit_json({"dry_run": True, "method": method, "every_seconds": every, "command": command,
+                   "files": files, "would_run": steps, "cron_line": line})
+        return EXIT_OK
+    say(f"Dry run: nothing written. `bcsync schedule install` would (every {sched.format_duration(every)}):")
+    for path, text in files.items():
+        say(f"\nwrite {path}:")
+        for text_line in text.rstrip("\n").splitlines():
+            say(f"  {text_line}")
+    if steps:
+        say("")
+    for step in steps:
+        say(f"run: {step}")
+    if line:
+        say("ask you to add this line with `crontab -e`:")
+        say(f"  {line}")
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ and fit monitoring: ``bcsync status --max-age 2h`` exits 1 when the last sync fa
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -16,7 +17,9 @@ from typing import Any
 
 from ..core.history import get_run, list_conflicts, list_runs
 from ..core.profiles import Profile, list_profiles, load_profile
-from .main import DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, CliError, Context
+from .main import (DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, CliError, Context,
+                   filter_error_lines)
+from .main import _caption as field_caption
 from .output import ProgressPrinter, emit_json, fields_block, human_age, local_time, say, table
 from .runview import age_seconds, counts_line, log_rows, print_run, run_summary
 
@@ -147,6 +150,17 @@ def _max_age(text: str | None) -> int | None:
     return seconds
 
 
+def exact_duration(seconds: int) -> str:
+    """A duration to the second, largest units first, zero units left out: ``1 min 25 s``, ``2 h``."""
+    parts = []
+    rest = max(0, int(seconds))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min"), (1, "s")):
+        if rest >= size:
+            parts.append(f"{rest // size} {unit}")
+            rest %= size
+    return " ".join(parts) or "0 s"
+
+
 def profile_status(ctx: Context, profile: Profile, max_age: int | None) -> dict[str, Any]:
     from ..core.filters import ContactFilter, FilterError
     from ..core.sync.eligibility import outbound_reason
@@ -162,8 +176,8 @@ def profile_status(ctx: Context, profile: Profile, max_age: int | None) -> dict[
         description = cf.describe()
         selected = sum(1 for c in contacts if outbound_reason(c, cf) is None)
     except FilterError as exc:
-        description, selected = f"invalid: {exc}", None
-        problems.append(f"the filter is invalid ({exc}); fix it with `bcsync filter`")
+        description, selected = f"invalid: {filter_error_lines(exc)[0]}", None
+        problems.append(f"the filter is invalid ({filter_error_lines(exc)[0]}); fix it with `bcsync filter`")
     linked = sum(1 for lk in store.links.raw().values() if lk.get("profile") == profile.name)
     age = age_seconds(last) if last else None
     if not profile.configured:
@@ -174,7 +188,8 @@ def profile_status(ctx: Context, profile: Profile, max_age: int | None) -> dict[
     elif last.get("status") != "ok":
         problems.append(LAST_RUN_PROBLEM.get(last.get("status", ""), f"the last sync ended {last.get('status')}"))
     if max_age is not None and age is not None and age > max_age:
-        problems.append(f"the last sync was {human_age(age)} ago (more than {human_age(max_age)})")
+        problems.append(f"the last sync was {exact_duration(math.ceil(age))} ago, longer than the "
+                        f"{exact_duration(max_age)} --max-age allows")
     return {"profile": profile.name, "enabled": profile.enabled, "email": profile.email,
             "server_url": profile.server_url, "folder_name": profile.folder_name, "filter": dict(profile.filter),
             "filter_description": description,
@@ -256,7 +271,7 @@ def cmd_log(ctx: Context) -> int:
         else:
             table(["When", "Contact", "Field", "Master value (kept)", "Outlook value", "Re-applied"],
                   [[local_time(r.get("at")), f"{r.get('contact_no', '')} {r.get('contact_name', '')}",
-                    r.get("field", ""), r.get("master_value", ""), r.get("outlook_value", ""),
+                    field_caption(r.get("field", "")), r.get("master_value", ""), r.get("outlook_value", ""),
                     "yes" if r.get("reapplied") else ""] for r in rows])
         return EXIT_OK
     if args.run:

@@ -20,7 +20,7 @@ async def test_caret_points_at_the_error():
     text = caret_text(validate_expression("city", "Oslo|(Bergen")).plain
     expr, caret = text.splitlines()
     assert expr == "Oslo|(Bergen"
-    assert caret == " " * 12 + "^ unclosed '('"
+    assert caret == " " * 12 + "^ unclosed '(' (column 13)"  # the column the CLI names too
 
 
 async def test_errors_show_inline_and_the_count_follows_each_keystroke(app, sample_store: Store):

@@ -11,7 +11,7 @@ from textual.widgets import Footer, Button, Label, Static
 
 from ...core.filters import ContactFilter
 from ...core.profiles import get_or_new_profile, save_profile
-from ..widgets.filter_form import FilterForm
+from ..widgets.filter_form import FilterForm, filter_error_message
 
 SYNTAX_HINT = ("A* starts with · *a* contains · ? one character · @ ignore case · | or · & and · <> not · "
                "< <= > >= · a..b range · '' empty · 'a&b' literal")
@@ -55,7 +55,7 @@ class FilterScreen(ModalScreen[dict[str, str] | None]):
         if errors:
             key = next(iter(errors))
             self.query_one(f"#expr-{key}").focus()
-            self.notify(str(errors[key]), severity="error", markup=False)
+            self.notify(filter_error_message(errors[key]), severity="error", markup=False)
             return
         saved = save_filter(self.app, form.expressions())
         self.notify("Filter saved; it applies from the next sync.", timeout=3)

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Button, Checkbox, DataTable, Label, Static
 from textual.worker import WorkerFailed
 
 from ...core.filters import ContactFilter
-from ..widgets.filter_form import FilterForm
+from ..widgets.filter_form import FilterForm, filter_error_message
 from ..widgets.status_line import local_time, short_ref
 from ..widgets.sync_panel import COUNT_LABELS
 from .filter_editor import save_filter
@@ -100,7 +100,7 @@ class SyncDialog(ModalScreen[SyncRequest | None]):
         if errors:
             key = next(iter(errors))
             self.query_one(f"#expr-{key}").focus()
-            self.notify(f"Fix the filter first: {errors[key]}", severity="error", markup=False)
+            self.notify(f"Fix the filter first: {filter_error_message(errors[key])}", severity="error", markup=False)
             return False
         if ContactFilter(form.expressions()).to_dict() != ContactFilter(self.app.profile.filter).to_dict():
             save_filter(self.app, form.expressions())
@@ -141,7 +141,10 @@ class SyncDialog(ModalScreen[SyncRequest | None]):
             text.append(f"This sync would be {STATUS_TEXT.get(record.get('status', ''), record.get('status'))}: ",
                         "bold red")
             text.append(f"{record.get('message', '')}\n")
-        text.append(plan_summary(plan), "bold")
+        if plan or record.get("status") == "ok":
+            text.append(plan_summary(plan), "bold")
+        else:  # it stopped before planning: "nothing to do" would be a false all-clear
+            text.append("No plan: the preview stopped before it could plan.", "bold")
         skipped = record.get("skipped", [])
         if skipped:
             text.append(f"\n{len(skipped):,} Outlook contact(s) would be skipped (see the table).")

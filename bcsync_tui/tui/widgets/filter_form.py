@@ -17,6 +17,7 @@ from textual.widgets import Input, Label, Select, Static
 from ...core.filters import ContactFilter, FilterError, validate_expression
 from ...core.model import BC_FILTER_KEYS, FIELD_BY_KEY, FIELDS
 from ...core.sync.eligibility import outbound_reason
+from ...cli.main import filter_error_lines, filter_error_where
 from .contact_list import fit
 
 #: every field a filter may test (identity and timestamps are not useful to filter on)
@@ -33,8 +34,13 @@ def caret_text(error: FilterError) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(expr + "\n")
     text.append(" " * pad + "^ ", "bold")
-    text.append(error.reason)
+    text.append(f"{error.reason} ({filter_error_where(error)})")
     return text
+
+
+def filter_error_message(error: FilterError) -> str:
+    """The one-line message the CLI prints for this error (same words, same position)."""
+    return filter_error_lines(error)[0]
 
 
 class FilterRow(Vertical):
