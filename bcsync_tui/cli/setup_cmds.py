@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..core import model
-from ..core.profiles import (AUTH_TYPES, Profile, get_or_new_profile, list_profiles, load_profile,
+from ..core.profiles import (AUTH_TYPES, TRANSPORTS, Profile, get_or_new_profile, list_profiles, load_profile,
                              save_profile)
 from .common import field_key
 from .main import EXIT_CONFIG, EXIT_OK, CliError, Context
@@ -28,9 +29,25 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--username", help="sign-in name if not the e-mail address (DOMAIN\\user for NTLM)")
     p.add_argument("--password-stdin", action="store_true",
                    help="read the password (or OAuth client secret) from standard input")
-    p.add_argument("--auth", choices=AUTH_TYPES, help="authentication (default basic)")
-    p.add_argument("--oauth-client-id", help="OAuth2 application (client) id")
-    p.add_argument("--oauth-tenant-id", help="OAuth2 tenant id")
+    p.add_argument("--transport", choices=TRANSPORTS,
+                   help="ews: Exchange Server (on-premises); graph: Exchange Online (Microsoft 365) over Microsoft Graph")
+    p.add_argument("--auth", choices=AUTH_TYPES, help="EWS authentication (default basic)")
+    p.add_argument("--oauth-client-id", "--client-id", dest="oauth_client_id",
+                   help="application (client) id: OAuth2 for EWS; for Graph your app registration (default: "
+                        "Microsoft Graph Command Line Tools for a person)")
+    p.add_argument("--oauth-tenant-id", "--tenant", dest="oauth_tenant_id",
+                   help="tenant id or domain (contoso.com); Graph default for a person: organizations")
+    p.add_argument("--authority", help="Graph: sign-in authority URL (default https://login.microsoftonline.com/TENANT)")
+    p.add_argument("--graph-url", metavar="URL", help="Graph: API root (default https://graph.microsoft.com/v1.0)")
+    p.add_argument("--ca-file", metavar="FILE", help="Graph: a CA certificate to trust besides the system's")
+    p.add_argument("--client-secret-stdin", action="store_true",
+                   help="Graph, administrators: sign in as the application (client credentials) with the secret "
+                        "read from standard input; syncs /users/EMAIL")
+    p.add_argument("--certificate", metavar="PEM",
+                   help="Graph, administrators: client credentials with a certificate (PEM: private key + certificate)")
+    p.add_argument("--device-code", action="store_true",
+                   help="Graph: sign in as a person with a device code (the default)")
+    p.add_argument("--sign-in", action="store_true", help="Graph: sign in again (device code) even if signed in")
     p.add_argument("--oauth-token-url", help="OAuth2 token endpoint (default: Microsoft's for the tenant; e.g. AD FS)")
     p.add_argument("--folder", metavar="NAME", help="the Outlook contact folder to sync (default 'Business Central')")
     tls = p.add_mutually_exclusive_group()
@@ -77,18 +94,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 _SETTINGS = ("email", "server", "username", "auth", "oauth_client_id", "oauth_tenant_id", "oauth_token_url", "folder",
              "insecure", "verify_tls", "interval", "master_delete", "leave_filter", "max_deletes", "enable", "disable",
-             "password_stdin")
+             "password_stdin", "transport", "authority", "graph_url", "ca_file", "client_secret_stdin", "certificate",
+             "device_code", "sign_in")
 
 
-def _read_password() -> str:
+def _read_password(option: str = "--password-stdin", what: str = "password") -> str:
     if sys.stdin is None or sys.stdin.closed:
-        raise CliError("--password-stdin: there is no standard input to read the password from")
+        raise CliError(f"{option}: there is no standard input to read the {what} from")
     if sys.stdin.isatty():
-        secret = getpass.getpass("Password: ")
+        secret = getpass.getpass(f"{what.capitalize()}: ")
     else:
         secret = sys.stdin.readline().rstrip("\r\n")
     if not secret:
-        raise CliError("--password-stdin: standard input gave an empty password; nothing was saved")
+        raise CliError(f"{option}: standard input gave an empty {what}; nothing was saved")
     return secret
 
 
@@ -109,6 +127,20 @@ def _apply(profile: Profile, args: argparse.Namespace) -> None:
         profile.oauth_tenant_id = args.oauth_tenant_id.strip()
     if args.oauth_token_url is not None:
         profile.oauth_token_url = args.oauth_token_url.strip()
+    if args.transport:
+        profile.transport = args.transport
+    if args.authority is not None:
+        profile.graph_authority = args.authority.strip()
+    if args.graph_url is not None:
+        profile.graph_url = args.graph_url.strip()
+    if args.ca_file is not None:
+        profile.ca_file = str(Path(args.ca_file).expanduser().resolve()) if args.ca_file.strip() else ""
+    if args.certificate is not None:
+        profile.graph_certificate = str(Path(args.certificate).expanduser().resolve()) if args.certificate else ""
+    if args.client_secret_stdin or args.certificate:
+        profile.graph_auth = "client_credentials"
+    elif args.device_code:
+        profile.graph_auth = "device_code"
     if args.folder is not None:
         profile.folder_name = args.folder.strip()
     if args.insecure:
@@ -135,7 +167,35 @@ def _apply(profile: Profile, args: argparse.Namespace) -> None:
         profile.enabled = False
 
 
+def _check_combination(args: argparse.Namespace, profile: Profile) -> None:
+    if args.password_stdin and args.client_secret_stdin:
+        raise CliError("give either --password-stdin (EWS) or --client-secret-stdin (Graph), not both")
+    graph_only = [o for o, v in (("--client-secret-stdin", args.client_secret_stdin), ("--certificate", args.certificate),
+                                 ("--device-code", args.device_code), ("--sign-in", args.sign_in)) if v]
+    if graph_only and profile.transport != "graph":
+        raise CliError(f"{graph_only[0]} is for Microsoft Graph profiles: add --transport graph")
+
+
+def _forget_server_state(profile: Profile) -> None:
+    """The profile now talks to its mailbox over another protocol: ids and sync states of the old one
+    mean nothing to the new one. The links stay: the next sync lists the folder and relinks every
+    item by its stamp (the same extended property over EWS and Graph): nothing created or deleted."""
+    for key in ("folder_id", "sync_state", "recheck_ids", "orphans", "server_version"):
+        profile.state.pop(key, None)
+
+
+def _validate(ctx: Context, profile: Profile, secret: str | None) -> tuple[bool, str]:
+    from ..core.sync.runner import validate_connection
+
+    try:
+        return validate_connection(profile, secret, timeout=ctx.args.timeout, secrets=ctx.secrets())
+    except Exception as exc:  # an adapter error not yet translated: still a failed check, not a crash
+        return False, f"Could not connect to Exchange: {type(exc).__name__}: {exc}"
+
+
 def cmd_setup(ctx: Context) -> int:
+    from .setup_graph import needs_sign_in, sign_in
+
     args = ctx.args
     store = ctx.store()
     changing = any(getattr(args, k) not in (None, False) for k in _SETTINGS)
@@ -143,40 +203,61 @@ def cmd_setup(ctx: Context) -> int:
         raise CliError("nothing to do: give settings (e.g. --email ann@example.com --server auto --password-stdin), "
                        "--validate or --show (see `bcsync setup --help`)")
     secrets = ctx.secrets()
+    validation = None
     if changing:
         exists = any(p.name == ctx.profile for p in list_profiles(store))
         profile = get_or_new_profile(store, ctx.profile)
+        before = Profile.from_doc(profile.to_doc())
         _apply(profile, args)
+        _check_combination(args, profile)
         errors = profile.validate()
         if not profile.email:
             errors.setdefault("email", "is needed: give --email")
         if errors:
             raise CliError(f"the setup of profile {ctx.profile!r} is not valid; nothing was saved:",
                            details=[f"  {k.replace('_', ' ')}: {m}" for k, m in errors.items()])
-        secret = _read_password() if args.password_stdin else None
+        secret = None
+        if args.password_stdin:
+            secret = _read_password()
+        elif args.client_secret_stdin:
+            secret = _read_password("--client-secret-stdin", "client secret")
+        moved = exists and before.transport != profile.transport
+        if moved:
+            _forget_server_state(profile)
+        if needs_sign_in(profile, before if exists else None, secrets, force=args.sign_in):
+            sign_in(ctx, profile, secrets)
+        if args.validate and secret is not None:
+            # Check the new secret before it replaces the one that may still work (issue 15).
+            ok, message = _validate(ctx, profile, secret)
+            validation = {"ok": ok, "message": message}
+            if not ok:
+                kept = "the old one is kept" if secrets.get(profile.name) is not None else "none is stored"
+                what = "client secret" if args.client_secret_stdin else "password"
+                raise CliError(message, details=[f"The new {what} did not work and was not saved ({kept}); "
+                                                 "the profile's settings were not changed either."])
         save_profile(store, profile)
         if secret is not None:
             secrets.set(profile.name, secret)
         if not ctx.json:
-            say(f"{'Updated' if exists else 'Created'} profile {profile.name!r} "
-                f"({profile.email}, {profile.server_url or 'autodiscover'}).")
+            where = profile.transport_label if profile.transport == "graph" else (profile.server_url or "autodiscover")
+            say(f"{'Updated' if exists else 'Created'} profile {profile.name!r} ({profile.email}, {where}).")
+            if moved:
+                say(f"The profile now syncs over {profile.transport_label}; the next sync relinks the folder's "
+                    "contacts by their stamps (nothing is created twice or deleted).")
             if secret is not None:
-                say(f"Password stored in {secrets.where}.")
+                say(f"{'Client secret' if args.client_secret_stdin else 'Password'} stored in {secrets.where}.")
             if not profile.verify_tls:
                 say("Warning: TLS certificates are NOT verified for this profile (--insecure).")
     profile = load_profile(store, ctx.profile)
-    code, validation = EXIT_OK, None
+    code = EXIT_OK
     if args.validate:
-        from ..core.sync.runner import validate_connection
-
-        try:
-            ok, message = validate_connection(profile, secrets.get(profile.name), timeout=args.timeout)
-        except Exception as exc:  # an adapter error not yet translated: still a failed check, not a crash
-            ok, message = False, f"Could not connect to Exchange: {type(exc).__name__}: {exc}"
-        validation = {"ok": ok, "message": message}
-        code = EXIT_OK if ok else EXIT_CONFIG
+        if validation is None:
+            ok, message = _validate(ctx, profile, secrets.get(profile.name))
+            validation = {"ok": ok, "message": message}
+        code = EXIT_OK if validation["ok"] else EXIT_CONFIG
         if not ctx.json:
-            say(message) if ok else print(f"bcsync: {message}", file=sys.stderr)
+            say(validation["message"]) if validation["ok"] else print(f"bcsync: {validation['message']}",
+                                                                       file=sys.stderr)
     if ctx.json:
         emit_json({"profile": profile_dict(ctx, profile), "validation": validation, "exit_code": code})
     elif args.show:
@@ -200,6 +281,8 @@ def profile_dict(ctx: Context, profile: Profile) -> dict[str, Any]:
             "leave_filter_policy": profile.leave_filter_policy, "max_deletes": profile.max_deletes,
             "max_delete_fraction": profile.max_delete_fraction, "oauth_client_id": profile.oauth_client_id,
             "oauth_tenant_id": profile.oauth_tenant_id, "oauth_token_url": profile.oauth_token_url,
+            "transport": profile.transport, "graph_auth": profile.graph_auth, "authority": profile.authority,
+            "graph_url": profile.graph_root, "ca_file": profile.ca_file, "certificate": profile.graph_certificate,
             "password_set": ctx.secrets().get(profile.name) is not None}
 
 
@@ -207,11 +290,18 @@ def show_profile(ctx: Context, profile: Profile) -> None:
     d = profile_dict(ctx, profile)
     secrets = ctx.secrets()
     user = profile.username or profile.email
+    if profile.transport == "graph":
+        from .setup_graph import graph_rows
+
+        connection = graph_rows(profile, secrets, d["password_set"])
+    else:
+        connection = [
+            ("Server", profile.server_url or "autodiscover"),
+            ("Authentication", f"{profile.auth_type}, as {user}" if user else profile.auth_type),
+            ("Password", f"stored in {secrets.where}" if d["password_set"] else "not set (use --password-stdin)")]
     fields_block([
         ("Profile", profile.name), ("Enabled", "yes" if profile.enabled else "no (left out of scheduled syncs)"),
-        ("Mailbox", profile.email or "(not set)"), ("Server", profile.server_url or "autodiscover"),
-        ("Authentication", f"{profile.auth_type}, as {user}" if user else profile.auth_type),
-        ("Password", f"stored in {secrets.where}" if d["password_set"] else "not set (use --password-stdin)"),
+        ("Mailbox", profile.email or "(not set)"), ("Transport", profile.transport_label), *connection,
         ("TLS", "certificates verified" if profile.verify_tls else "NOT verified (--insecure)"),
         ("Folder", profile.folder_name), ("Filter", d["filter_description"] or "(none: all contacts)"),
         ("Sync interval", f"{profile.interval_minutes} min" if profile.interval_minutes else "off"),

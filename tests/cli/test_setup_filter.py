@@ -132,3 +132,20 @@ def test_profiles_list(cli):
     assert r.code == 0 and "* ann" in r.out and "bob@example.com" in r.out and "never" in r.out
     data = json.loads(cli("profiles", "--json").out)
     assert [p["name"] for p in data["profiles"]] == ["ann", "bob"] and data["default_profile"] == "ann"
+
+
+def test_a_new_password_that_fails_validation_is_not_saved_and_the_old_one_is_kept(cli):
+    from bcsync_tui.ewsserver import LoopbackExchange
+
+    good = "Loopback-pw-7"
+    with LoopbackExchange(users={"ann@example.com": good}) as server:
+        r = cli("setup", "--email", "ann@example.com", "--server", server.url, "--password-stdin", "--validate",
+                stdin=good + "\n")
+        assert r.code == 0 and "Connected successfully" in r.out, r.err
+        r = cli("setup", "--password-stdin", "--folder", "Other", "--validate", stdin="a typo\n")
+        assert r.code == 3
+        assert "did not work and was not saved (the old one is kept)" in r.err
+        assert json.loads(cli.paths.secrets_file.read_text()) == {"ann:password": good}
+        with cli.store() as store:
+            assert load_profile(store, "ann").folder_name == "Business Central"
+        assert cli("setup", "--validate").code == 0  # the old password still works
