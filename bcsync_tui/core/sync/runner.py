@@ -31,6 +31,10 @@ def _secrets_for(store: Store, secrets: SecretStore | None) -> SecretStore:
 
 def ews_factory(secrets: SecretStore, timeout: float = 30.0) -> TransportFactory:
     def make(profile: Profile):
+        if profile.transport == "graph":
+            from .graph import GraphTransport
+
+            return GraphTransport(profile, secrets, client_secret=secrets.get(profile.name), timeout=timeout)
         from .ews import EwsTransport
 
         return EwsTransport(profile, secrets.get(profile.name), timeout=timeout)
@@ -73,15 +77,20 @@ async def run_sync(store: Store, profile_name: str, **kwargs: Any) -> dict[str, 
     return await asyncio.to_thread(sync_blocking, store, profile_name, **kwargs)
 
 
-def validate_connection(profile: Profile, secret: str | None, timeout: float = 10.0) -> tuple[bool, str]:
+def validate_connection(profile: Profile, secret: str | None, timeout: float = 10.0,
+                        secrets: SecretStore | None = None) -> tuple[bool, str]:
     """BC's "Validate Exchange Connection": (True, "Connected successfully to Exchange.") or a
-    specific failure that says what to do."""
+    specific failure that says what to do. A Graph profile also needs ``secrets`` (its token cache)."""
     errors = profile.validate()
     if errors:
         field, message = next(iter(errors.items()))
         return False, f"The setup is incomplete: {field} {message}."
     if not profile.email:
         return False, "Enter the mailbox e-mail address first."
+    if profile.transport == "graph":
+        from .graph import validate_graph
+
+        return validate_graph(profile, secrets, secret, timeout)
     try:
         from .ews import EwsTransport
 
