@@ -55,7 +55,7 @@ READ_ONLY = frozenset(
     "Notes Photo UserSMIMECertificate MSExchangeCertificate DirectoryId ManagerMailbox DirectReports InstanceKey "
     "WebClientReadFormQueryString WebClientEditFormQueryString DisplayCc DisplayTo UniqueBody NormalizedBody "
     "TextBody Preview StoreEntryId".split())
-COMPUTED = ("ItemId", "ParentFolderId", "ItemClass", "Subject", "Sensitivity", "DateTimeReceived", "Size",
+COMPUTED = ("ItemId", "ParentFolderId", "ItemClass", "Sensitivity", "DateTimeReceived", "Size",
             "Importance", "IsSubmitted", "IsDraft", "IsFromMe", "IsResend", "IsUnmodified", "DateTimeCreated",
             "ReminderIsSet", "HasAttachments", "Culture", "EffectiveRights", "LastModifiedName", "LastModifiedTime",
             "IsAssociated", "CompleteName", "ContactSource", "HasPicture", "PostalAddressIndex")
@@ -66,6 +66,30 @@ ITEM_TAGS = frozenset(DEFAULT_ITEM_CLASS) | {"MeetingRequest", "MeetingResponse"
 #: xs:boolean properties a client may set; stored as "true"/"false" as Exchange answers them.
 BOOLEANS = frozenset({"ReminderIsSet", "IsRead", "IsReadReceiptRequested", "IsDeliveryReceiptRequested",
                       "IsResponseRequested", "IsAllDayEvent", "IsComplete", "IsTeamTask"})
+
+#: Exchange keeps at most 255 characters of these (exchangelib's CharField max_length, and its
+#: test_text_field_settings run against Exchange): a longer GivenName / MiddleName / Surname is refused with
+#: ErrorPropertyUpdate naming the property, a longer Subject is cut to 255 characters.
+MAX_NAME_CHARS = 255
+REFUSED_IF_LONGER = {"GivenName": "contacts:GivenName", "MiddleName": "contacts:MiddleName",
+                     "Surname": "contacts:Surname"}
+CUT_IF_LONGER = frozenset({"Subject"})
+
+
+def check_length(value: ET.Element) -> ET.Element:
+    """The element to store for ``value``, or EwsError(ErrorPropertyUpdate) when it is too long."""
+    text = value.text or ""
+    if len(text) <= MAX_NAME_CHARS:
+        return value
+    name = local_name(value.tag)
+    if name in REFUSED_IF_LONGER:
+        mx = el(t("MessageXml"), children=[el(t("FieldURI"), {"FieldURI": REFUSED_IF_LONGER[name]})])
+        raise EwsError("ErrorPropertyUpdate", f"The property {name} is longer than {MAX_NAME_CHARS} characters.",
+                       message_xml=mx)
+    if name in CUT_IF_LONGER:
+        return el(value.tag, value.attrib, text[:MAX_NAME_CHARS])
+    return value
+
 
 # --- extended properties --------------------------------------------------------------------------
 
@@ -208,7 +232,7 @@ def parse_new_item(elem: ET.Element) -> tuple[str, dict, dict]:
             c = _normalise_indexed(c)
             if len(c) == 0:
                 continue
-        props[name] = _normalise_bool(c) if name in BOOLEANS else c
+        props[name] = _normalise_bool(c) if name in BOOLEANS else check_length(c)
     return local_name(elem.tag), props, ext
 
 
@@ -288,6 +312,8 @@ def apply_change(props: dict, ext: dict, change: ET.Element) -> None:
         value = _normalise_indexed(value)
     elif name in BOOLEANS:
         value = _normalise_bool(value)
+    else:
+        value = check_length(value)
     props[name] = value
 
 

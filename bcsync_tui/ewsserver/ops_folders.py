@@ -1,4 +1,4 @@
-"""Folder operations: GetFolder, FindFolder, CreateFolder, UpdateFolder, DeleteFolder, EmptyFolder."""
+"""Folder operations: GetFolder, FindFolder, CreateFolder, UpdateFolder, MoveFolder, DeleteFolder, EmptyFolder."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from .contacts_xml import uri_element
 from .mailbox import Folder, Mailbox
 from .ops_common import Context, choice, container, error, ok, paging, per_element, required, response, root_folder
-from .restrictions import evaluate, folder_getter
+from .restrictions import evaluate, folder_getter, unread_count
 from .soap import EwsError, el, local_name, m, schema_error, sub, t
 
 FOLDER_ORDER = {n: i for i, n in enumerate(
@@ -16,8 +16,10 @@ FOLDER_ORDER = {n: i for i, n in enumerate(
     "SharingEffectiveRights PermissionSet UnreadCount".split())}
 _ELEMENT_FOR_CLASS = (("IPF.Contact", "ContactsFolder"), ("IPF.Appointment", "CalendarFolder"),
                       ("IPF.Task", "TasksFolder"))
+#: The FolderClass a new folder gets when the request names none. A plain ``Folder`` gets none at all, as in
+#: Exchange (exchangelib's test_folder expects such a folder to come back as a generic Folder, not Messages).
 _CLASS_FOR_ELEMENT = {"ContactsFolder": "IPF.Contact", "CalendarFolder": "IPF.Appointment",
-                      "TasksFolder": "IPF.Task", "Folder": "IPF.Note", "SearchFolder": "IPF.Note"}
+                      "TasksFolder": "IPF.Task", "Folder": "", "SearchFolder": "IPF.Note"}
 
 
 def folder_element(folder: Folder) -> str:
@@ -95,7 +97,7 @@ def render_folder(mbx: Mailbox, folder: Folder, shape: FolderShape, *, find: boo
         perms.append(_permission("Anonymous"))
         add("PermissionSet", ps)
     if "UnreadCount" in f and elem_name == "Folder":
-        add("UnreadCount", el(t("UnreadCount"), text="0"))
+        add("UnreadCount", el(t("UnreadCount"), text=str(unread_count(folder))))
     parts.sort(key=lambda p: p[0])
     return el(t(elem_name), children=[e for _, e in parts])
 
@@ -141,6 +143,28 @@ def _name_taken(mbx: Mailbox, parent: Folder, name: str, exclude: Folder | None 
     return any(c.name.lower() == name.lower() and c is not exclude for c in mbx.children(parent))
 
 
+def _folder_exists(name: str) -> EwsError:
+    # exchangelib's test_case_sensitivity reads the folder's name in Exchange's message text.
+    return EwsError("ErrorFolderExists", f"A folder with the specified name already exists., Could not create "
+                    f"folder '{name}'.")
+
+
+def _target_folder(ctx: Context, fid: ET.Element) -> tuple[Mailbox, Folder]:
+    """The folder an UpdateFolder / MoveFolder acts on. A FolderId whose folder is gone answers
+    ErrorItemNotFound there, as Exchange does (exchangelib's test_create_update_empty_delete)."""
+    try:
+        return ctx.resolve_folder(fid)
+    except EwsError as e:
+        if e.code == "ErrorFolderNotFound" and local_name(fid.tag) == "FolderId":
+            raise EwsError("ErrorItemNotFound", "The specified object was not found in the store.") from None
+        raise
+
+
+def _ident(mbx: Mailbox, folder: Folder) -> ET.Element:
+    return el(t(folder_element(folder)), children=[el(t("FolderId"), {
+        "Id": mbx.folder_id(folder), "ChangeKey": mbx.folder_changekey(folder)})])
+
+
 def create_folder(ctx: Context, body: ET.Element) -> ET.Element:
     folders = body.find(m("Folders"))
     if folders is None:
@@ -161,15 +185,12 @@ def create_folder(ctx: Context, body: ET.Element) -> ET.Element:
                               container("Folders")))
             continue
         if _name_taken(mbx, parent, name):
-            msgs.append(error("CreateFolder", EwsError("ErrorFolderExists", "A folder with the specified name "
-                                                       "already exists."), container("Folders")))
+            msgs.append(error("CreateFolder", _folder_exists(name), container("Folders")))
             continue
         folder = mbx.add_folder(parent, name, folder_class)
         parent.cn = mbx.new_cn()
         ctx.wrote()
-        ident = el(t(folder_element(folder)), children=[el(t("FolderId"), {
-            "Id": mbx.folder_id(folder), "ChangeKey": mbx.folder_changekey(folder)})])
-        msgs.append(ok("CreateFolder", container("Folders", ident)))
+        msgs.append(ok("CreateFolder", container("Folders", _ident(mbx, folder))))
     return response("CreateFolder", msgs)
 
 
@@ -183,9 +204,9 @@ def update_folder(ctx: Context, body: ET.Element) -> ET.Element:
             ids = [c for c in change if local_name(c.tag) in ("FolderId", "DistinguishedFolderId")]
             if len(ids) != 1:
                 raise schema_error("FolderChange needs one folder id.")
-            mbx, folder = ctx.resolve_folder(ids[0])
+            mbx, folder = _target_folder(ctx, ids[0])
             updates = change.find(t("Updates"))
-            name, folder_class = folder.name, folder.folder_class
+            name = folder.name
             for u in updates if updates is not None else ():
                 path = u.find(t("FieldURI"))
                 field = uri_element(path.get("FieldURI") or "") if path is not None else ""
@@ -195,20 +216,20 @@ def update_folder(ctx: Context, body: ET.Element) -> ET.Element:
                     if local_name(u.tag) != "SetFolderField" or not value:
                         raise EwsError("ErrorInvalidPropertyDelete", "The display name cannot be deleted.")
                     name = value
-                elif field == "FolderClass" and local_name(u.tag) == "SetFolderField" and value:
-                    folder_class = value
+                elif field == "FolderClass":
+                    new_class = (value or "") if local_name(u.tag) == "SetFolderField" else ""
+                    if new_class != folder.folder_class:
+                        raise EwsError("ErrorObjectTypeChanged", "The folder class of a folder cannot be changed.")
             if folder.distinguished and name != folder.name:
                 raise EwsError("ErrorCannotRenameOrMoveDistinguishedFolder", "Distinguished folders cannot be "
                                "renamed or moved.")
             parent = mbx.folders.get(folder.parent) if folder.parent is not None else None
             if parent is not None and name != folder.name and _name_taken(mbx, parent, name, folder):
                 raise EwsError("ErrorFolderExists", "A folder with the specified name already exists.")
-            folder.name, folder.folder_class = name, folder_class
+            folder.name = name
             folder.cn = mbx.new_cn()
             ctx.wrote()
-            ident = el(t(folder_element(folder)), children=[el(t("FolderId"), {
-                "Id": mbx.folder_id(folder), "ChangeKey": mbx.folder_changekey(folder)})])
-            msgs.append(ok("UpdateFolder", container("Folders", ident)))
+            msgs.append(ok("UpdateFolder", container("Folders", _ident(mbx, folder))))
         except EwsError as e:
             msgs.append(error("UpdateFolder", e, container("Folders")))
     return response("UpdateFolder", msgs)
@@ -221,6 +242,27 @@ def _is_under(mbx: Mailbox, folder: Folder, ancestor: Folder) -> bool:
             return True
         f = mbx.folders.get(f.parent) if f.parent is not None else None
     return False
+
+
+def move_folder(ctx: Context, body: ET.Element) -> ET.Element:
+    """MoveFolder: the folder keeps its FolderId (only items get new ids when they move) and gets a new
+    ChangeKey; exchangelib's ``Folder.move`` checks that the id it gets back is the one it sent."""
+    ids = required(body, "FolderIds", "MoveFolder")
+    try:
+        tmbx, target = ctx.one_folder(body.find(m("ToFolderId")), "ToFolderId")
+    except EwsError as e:
+        if e.code == "ErrorFolderNotFound":
+            e = EwsError("ErrorToFolderNotFound", "The destination folder could not be found.")
+        return response("MoveFolder", [error("MoveFolder", e, container("Folders")) for _ in ids])
+
+    def one(_index: int, fid: ET.Element) -> list[ET.Element]:
+        mbx, folder = _target_folder(ctx, fid)
+        if tmbx is not mbx:
+            raise EwsError("ErrorMoveCopyFailed", "A folder cannot be moved to another mailbox.")
+        mbx.move_folder(folder, target)
+        ctx.wrote()
+        return [container("Folders", _ident(mbx, folder))]
+    return per_element("MoveFolder", ids, one, empty="Folders")
 
 
 def delete_folder(ctx: Context, body: ET.Element) -> ET.Element:
@@ -284,4 +326,5 @@ def empty_folder(ctx: Context, body: ET.Element) -> ET.Element:
 
 
 HANDLERS = {"GetFolder": get_folder, "FindFolder": find_folder, "CreateFolder": create_folder,
-            "UpdateFolder": update_folder, "DeleteFolder": delete_folder, "EmptyFolder": empty_folder}
+            "UpdateFolder": update_folder, "MoveFolder": move_folder, "DeleteFolder": delete_folder,
+            "EmptyFolder": empty_folder}

@@ -160,7 +160,9 @@ def delete_item(ctx: Context, body: ET.Element) -> ET.Element:
     delete_type = choice(body, "DeleteType", DELETE_TYPES, "")
 
     def one(index: int, iid: ET.Element) -> list[ET.Element]:
-        mbx, item = ctx.resolve_item(iid)  # DeleteItem ignores the ChangeKey, as Exchange does
+        mbx, item = ctx.resolve_item(iid)
+        if iid.get("ChangeKey") is not None:  # one that cannot be parsed is refused; a stale one is ignored
+            mbx.parse_changekey(iid.get("ChangeKey") or "")
         _check_fault(ctx, index, mbx, item)
         trash, dumpster = mbx.distinguished("deleteditems"), _dumpster(mbx)
         in_trash = trash is not None and item.folder == trash.serial

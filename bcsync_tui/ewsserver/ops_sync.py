@@ -86,7 +86,14 @@ def sync_folder_items(ctx: Context, body: ET.Element) -> ET.Element:
                                    el(m("IncludesLastItemInRange"), text="true"))])
 
     try:
-        mbx, folder = ctx.one_folder(body.find(m("SyncFolderId")), "SyncFolderId")
+        try:
+            mbx, folder = ctx.one_folder(body.find(m("SyncFolderId")), "SyncFolderId")
+        except EwsError as e:
+            if e.code != "ErrorFolderNotFound":
+                raise
+            # Exchange turns "no such folder" into its own code here (and only here): a deleted sync folder
+            # answers ErrorSyncFolderNotFound, not ErrorFolderNotFound (ResponseCode reference).
+            raise EwsError("ErrorSyncFolderNotFound", "The folder to be synchronized could not be found.") from None
         known = decode_state(ctx.store, mbx, folder, state) if state else {}
         ignore: set[int] = set()
         ign = body.find(m("Ignore"))

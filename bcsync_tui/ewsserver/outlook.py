@@ -85,14 +85,50 @@ class OutlookUser:
             f.name, f.cn = new_name, self.mailbox.new_cn()
             self._store.changed()
 
-    def delete_folder(self, folder: str) -> None:
-        """Delete a folder, its items and subfolders for good."""
+    def delete_folder(self, folder: str, mode: str = "HardDelete") -> None:
+        """Delete a folder with its items and subfolders: ``HardDelete`` (default) removes it for good, as
+        deleting it and then emptying Deleted Items does; ``MoveToDeletedItems`` is Outlook's Delete key: the
+        folder moves into Deleted Items and keeps its id (so a sync by id still finds it there)."""
         with self._store.lock:
             f = self._folder(folder)
             if f.distinguished:
                 raise ValueError("distinguished folders cannot be deleted")
-            self.mailbox.delete_folder_tree(f)
+            if mode == "MoveToDeletedItems":
+                self._move(f, self._folder("deleteditems"))
+            elif mode == "HardDelete":
+                self.mailbox.delete_folder_tree(f)
+            else:
+                raise ValueError(f"unknown delete mode {mode!r}")
             self._store.changed()
+
+    def recreate_folder(self, folder: str) -> str:
+        """Delete a folder for good and create an empty one of the same name, class and parent, as a user who
+        deletes the sync folder and makes it again; returns the new folder's id (a new identity)."""
+        with self._store.lock:
+            f = self._folder(folder)
+            if f.distinguished or f.parent is None:
+                raise ValueError("distinguished folders cannot be deleted")
+            parent = self.mailbox.folders[f.parent]
+            self.mailbox.delete_folder_tree(f)
+            new = self.mailbox.add_folder(parent, f.name, f.folder_class)
+            parent.cn = self.mailbox.new_cn()
+            self._store.changed()
+            return self.mailbox.folder_id(new)
+
+    def move_folder(self, folder: str, to_parent: str) -> str:
+        """Move a folder (with its contacts and subfolders) under another folder, e.g.
+        ``move_folder("Business Central", "inbox")``. The folder keeps its id, as in Exchange; returns it."""
+        with self._store.lock:
+            f = self._folder(folder)
+            self._move(f, self._folder(to_parent))
+            self._store.changed()
+            return self.mailbox.folder_id(f)
+
+    def _move(self, folder: Folder, target: Folder) -> None:
+        try:
+            self.mailbox.move_folder(folder, target)
+        except EwsError as e:
+            raise ValueError(f"cannot move {self.mailbox.path(folder)!r}: {e.text}") from None
 
     # --- contacts ----------------------------------------------------------------------------------
     def _item(self, item_id: str) -> Item:

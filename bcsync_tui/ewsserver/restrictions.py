@@ -13,8 +13,9 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from typing import Callable
 
-from .contacts_xml import INDEXED, ext_key, uri_element
+from .contacts_xml import COMPUTED, INDEXED, ext_key, uri_element
 from .mailbox import Folder, Item, Mailbox, fmt_time
+from .render import computed, item_size
 from .soap import local_name, schema_error, t
 
 Getter = Callable[[ET.Element], list[str]]
@@ -50,11 +51,9 @@ def item_getter(item: Item, mbx: Mailbox, folder: Folder) -> Getter:
             return [fmt_time(item.created)]
         if name == "LastModifiedTime":
             return [fmt_time(item.modified)]
-        if name == "ItemClass" and name not in item.props:
-            return ["IPM.Contact" if item.tag == "Contact" else "IPM.Note"]
-        if name == "Subject" and name not in item.props and "DisplayName" in item.props:
-            return [item.props["DisplayName"].text or ""]
         e = item.props.get(name)
+        if e is None and name in COMPUTED:  # a value the server fills in matches like a stored one
+            e = computed(name, item, mbx, folder, item_size(item) if name == "Size" else 0)
         if e is None:
             return []
         if len(e):
@@ -63,6 +62,11 @@ def item_getter(item: Item, mbx: Mailbox, folder: Folder) -> Getter:
             return ["".join(e.itertext())]
         return [e.text or ""]
     return get
+
+
+def unread_count(folder: Folder) -> int:
+    """Items of the folder marked unread (IsRead false); items without IsRead, contacts among them, are not."""
+    return sum(1 for it in folder.items.values() if (e := it.props.get("IsRead")) is not None and e.text == "false")
 
 
 def folder_getter(folder: Folder, mbx: Mailbox) -> Getter:
@@ -77,7 +81,7 @@ def folder_getter(folder: Folder, mbx: Mailbox) -> Getter:
         if name == "ChildFolderCount":
             return [str(len(mbx.children(folder)))]
         if name == "UnreadCount":
-            return ["0"]
+            return [str(unread_count(folder))]
         if name == "FolderId":
             return [mbx.folder_id(folder)]
         if name == "DistinguishedFolderId":
@@ -99,7 +103,14 @@ def _num(s: str):
         return None
 
 
+_BOOL = {"true": 1.0, "1": 1.0, "false": 0.0, "0": 0.0}
+
+
 def _cmp(a: str, b: str) -> int:
+    # xs:boolean: exchangelib sends a boolean constant as "0"/"1", Exchange stores and answers "false"/"true"
+    if a.lower() in _BOOL and b.lower() in _BOOL and not (a.isdigit() and b.isdigit()):
+        ba, bb = _BOOL[a.lower()], _BOOL[b.lower()]
+        return (ba > bb) - (ba < bb)
     na, nb = _num(a), _num(b)
     if na is not None and nb is not None:
         return (na > nb) - (na < nb)

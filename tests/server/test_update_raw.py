@@ -101,3 +101,26 @@ def test_batch_answers_keep_request_order(server):
     codes = re.findall(rb"<m:ResponseCode>(\w+)</m:ResponseCode>", body)
     assert codes == [b"NoError", b"ErrorIrresolvableConflict", b"ErrorInvalidIdMalformed"]
     assert ann.get_contact(a)["job_title"] == "moved on" and ann.get_contact(b)["job_title"] == "new"
+
+
+def test_name_fields_are_limited_to_255_characters(server, account):
+    # exchangelib refuses such values itself (CharField max_length), so they go by hand; its
+    # test_items/test_basics.py::test_text_field_settings shows what Exchange does with them.
+    ann = server.outlook()
+    cid = ann.create_contact("contacts", display_name="A", given_name="Ann")
+    status, _, body = update(server, cid, None,
+                             '<t:SetItemField><t:FieldURI FieldURI="contacts:GivenName"/><t:Contact>'
+                             f'<t:GivenName>{"g" * 256}</t:GivenName></t:Contact></t:SetItemField>')
+    assert b"ErrorPropertyUpdate" in body and b'FieldURI="contacts:GivenName"' in body
+    status, _, body = update(server, cid, None,
+                             '<t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:Contact>'
+                             f'<t:Subject>{"s" * 300}</t:Subject></t:Contact></t:SetItemField>'
+                             '<t:SetItemField><t:FieldURI FieldURI="contacts:Surname"/><t:Contact>'
+                             f'<t:Surname>{"n" * 255}</t:Surname></t:Contact></t:SetItemField>')
+    assert b"NoError" in body
+    item = account.contacts.get(id=cid)
+    assert item.subject == "s" * 255 and item.surname == "n" * 255 and item.given_name == "Ann"
+    status, _, body = raw_post(server, soap(
+        '<m:CreateItem MessageDisposition="SaveOnly"><m:Items><t:Contact><t:DisplayName>B</t:DisplayName>'
+        f'<t:MiddleName>{"m" * 256}</t:MiddleName></t:Contact></m:Items></m:CreateItem>'))
+    assert b"ErrorPropertyUpdate" in body and ann.count("contacts") == 1
