@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -148,6 +149,8 @@ def _child_main() -> int:
         cancel.set()  # "cancel", or the parent closed the pipe
 
     threading.Thread(target=listen, name="bcsync-child-stdin", daemon=True).start()
+    # SIGTERM (a logout, systemd, the parent's group being stopped): stop at the next safe point too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: cancel.set())
     try:
         store = Store(Path(request["store"]),
                       backup_dir=Path(request["backup_dir"]) if request.get("backup_dir") else None)
@@ -172,7 +175,5 @@ def _child_main() -> int:
 if __name__ == "__main__":
     # A Ctrl+C in the terminal reaches the whole process group; the parent decides (it cancels
     # through the pipe), so the child never dies between an Exchange write and its link.
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(_child_main())

@@ -27,6 +27,7 @@ from exchangelib.protocol import BaseProtocol, NoVerifyHTTPAdapter, close_connec
 from exchangelib.properties import Fields, ItemId
 from exchangelib.services import CreateFolder, SyncFolderItems
 
+from ..net import DeadlineAdapter, WatchedResponse, default_deadline, last_request_overran
 from ..profiles import Profile
 from . import events as ev
 from .transport import (FolderInfo, FolderMissing, FoundBy, ItemUpdate, NewItem, Outcome, RemoteChanges,
@@ -91,6 +92,7 @@ WRITE_CHUNK = 250
 READ_CHUNK = 1 << 16
 BACKOFF_CAP = 60.0  # exponential back-off when the server names no wait
 MAX_SERVER_BACKOFF = 300.0  # a BackOffMilliseconds beyond this is capped
+RUN_DEADLINE = 4 * 3600.0  # a run starts no request after this (docs/cli.md, Limits)
 
 
 def _address_fields(street: str) -> tuple[str, str]:
@@ -111,15 +113,16 @@ class TokenUrlOAuth2Credentials(OAuth2Credentials):
         return self.custom_token_url or super().token_url
 
 
-class _ChunkedResponse(requests.Response):
+class _ChunkedResponse(WatchedResponse):
     def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False):
         return super().iter_content(READ_CHUNK if chunk_size == 1 else chunk_size, decode_unicode)
 
 
-class EwsHTTPAdapter(requests.adapters.HTTPAdapter):
+class EwsHTTPAdapter(DeadlineAdapter):
     """exchangelib parses every response from ``response.iter_content()``, whose default chunk is
     one byte: a generator step per byte, ~0.1 ms of CPU per synced contact. This adapter (installed
-    through exchangelib's ``BaseProtocol.HTTP_ADAPTER_CLS``) hands it 64 KiB chunks."""
+    through exchangelib's ``BaseProtocol.HTTP_ADAPTER_CLS``) hands it 64 KiB chunks, and gives every
+    request a whole-request deadline (core/net.py; exchangelib's timeout bounds each read only)."""
 
     def build_response(self, req, resp):
         response = super().build_response(req, resp)
@@ -148,9 +151,15 @@ class _IdOnlySyncFolderItems(SyncFolderItems):
 
 class EwsTransport:
     def __init__(self, profile: Profile, secret: str | None, *, timeout: float = 30.0,
-                 max_retry_seconds: float = 600.0, write_chunk: int = WRITE_CHUNK):
+                 max_retry_seconds: float = 600.0, write_chunk: int = WRITE_CHUNK,
+                 request_deadline: float | None = None, run_deadline: float = RUN_DEADLINE):
         self.profile, self.secret = profile, secret
         self.timeout, self.max_retry_seconds, self.write_chunk = timeout, max_retry_seconds, write_chunk
+        #: seconds one whole HTTP request may take (the timeout bounds each socket read only)
+        self.request_deadline = request_deadline or default_deadline()
+        #: no request is started after this many seconds of the run: it stops at a safe point
+        self.run_deadline = run_deadline
+        self._run_ends = time.monotonic() + run_deadline
         self.stats = TransportStats()
         self.on_throttle: ThrottleCallback | None = None
         self.account: Account | None = None
@@ -186,6 +195,10 @@ class EwsTransport:
             if "refused" in str(exc).lower() or "NewConnectionError" in str(exc):
                 return ev.ConnectionProblem(f"Cannot reach {where} (connection refused). Check the server address "
                                             "and that the server is running.")
+            if last_request_overran():
+                return ev.ConnectionProblem(
+                    f"{where} did not finish answering within {self.request_deadline:.0f} s (the whole request's "
+                    "deadline): the server is far too slow or stuck. Try again later, or check the server.")
             return ev.ConnectionProblem(f"{where} did not answer within {self.timeout:.0f} s. Try again later.")
         if isinstance(exc, ex.ResponseMessageError):
             return ev.ConnectionProblem(f"Exchange refused the request at {where}: {type(exc).__name__}: {exc}")
@@ -220,6 +233,7 @@ class EwsTransport:
     def connect(self) -> None:
         """Build the account; no request is sent when the server version is known from a previous run."""
         BaseProtocol.TIMEOUT = self.timeout
+        EwsHTTPAdapter.deadline = self.request_deadline  # process-wide too, like TIMEOUT
         BaseProtocol.RETRY_WAIT = 1  # our own back-off starts at 1 s when the server names no wait
         # Per profile: TLS verification is off only when the user chose that for this profile.
         # exchangelib keeps this process-wide; syncs run one at a time, so it is set per run
@@ -269,6 +283,9 @@ class EwsTransport:
         deadline = time.monotonic() + self.max_retry_seconds
         attempt = 0
         while True:
+            if time.monotonic() > self._run_ends:  # before sending: nothing is left half done
+                raise ev.RunCutShort(f"the run reached its time limit ({self.run_deadline / 60:.0f} min) and stopped "
+                                     "at a safe point; the next sync continues from there.")
             self.stats.requests += 1
             self.stats.by_operation[op] = self.stats.by_operation.get(op, 0) + 1
             busy = False
@@ -290,8 +307,8 @@ class EwsTransport:
                     raise  # an answer from the server (not found, access denied...): not a transport fault
                 if write:  # it may have reached the server: never sent twice blindly
                     raise UnknownOutcome(str(exc)) from exc
-                if attempt >= 2 or time.monotonic() + 2.0 ** attempt > deadline:
-                    raise
+                if attempt >= 2 or time.monotonic() + 2.0 ** attempt > deadline or last_request_overran():
+                    raise  # (a server that overran a whole request's deadline would only overrun it again)
                 wait = 2.0 ** attempt
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError,
                     ex.TransportError) as exc:

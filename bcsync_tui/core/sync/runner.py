@@ -94,10 +94,12 @@ def validate_connection(profile: Profile, secret: str | None, timeout: float = 1
     try:
         from .ews import EwsTransport
 
-        transport = EwsTransport(profile, secret, timeout=timeout, max_retry_seconds=0)
+        transport = EwsTransport(profile, secret, timeout=timeout, max_retry_seconds=0, request_deadline=timeout)
         try:
             transport.connect()
-            folder = transport.ensure_folder(profile.folder_name, profile.state.get("folder_id"), create=False)
+            # Looked up by name, never taken from the stored id: with a known server version, connect()
+            # sends nothing, and a check must ask the server (a wrong password, a dead or frozen server).
+            folder = transport.ensure_folder(profile.folder_name, None, create=False)
         finally:
             transport.close()
     except ev.SyncError as exc:

@@ -1,0 +1,191 @@
+"""A whole-request deadline for HTTP through ``requests``, for every transport (EWS, Graph).
+
+``requests``' ``timeout`` bounds each socket read, not the request: a server that sends one byte a
+second never trips it, and a validate or a sync would wait for ever. ``DeadlineAdapter`` (mount it on
+a ``requests.Session``, or make it an adapter class a client library installs) starts a watchdog with
+each request; when the request (headers and body) has not finished by its deadline, the watchdog shuts
+the request's socket down, and the request fails with ``RequestDeadlineExceeded`` (a
+``requests.exceptions.Timeout``), whatever the server is still sending.
+
+The sockets are found through urllib3's documented extension points: the pool manager's
+``pool_classes_by_scheme`` and a pool's ``ConnectionCls``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+#: seconds a whole HTTP request may take by default (documented in docs/cli.md, Limits)
+DEFAULT_DEADLINE = 120.0
+#: overrides DEFAULT_DEADLINE (seconds), for a very slow server or link
+DEADLINE_ENV = "BCSYNC_HTTP_DEADLINE"
+
+_local = threading.local()
+
+
+def default_deadline() -> float:
+    try:
+        value = float(os.environ.get(DEADLINE_ENV, ""))
+    except ValueError:
+        return DEFAULT_DEADLINE
+    return value if value > 0 else DEFAULT_DEADLINE
+
+
+class RequestDeadlineExceeded(requests.exceptions.Timeout):
+    """The server did not finish answering within the request's deadline."""
+
+    def __init__(self, seconds: float, url: str = ""):
+        self.seconds = seconds
+        super().__init__(f"the server did not finish answering within {seconds:.0f} s (request deadline)"
+                         + (f": {url}" if url else ""))
+
+
+def last_request_overran() -> bool:
+    """Whether the latest request of this thread was stopped by its deadline (a client library that
+    wraps exceptions, as exchangelib does, loses the type; this flag survives)."""
+    return bool(getattr(_local, "overran", False))
+
+
+class _Watch:
+    """One request's watchdog: the connections it used, shut down when the deadline passes."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.fired = False
+        self._lock = threading.Lock()
+        self._done = False
+        self._conns: list[HTTPConnection] = []
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def add(self, conn: HTTPConnection) -> None:
+        with self._lock:
+            self._conns.append(conn)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            for conn in self._conns:
+                sock = conn.sock
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
+                    except OSError:
+                        pass
+
+    def stop(self) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watch = getattr(_local, "watch", None)
+        if watch is not None:
+            watch.add(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        watch = getattr(_local, "watch", None)
+        if watch is not None:
+            watch.add(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class WatchedResponse(requests.Response):
+    """A response whose body is read under the request's deadline (the watchdog stops once the body
+    has been read or the response closed)."""
+
+    _watch: _Watch | None = None
+
+    def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False):
+        chunks = super().iter_content(chunk_size, decode_unicode)
+        watch = self._watch
+        if watch is None:
+            return chunks
+        return self._watched(chunks, watch)
+
+    def _watched(self, chunks: Any, watch: _Watch):
+        try:
+            yield from chunks
+        except Exception as exc:
+            if watch.fired:
+                _local.overran = True
+                raise RequestDeadlineExceeded(watch.seconds, self.url or "") from exc
+            raise
+        finally:
+            watch.stop()
+
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+        super().close()
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` that gives every request a whole-request deadline (``deadline`` seconds,
+    a class attribute so that a library that instantiates the adapter itself can be given one through
+    a subclass; ``None``: ``default_deadline()``)."""
+
+    deadline: float | None = None
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        response = super().build_response(req, resp)
+        if type(response) is requests.Response:
+            response.__class__ = WatchedResponse
+        return response
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        seconds = self.deadline if self.deadline is not None else default_deadline()
+        watch = _Watch(seconds)
+        outer, _local.watch = getattr(_local, "watch", None), watch
+        _local.overran = False
+        try:
+            response = super().send(request, *args, **kwargs)
+        except Exception as exc:
+            watch.stop()
+            if watch.fired:
+                _local.overran = True
+                raise RequestDeadlineExceeded(seconds, request.url or "") from exc
+            raise
+        finally:
+            _local.watch = outer
+        if isinstance(response, WatchedResponse):
+            response._watch = watch  # the body is read under the same deadline
+        else:
+            watch.stop()
+        return response
