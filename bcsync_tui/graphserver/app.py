@@ -57,13 +57,16 @@ class GraphApp:
     def graph_url(self) -> str:
         return self.root + "/v1.0"
 
+    def new_request_id(self) -> int:
+        return next(self._ids)
+
     def in_flight(self, email: str) -> int:
         with self._flight_lock:
             return self._in_flight[email.lower()]
 
     # --- one HTTP request ---------------------------------------------------------------------------
     def handle(self, h: BaseHTTPRequestHandler) -> None:
-        request_id = next(self._ids)
+        request_id = self.new_request_id()
         self.stats.request()
         rid = str(uuid.uuid4())
         crid = h.headers.get("client-request-id") or rid

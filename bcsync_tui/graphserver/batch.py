@@ -128,7 +128,7 @@ def _one(app, principal, r: dict[str, Any], request_id: int, position: int) -> R
         method = r["method"].upper()
         query = app._query(qs)
         sub_op = app.dispatch_operation(principal, method, segments)
-        action = app.faults.before(sub_op, request_id)
+        action = app.faults.before(sub_op, app.new_request_id())  # each request of a batch meets the rules
         if action is not None:
             raise (throttled(action.params.get("backoff_ms"), action.params.get("status"))
                    if action.kind == "throttle" else
