@@ -46,6 +46,10 @@ class _Column:
     #: a Google group column: (kind, number, part), e.g. ("phone", 2, "value")
     group: tuple[str, int, str] | None = None
 
+    @property
+    def is_field(self) -> bool:
+        return self.group is None and self.role in model.FIELD_BY_KEY
+
 
 # --- reading ---------------------------------------------------------------------------------
 
@@ -75,6 +79,7 @@ def parse_csv(text: str, path: str = "<csv>", *, unguard: bool = True) -> ReadRe
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     result = ReadResult("csv", "", [])
     columns: list[_Column] | None = None
+    keys: list[str] = []
     dialect: Dialect | None = None
     start = 1
     try:
@@ -85,9 +90,10 @@ def parse_csv(text: str, path: str = "<csv>", *, unguard: bool = True) -> ReadRe
             if columns is None:
                 dialect, result.source = recognise(cells)
                 columns = _plan_columns(cells, dialect, path, result)
+                keys = [c.role if c.is_field else "" for c in columns]
                 result.guarded = unguard and result.source == BCSYNC_EXPORT
                 continue
-            result.rows.append(_read_row(line, cells, columns, result))
+            result.rows.append(_read_row(line, cells, columns, keys, result))
     except csv.Error as exc:
         raise ImportFileError(path, f"is not valid CSV near line {reader.line_num} ({exc})",
                               "A quote is probably not closed; fix the file or export it again.") from None
@@ -143,31 +149,36 @@ def _caption_role(title: str, path: str, seen: dict[str, str], result: ReadResul
     return key
 
 
-def _read_row(line: int, cells: list[str], columns: list[_Column], result: ReadResult) -> ImportRow:
+def _read_row(line: int, cells: list[str], columns: list[_Column], keys: list[str], result: ReadResult) -> ImportRow:
+    """One row; ``keys`` holds each column's field key ("" for the columns that need routing)."""
     row = ImportRow(line, {})
     data = row.data
     if len(cells) > len(columns) and any(c.strip() for c in cells[len(columns):]):
         row.errors.append(f"has {len(cells)} values but the header has {len(columns)} columns "
                           "(a value with the delimiter inside must be in double quotes)")
     unkept = result.unkept
+    guarded = result.guarded
     street2: list[str] = []
     groups: dict[tuple[str, int], dict[str, tuple[str, str]]] | None = None
-    for col, raw in zip(columns, cells, strict=False):
+    for col, field_key, raw in zip(columns, keys, cells, strict=False):
+        if not raw:
+            continue
         value = raw.strip()
         if not value:
             continue
-        if result.guarded:
+        if guarded and value[0] == "'":
             value = unguard_formula(value)
+        if field_key:
+            if field_key in data and data[field_key] != value:
+                unkept[col.title] += 1
+            else:
+                data[field_key] = value
+            continue
         role = col.role
         if col.group is not None:
             kind, n, part = col.group
             groups = groups if groups is not None else {}
             groups.setdefault((kind, n), {})[part] = (value, col.title)
-        elif role in model.FIELD_BY_KEY:
-            if role in data and data[role] != value:
-                unkept[col.title] += 1
-            else:
-                data[role] = value
         elif role == STREET:
             lines = [ln.strip() for ln in value.splitlines() if ln.strip()]
             data["address"] = lines[0] if lines else ""
