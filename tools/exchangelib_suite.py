@@ -3,7 +3,10 @@
 exchangelib's tests are written against a real Exchange server: where they fail against the loopback
 server, the loopback server answers differently from Exchange (or models a feature we do not use).
 
-    .venv/bin/python tools/exchangelib_suite.py [--git-dir DIR | --tests-dir DIR] [-k EXPR] [--show-errors]
+    .venv/bin/python tools/exchangelib_suite.py [FILE ...] [--git-dir DIR | --tests-dir DIR] [-k EXPR]
+                                                [--show-errors] [-v] [--keep DIR]
+
+Exit status: 0 when every failure is a feature listed in NOT_MODELLED, 1 otherwise, 3 without the tests.
 
 The tests come from the exchangelib release installed here (its git tag, e.g. ``v5.6.0``): either a
 checkout of exchangelib's repository (``--git-dir``, a bare git directory; ``git archive <tag> tests`` is
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import importlib.util
 import os
 import subprocess
 import sys
@@ -41,6 +45,20 @@ from bcsync_tui.ewsserver import LoopbackExchange  # noqa: E402
 DEFAULT_GIT_DIRS = (os.environ.get("EXCHANGELIB_GIT_DIR", ""), "/work/.mirror/ecederstrand+exchangelib/repo")
 TEST_FILES = ("tests/test_items/test_contacts.py", "tests/test_folder.py")
 USER, PASSWORD = "exchangelib.test@example.com", "Suite-pass1"
+#: Failures that are features the loopback server does not model (nothing bcsync touches); any other
+#: failure is a difference from Exchange to look at.
+NOT_MODELLED = {
+    "test_folder.FolderTest::test_extended_properties": "extended properties on folders (PR_MESSAGE_SIZE)",
+    "test_folder.FolderTest::test_find_folders": "the ~40 hidden system folders of a real mailbox",
+    "test_folder.FolderTest::test_walk": "hidden system folders (root has 20+, Contacts has GAL Contacts, ...)",
+    "test_folder.FolderTest::test_glob": "hidden system folders (GAL Contacts under Contacts)",
+    "test_folder.FolderTest::test_folder_type_guessing": "the non-IPM subtree (Common Views)",
+    "test_folder.FolderTest::test_public_folders_root": "public folders",
+    "test_folder.FolderTest::test_user_configuration": "user configuration objects (GetUserConfiguration)",
+    "test_items.test_contacts.ContactsTest::test_fetch_personas": "personas (FindPeople)",
+    "test_items.test_contacts.ContactsTest::test_find_people": "personas (FindPeople)",
+    "test_items.test_contacts.ContactsTest::test_get_persona_failure": "personas (GetPersona)",
+}
 RETRY_LINE = "cls.retry_policy = FaultTolerance(max_wait=600)"
 CONFIG_LINE = 'server=cls.settings["server"],'
 
@@ -89,10 +107,10 @@ def read_junit(path: Path) -> Counts:
     return counts
 
 
-def run(tests_root: Path, keyword: str | None, verbose: bool) -> Counts:
+def run(tests_root: Path, files: list[str], keyword: str | None, verbose: bool) -> Counts:
     junit = tests_root / "junit.xml"
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-           f"--junitxml={junit}", "--rootdir", str(tests_root), "-o", "addopts=", *TEST_FILES]
+           f"--junitxml={junit}", "--rootdir", str(tests_root), "-o", "addopts=", *files]
     if keyword:
         cmd += ["-k", keyword]
     out = None if verbose else subprocess.DEVNULL
@@ -100,8 +118,8 @@ def run(tests_root: Path, keyword: str | None, verbose: bool) -> Counts:
     return read_junit(junit)
 
 
-def report(counts: Counts, show_errors: bool) -> None:
-    print(f"exchangelib {importlib.metadata.version('exchangelib')} suite ({', '.join(TEST_FILES)}) "
+def report(counts: Counts, files: list[str], show_errors: bool) -> None:
+    print(f"exchangelib {importlib.metadata.version('exchangelib')} suite ({', '.join(files)}) "
           f"against the loopback server:")
     print(f"  passed {counts.passed}  failed {len(counts.failed)}  errors {len(counts.errors)}  "
           f"skipped {sum(counts.skipped.values())}")
@@ -109,19 +127,29 @@ def report(counts: Counts, show_errors: bool) -> None:
         print(f"  skipped {n}: {reason}")
     for title, names in (("failed", counts.failed), ("errors", counts.errors)):
         for name in sorted(names):
-            print(f"  {title}: {name}" + (f"  -- {counts.messages[name]}" if show_errors and counts.messages[name]
-                                          else ""))
+            why = f"  (not modelled: {NOT_MODELLED[name]})" if name in NOT_MODELLED else "  (a difference to look at)"
+            print(f"  {title}: {name}{why}" + (f"  -- {counts.messages[name]}" if show_errors and counts.messages[name]
+                                                else ""))
+    other = [n for n in counts.failed + counts.errors if n not in NOT_MODELLED]
+    print(f"  failures not explained by unmodelled features: {len(other)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--git-dir", type=Path, help="exchangelib's git directory (bare)")
     parser.add_argument("--tests-dir", type=Path, help="an unpacked exchangelib tests/ tree of the same release")
+    parser.add_argument("files", nargs="*", default=list(TEST_FILES),
+                        help=f"test files of exchangelib's tests/ tree (default: {' '.join(TEST_FILES)})")
     parser.add_argument("-k", dest="keyword", help="pytest -k expression to run a subset")
     parser.add_argument("--show-errors", action="store_true", help="print each failure's message")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output (tracebacks)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="unpack into DIR (kept) instead of a temp dir")
     args = parser.parse_args(argv)
+    missing = [m for m in ("yaml", "requests_mock", "dateutil") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"exchangelib's tests need {', '.join(missing)}: pip install -e '.[exchangelib-suite]'",
+              file=sys.stderr)
+        return 3
     tag = "v" + importlib.metadata.version("exchangelib")
     with tempfile.TemporaryDirectory(prefix="exchangelib-suite-") as tmp:
         root = Path(tmp) if args.keep is None else args.keep
@@ -137,9 +165,9 @@ def main(argv: list[str] | None = None) -> int:
             unpack_tests(git_dir, tag, root)
         with LoopbackExchange(users={USER: PASSWORD}) as server:
             point_at(root, server.url)
-            counts = run(root, args.keyword, args.verbose)
-    report(counts, args.show_errors)
-    return 0
+            counts = run(root, args.files, args.keyword, args.verbose)
+    report(counts, args.files, args.show_errors)
+    return 1 if any(n not in NOT_MODELLED for n in counts.failed + counts.errors) else 0
 
 
 if __name__ == "__main__":
