@@ -148,6 +148,12 @@ def _register_servers(sub: Any, common: Parser, command: str | None) -> None:
             raise CliError(f"the loopback Exchange server is not available in this installation ({exc})") from exc
         server_cli.add_arguments(server)
     server.set_defaults(func=_run_exchange_server)
+    graph = sub.add_parser("graph-server", parents=[common],
+                           help="run the loopback Microsoft Graph server on its own, for tests and trials")
+    if command == "graph-server":
+        from ..graphserver import cli as graph_cli
+        graph_cli.add_arguments(graph)
+    graph.set_defaults(func=_run_graph_server)
 
 
 def _run_demo(ctx: Context) -> int:
@@ -162,6 +168,12 @@ def _run_exchange_server(ctx: Context) -> int:
     from ..ewsserver import cli as server_cli
 
     return int(server_cli.run(ctx.args) or 0)
+
+
+def _run_graph_server(ctx: Context) -> int:
+    from ..graphserver import cli as graph_cli
+
+    return int(graph_cli.run(ctx.args) or 0)
 
 
 def _open_tui(ctx: Context) -> int:

@@ -1,7 +1,7 @@
 """``bcsync exchange-server``: run the loopback EWS server on its own.
 
     bcsync exchange-server --port 8443 --user ann@example.com:secret [--user bob@example.com:pw]
-                           [--data mailboxes.json] [--host 127.0.0.1] [--demo]
+                           [--data mailboxes.json] [--host 127.0.0.1] [--demo] [--graph [--graph-port PORT]]
 
 Prints the EWS endpoint URL on one line (flushed), then serves until SIGINT or SIGTERM.
 ``--port 0`` picks a free port. Exit codes: 0 after a clean stop, 3 for a configuration error
@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "trip and processing time of a real Exchange server (benchmarks)")
     parser.add_argument("--demo", action="store_true",
                         help="fill the first user's mailbox with the demo contacts (when it has none yet)")
+    parser.add_argument("--graph", action="store_true",
+                        help="also serve Microsoft Graph (https, device codes approved at once) on the same "
+                             "mailboxes; prints its root URL and CA file after the EWS URL")
+    parser.add_argument("--graph-port", type=int, default=0, metavar="PORT",
+                        help="TCP port for --graph (default 0: pick a free one)")
 
 
 def _users(specs: list[str]) -> dict[str, str]:
@@ -87,22 +92,45 @@ def run(args: argparse.Namespace) -> int:
         print(f"bcsync exchange-server: cannot listen on {args.host}:{args.port}: {e.strerror or e}",
               file=sys.stderr)
         return 3
+    graph = None
+    if getattr(args, "graph", False):
+        from ..graphserver import LoopbackGraph
+        try:
+            graph = LoopbackGraph(share=server, clients=clients, tls=True, host=args.host,
+                                  latency_ms=args.latency).start(args.graph_port)
+        except OSError as e:
+            server.stop()
+            print(f"bcsync exchange-server: cannot serve Graph on {args.host}:{args.graph_port}: {e.strerror or e}",
+                  file=sys.stderr)
+            return 3
+        graph.auto_approve = True
+    try:
+        print(server.url, flush=True)
+        if graph is not None:
+            print(graph.root, graph.ca_file, sep="\n", flush=True)
+        serve_until_signalled()
+    finally:
+        if graph is not None:
+            graph.close()
+        server.stop()
+    return 0
+
+
+def serve_until_signalled() -> None:
+    """Block until SIGINT or SIGTERM (the servers run on their own threads)."""
     stop = threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
-        print(server.url, flush=True)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
