@@ -5,9 +5,9 @@ Stock ``JSONStorage`` re-serialises the whole database into the same file on eve
 
 * ``store.json``: a snapshot, only ever replaced whole (temp file + fsync + rename + fsync dir);
 * ``store.json.wal``: an append-only journal. One transaction = one line ``<json> <crc32>\\n``,
-  appended and fsynced. A line without its newline or with a bad checksum at the end of the file
-  is a crash residue and is ignored (the transaction did not happen); anywhere else it is
-  corruption and loading stops with an error that names the file.
+  appended and fsynced. A last line without its newline is a crash residue (the transaction did
+  not happen) and is ignored; a complete line (newline-terminated) with a bad checksum is
+  corruption, wherever it is, and loading stops with an error that names the file: never dropped.
 
 The data stays in memory between operations; before each read, two ``stat`` calls tell whether
 another process appended (then only the new lines are read) or compacted (then it is reloaded).
@@ -29,21 +29,41 @@ from tinydb.storages import Storage
 
 from .lock import FileLock
 from .paths import ensure_private_dir, fsync_dir, write_private_file
-from .store_format import FORMAT, decode_line, encode_line, parse_snapshot_lines, snapshot_bytes
+from .store_format import (FORMAT, LEGACY_KEYS, ChecksumMismatch, decode_line, encode_line, has_checksum,
+                           parse_snapshot_lines, snapshot_bytes, verify_checksum)
 
 _DROP = object()
+_JOURNAL_TODO = ("It holds changes made since the last snapshot, so bcsync will not drop them: restore a backup "
+                 "with `bcsync backups` / `bcsync restore BACKUP` (the current files are kept aside).")
 
 
 class StoreCorruptError(RuntimeError):
     """The store file cannot be read. It is left exactly as it is."""
 
-    def __init__(self, path: Path, detail: str):
+    def __init__(self, path: Path, detail: str, todo: str | None = None):
         self.path, self.detail = path, detail
         super().__init__(
             f"The contact store {path} cannot be read: {detail}. Nothing was changed. "
-            f"Restore a backup with `bcsync backups` / `bcsync restore BACKUP`, "
-            f"or move the file away to start with an empty store."
+            + (todo or "Restore a backup with `bcsync backups` / `bcsync restore BACKUP`, "
+               "or move the file away to start with an empty store.")
         )
+
+
+def _unreadable(path: Path, exc: OSError) -> StoreCorruptError:
+    """An OSError reading a store file, said as what it is (a permission is not damage)."""
+    if isinstance(exc, PermissionError):
+        return StoreCorruptError(path, "permission denied", "Give your user read and write access to it "
+                                 "(it is yours: chmod u+rw), or run bcsync as the user who owns it.")
+    if isinstance(exc, IsADirectoryError):
+        return StoreCorruptError(path, "it is a directory, not a file", "Move that directory away, then try again.")
+    return StoreCorruptError(path, exc.strerror or str(exc), "Check the file and the disk it is on.")
+
+
+def _check_tables(path: Path, tables: Any) -> None:
+    if not all(isinstance(t, dict) and all(isinstance(d, dict) for d in t.values()) for t in tables.values()):
+        raise StoreCorruptError(path, "a table holds something that is not a record")
+    if not all(k.isdigit() for t in tables.values() for k in t):
+        raise StoreCorruptError(path, "a record key is not a number")
 
 
 def _sig(path: Path) -> tuple[int, int, int] | None:
@@ -155,24 +175,32 @@ class JournaledStorage(Storage):
         except FileNotFoundError:
             return {}, 0
         except OSError as exc:
-            raise StoreCorruptError(self.path, exc.strerror or str(exc)) from exc
+            raise _unreadable(self.path, exc) from exc
         if not raw.strip():
             return {}, 0  # an empty file holds nothing; the sync's guards catch an emptied store
+        checked = has_checksum(raw)
+        if checked:
+            try:
+                verify_checksum(raw)
+            except ChecksumMismatch as exc:
+                raise StoreCorruptError(self.path, f"{exc}: the file changed after bcsync wrote it (a disk error, "
+                                        "or an edit)") from exc
         try:
             doc = parse_snapshot_lines(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             doc = None
         if doc is None:  # another layout, or damaged: the one-piece parser names the fault
             try:
                 doc = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise StoreCorruptError(self.path, f"not valid JSON ({exc})") from exc
+            except RecursionError as exc:
+                raise StoreCorruptError(self.path, "nested too deeply to be a bcsync store") from exc
         if (not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("tables"), dict)
-                or type(doc.get("seq", 0)) is not int):
+                or type(doc.get("seq", 0)) is not int or (not checked and not doc.keys() <= LEGACY_KEYS)):
             raise StoreCorruptError(self.path, "not a bcsync store file")
         tables = doc["tables"]
-        if not all(isinstance(t, dict) and all(isinstance(d, dict) for d in t.values()) for t in tables.values()):
-            raise StoreCorruptError(self.path, "a table holds something that is not a record")
+        _check_tables(self.path, tables)
         return tables, int(doc.get("seq", 0))
 
     def _apply_wal_tail(self) -> None:
@@ -185,16 +213,22 @@ class JournaledStorage(Storage):
         except FileNotFoundError:
             self._wal_sig = None
             return
+        except OSError as exc:
+            raise _unreadable(self.wal_path, exc) from exc
         pos = 0
         while pos < len(chunk):
             end = chunk.find(b"\n", pos)
             if end < 0:
-                break  # torn last line: that transaction never committed
-            record = decode_line(chunk[pos:end])
-            if record is None:
-                if chunk.find(b"\n", end + 1) >= 0 or end + 1 < len(chunk):
-                    raise StoreCorruptError(self.wal_path, f"damaged journal entry at byte {self._wal_offset + pos}")
+                # No newline: a torn write (the transaction never committed), unless it is a whole
+                # entry whose final newline byte was damaged.
+                if decode_line(chunk[pos:-1]) is not None:
+                    raise StoreCorruptError(self.wal_path, f"damaged journal entry at byte {self._wal_offset + pos}",
+                                            _JOURNAL_TODO)
                 break
+            record = decode_line(chunk[pos:end])
+            if record is None:  # a complete line: it committed, and is damaged now
+                raise StoreCorruptError(self.wal_path, f"damaged journal entry at byte {self._wal_offset + pos}",
+                                        _JOURNAL_TODO)
             if record["seq"] > self._seq:
                 self._apply_ops(record["ops"])
                 self._seq = record["seq"]

@@ -4,6 +4,12 @@
 * the snapshot is one JSON document laid out one record per line, so that both writing and reading
   go a chunk of records at a time: one C call over 50,000 records would hold the GIL for ~0.3 s and
   freeze the TUI's input while another thread works (or while it reloads).
+
+The snapshot carries a CRC-32 of the whole file (computed with its own eight digits as ``0``) in its
+head: ``{"format":"bcsync-store","checksum":"crc32:1a2b3c4d","seq":7,"tables":{``. A file changed
+after it was written (bit rot, a stray edit) is refused instead of loaded as a different store.
+Snapshots written before the checksum (no ``checksum`` key) still load, and the next compaction
+writes them with one.
 """
 
 from __future__ import annotations
@@ -13,6 +19,38 @@ import zlib
 from typing import Any
 
 FORMAT = "bcsync-store"
+#: how every snapshot written now begins; the eight hex digits of its CRC-32 follow
+CHECKSUM_HEAD = b'{"format":"bcsync-store","checksum":"crc32:'
+_CRC_AT = len(CHECKSUM_HEAD)
+_ZERO_CRC = b"00000000"
+#: the keys of a snapshot written before the checksum
+LEGACY_KEYS = frozenset({"format", "seq", "tables"})
+
+
+class ChecksumMismatch(ValueError):
+    """The snapshot's bytes are not the ones that were written."""
+
+
+def _file_crc(raw: bytes) -> int:
+    view = memoryview(raw)
+    crc = zlib.crc32(view[:_CRC_AT])
+    crc = zlib.crc32(_ZERO_CRC, crc)
+    return zlib.crc32(view[_CRC_AT + 8:], crc)
+
+
+def has_checksum(raw: bytes) -> bool:
+    return raw.startswith(CHECKSUM_HEAD)
+
+
+def verify_checksum(raw: bytes) -> None:
+    """Raise ChecksumMismatch unless the file's bytes match the checksum in its head."""
+    stored = raw[_CRC_AT:_CRC_AT + 8]
+    try:
+        expected = int(stored, 16)
+    except ValueError:
+        raise ChecksumMismatch("its checksum is unreadable") from None
+    if len(stored) != 8 or _file_crc(raw) != expected:
+        raise ChecksumMismatch("its checksum does not match its content")
 
 
 def encode_line(payload: dict[str, Any]) -> bytes:
@@ -23,11 +61,27 @@ def encode_line(payload: dict[str, Any]) -> bytes:
 def decode_line(line: bytes) -> dict[str, Any] | None:
     body, _, crc = line.rpartition(b" ")
     try:
-        if int(crc, 16) != zlib.crc32(body):
+        if len(crc) != 8 or int(crc, 16) != zlib.crc32(body):
             return None
-        return json.loads(body)
-    except ValueError:
+        record = json.loads(body)
+    except (ValueError, RecursionError):
         return None
+    return record if _is_record(record) else None
+
+
+def _is_record(record: Any) -> bool:
+    """A journal entry of the shape ``encode_line`` writes: {"seq": int, "ops": [[table, id|None, doc|None]]}."""
+    if not isinstance(record, dict) or type(record.get("seq")) is not int or not isinstance(record.get("ops"), list):
+        return False
+    for op in record["ops"]:
+        if not (isinstance(op, list) and len(op) == 3 and isinstance(op[0], str)):
+            return False
+        doc_id, doc = op[1], op[2]
+        if doc_id is not None and not (isinstance(doc_id, str) and doc_id.isdigit()):
+            return False
+        if doc is not None and not isinstance(doc, dict):
+            return False
+    return True
 
 
 def _dumps(value: Any) -> str:
@@ -48,7 +102,7 @@ def snapshot_bytes(seq: int, tables: dict[str, dict[str, Any]]) -> bytes:
         }
         }}
     """
-    parts = [f'{{"format":{_dumps(FORMAT)},"seq":{seq},"tables":{{\n']
+    parts = [CHECKSUM_HEAD.decode() + f'{_ZERO_CRC.decode()}","seq":{seq},"tables":{{\n']
     for n, (name, docs) in enumerate(tables.items()):
         parts.append(_dumps(name) + ":{\n")
         if docs:
@@ -56,7 +110,9 @@ def snapshot_bytes(seq: int, tables: dict[str, dict[str, Any]]) -> bytes:
             parts.append("\n")
         parts.append("},\n" if n < len(tables) - 1 else "}\n")
     parts.append("}}\n")
-    return "".join(parts).encode()
+    raw = bytearray("".join(parts).encode())
+    raw[_CRC_AT:_CRC_AT + 8] = b"%08x" % _file_crc(bytes(raw))
+    return bytes(raw)
 
 
 #: records parsed per json.loads call when reading a snapshot (~0.3 MB, a few ms)

@@ -4,6 +4,7 @@ the GIL for long) and catching a reader up with a copy loaded in another thread.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -29,9 +30,10 @@ def snapshot(tables=TABLES, seq: int = 42) -> bytes:
 
 def test_the_snapshot_is_one_json_document_with_one_record_per_line():
     raw = snapshot()
-    assert json.loads(raw) == {"format": FORMAT, "seq": 42, "tables": TABLES}
+    doc = json.loads(raw)
+    assert doc.pop("checksum").startswith("crc32:") and doc == {"format": FORMAT, "seq": 42, "tables": TABLES}
     lines = raw.split(b"\n")
-    assert lines[0] == b'{"format":"bcsync-store","seq":42,"tables":{'
+    assert re.fullmatch(rb'\{"format":"bcsync-store","checksum":"crc32:[0-9a-f]{8}","seq":42,"tables":\{', lines[0])
     assert sum(1 for line in lines if line.startswith(b'"') and b'"uuid"' in line) == len(TABLES["contacts"])
     assert store_format.parse_snapshot_lines(raw) == json.loads(raw)  # > one chunk of records
 
@@ -48,8 +50,20 @@ def test_a_store_written_in_the_one_line_layout_still_loads(tmp_path):
     path.write_bytes(json.dumps({"format": FORMAT, "seq": 3, "tables": TABLES}, separators=(",", ":")).encode())
     s = JournaledStorage(path)
     assert s.read() == TABLES
-    s.compact()  # the next compaction writes the new layout
+    s.compact()  # the next compaction writes the new layout, with its checksum
     assert path.read_bytes() == snapshot(TABLES, 3)
+    assert JournaledStorage(path).read() == TABLES
+
+
+def legacy(raw: bytes) -> bytes:
+    """A snapshot as bcsync wrote it before the checksum (same layout, no ``checksum`` key)."""
+    return re.sub(rb'"checksum":"crc32:[0-9a-f]{8}",', b"", raw, count=1)
+
+
+def test_a_snapshot_from_before_the_checksum_still_loads(tmp_path):
+    path = tmp_path / "store.json"
+    path.write_bytes(legacy(snapshot(TABLES, 5)))
+    assert JournaledStorage(path).read() == TABLES
 
 
 @settings(max_examples=150, deadline=None)
@@ -58,7 +72,7 @@ def test_a_damaged_snapshot_reads_exactly_as_one_json_document_would(tmp_path_fa
     """Whatever the damage, the chunked reader agrees with a one-piece json.loads: the same data,
     or StoreCorruptError; never a different, silently accepted store."""
     small = {"contacts": dict(list(TABLES["contacts"].items())[:40]), "meta": TABLES["meta"]}
-    raw = snapshot(small)
+    raw = legacy(snapshot(small))  # unchecked, so that the parsers meet the damage
     cut %= len(raw)
     damaged = raw[:cut] + insert + raw[cut + length:]
     path = tmp_path_factory.mktemp("damage") / "store.json"
@@ -66,9 +80,9 @@ def test_a_damaged_snapshot_reads_exactly_as_one_json_document_would(tmp_path_fa
     try:
         expected = json.loads(damaged)
         ok = (isinstance(expected, dict) and expected.get("format") == FORMAT and type(expected.get("seq", 0)) is int
-              and isinstance(expected.get("tables"), dict)
-              and all(isinstance(t, dict) and all(isinstance(d, dict) for d in t.values())
-                      for t in expected["tables"].values()))
+              and isinstance(expected.get("tables"), dict) and expected.keys() <= {"format", "seq", "tables"}
+              and all(isinstance(t, dict) and all(isinstance(d, dict) for d in t.values()) and all(
+                  k.isdigit() for k in t) for t in expected["tables"].values()))
     except (ValueError, UnicodeDecodeError):
         ok = False
     if ok:
