@@ -113,10 +113,10 @@ class GraphApp:
             if op == "deviceCode":
                 return Reply(200, self.tokens.device_code(self.root, form))
             header = h.headers.get("Authorization") or ""
-            basic = None
+            basic: tuple[str, str] | None = None
             if header[:6].lower() == "basic ":
-                pair = _basic_pair(header[6:])
-                basic = tuple(urllib.parse.unquote(x) for x in pair) if pair else ("", "")
+                name, secret = _basic_pair(header[6:]) or ("", "")
+                basic = (urllib.parse.unquote(name), urllib.parse.unquote(secret))
             return Reply(200, self.tokens.token(self.root, form, basic), {"Cache-Control": "no-store, no-cache"})
         except OAuthError as e:
             return Reply(e.status, e.body(), {"Cache-Control": "no-store, no-cache"})

@@ -136,7 +136,11 @@ def contact_call(call: Call, item: Item, ignore_if_match: bool) -> Reply:
         if trash is not None and item.folder != trash.serial:
             mbx.move_item(item, trash, call.store.now())
         else:
-            mbx.move_item(item, mbx.distinguished("recoverableitemsdeletions"), call.store.now())
+            deletions = mbx.distinguished("recoverableitemsdeletions")
+            if deletions is not None:
+                mbx.move_item(item, deletions, call.store.now())
+            else:
+                mbx.remove_item(item)
         call.store.changed()
         return Reply(204)
     raise method_not_allowed()

@@ -91,6 +91,7 @@ class DeltaRounds:
         token = call.query.get("$skiptoken") or call.query.get("$deltatoken")
         base_url = call.request_url.split("?", 1)[0]
         mbx = call.mailbox
+        key: str | None = None
         if token:
             key, offset = self._open(token)
             with self._lock:
@@ -108,14 +109,15 @@ class DeltaRounds:
         if key is None:
             key = self._store(rnd)
         query = dict(call.query)
-        for name, value in (("$select", rnd.select), ("$expand", rnd.expand)):
-            if value:
-                query[name] = value
+        for option, kept in (("$select", rnd.select), ("$expand", rnd.expand)):
+            if kept:
+                query[option] = kept
         shape = Shape(Call(call.method, call.segments, query, call.headers, None, call.store, mbx, call.graph_url,
                            call.owner, call.request_url, call.applied))
         size = call.page_size()
         immutable = shape.immutable
-        value, end = [], offset
+        value: list[dict] = []
+        end = offset
         while end < len(rnd.entries) and len(value) < size:
             serial, origin, reason = rnd.entries[end]
             end += 1
@@ -168,6 +170,5 @@ def _reason(mbx: Mailbox, origin: int) -> str:
     if item is None:
         return "deleted"
     where = mbx.folders.get(item.folder)
-    trash = {mbx.distinguished(n).serial for n in ("deleteditems", "recoverableitemsdeletions",
-                                                    "recoverableitemspurges") if mbx.distinguished(n) is not None}
-    return "deleted" if where is None or where.serial in trash else "changed"
+    bins = (mbx.distinguished(n) for n in ("deleteditems", "recoverableitemsdeletions", "recoverableitemspurges"))
+    return "deleted" if where is None or any(where is b for b in bins) else "changed"

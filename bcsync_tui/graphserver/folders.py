@@ -53,9 +53,10 @@ def list_folders(call: Call, parent: Folder) -> Reply:
 def create_folder(call: Call, parent: Folder) -> Reply:
     name = _name(call.body, True)
     mbx = call.mailbox
-    if any(c.name.lower() == name.strip().lower() for c in mbx.children(parent)):
+    name = (name or "").strip()
+    if any(c.name.lower() == name.lower() for c in mbx.children(parent)):
         raise GraphError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
-    folder = mbx.add_folder(parent, name.strip(), "IPF.Contact")
+    folder = mbx.add_folder(parent, name, "IPF.Contact")
     call.store.changed()
     return Reply(201, {"@odata.context": call.context("contactFolders/$entity"), **folder_json(mbx, folder)})
 

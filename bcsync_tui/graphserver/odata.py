@@ -222,7 +222,9 @@ def parse_expand(text: str, allowed: set[str], type_name: str) -> list[Expand]:
 
 def _split_top(text: str) -> list[str]:
     """Split on commas outside parentheses and quotes."""
-    parts, depth, cur, quoted = [], 0, [], False
+    parts: list[str] = []
+    cur: list[str] = []
+    depth, quoted = 0, False
     for ch in text:
         if ch == "'":
             quoted = not quoted

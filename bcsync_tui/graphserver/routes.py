@@ -66,6 +66,8 @@ def route(store: Store, mbx: Mailbox, method: str, rest: list[str], rounds, igno
             "displayName": mbx.display_name, "mail": mbx.email, "userPrincipalName": mbx.email}), "GET")
     head = rest[0].lower()
     default = mbx.distinguished("contacts")
+    if default is None:
+        raise GraphError(404, "ErrorItemNotFound", "The mailbox has no Contacts folder.")
     if head == "contactfolders":
         if len(rest) == 1:
             return (r("listContactFolders", lambda c: folders.list_folders(c, default)) if method == "GET" else
