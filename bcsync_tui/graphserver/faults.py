@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 
-from ..ewsserver.faults import Action, Faults, Rule
+from ..ewsserver.faults import Action, Faults
 
 #: HTTP status of a per-request error code from ``item_errors``
 ITEM_STATUS = {"TooManyRequests": 429, "ErrorServerBusy": 429, "ApplicationThrottled": 429,
@@ -69,9 +69,6 @@ class GraphFaults(Faults):
         self._open.wait(timeout)
 
     # --- hooks ------------------------------------------------------------------------------------
-    def applies(self, rule: Rule, operation: str) -> bool:
-        return rule.operation is not None or operation not in SIGN_IN
-
     def before(self, operation: str, request_id: int) -> Action | None:
         with self._lock:  # before_executing callbacks (an Outlook user's edit just before the request runs)
             callbacks = [r for r in self._rules if r.kind == "callback" and r.matches(operation)]
@@ -87,12 +84,9 @@ class GraphFaults(Faults):
                     if op in (None, operation) and self._seen % n == 0:
                         self.applied.append(("throttle_every", operation))
                         return Action("throttle", {"backoff_ms": backoff, "status": None})
-            for r in self._rules:
-                if r.kind in ("throttle", "http_500", "drop") and r.matches(operation) and self.applies(r, operation):
-                    r.consume(request_id)
-                    self.applied.append((r.kind, operation))
-                    return Action(r.kind, dict(r.params))
-        return None
+            if operation in SIGN_IN and not any(r.operation == operation for r in self._rules):
+                return None  # sign-in meets only the rules that name it
+        return super().before(operation, request_id)
 
     def delay_for(self, operation: str, request_id: int) -> float:
         if operation in SIGN_IN:

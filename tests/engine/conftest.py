@@ -3,8 +3,10 @@ from __future__ import annotations
 import pytest
 
 from .backends import EwsBackend, MemoryBackend, World
+from .graph_backend import GraphBackend
 
-BACKENDS = ["memory", "ews"]
+BACKENDS = ["memory", "ews", "graph"]
+_CLASSES = {"memory": MemoryBackend, "ews": EwsBackend, "graph": GraphBackend}
 
 
 @pytest.fixture(autouse=True)
@@ -14,7 +16,7 @@ def _no_keyring(monkeypatch):
 
 @pytest.fixture(params=BACKENDS)
 def world(request, tmp_path):
-    backend = MemoryBackend(tmp_path) if request.param == "memory" else EwsBackend(tmp_path)
+    backend = _CLASSES[request.param](tmp_path)
     w = World(tmp_path, backend)
     yield w
     backend.close()
