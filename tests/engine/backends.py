@@ -76,6 +76,14 @@ class MemoryBackend:
     def arm(self, operation: str, mode: str) -> None:
         self.mb.arm(operation, mode)
 
+    def between_read_and_write(self, callback, count: int | None = 1) -> None:
+        """Run ``callback`` (an Outlook user's edit) just before each of the next ``count`` UpdateItem calls."""
+        self.mb.before_executing(callback, count, operation="UpdateItem")
+
+    def clear_faults(self) -> None:
+        self.mb.faults.clear()
+        self.mb.callbacks.clear()
+
     def armed(self) -> bool:
         return any(self.mb.faults.values())
 
@@ -259,6 +267,14 @@ class EwsBackend:
             faults.ghost_write(count=1, operation=operation, mode="drop")
         elif operation != "SyncFolderItems":
             faults.throttle(count=1, backoff_ms=50, operation=operation)
+
+    def between_read_and_write(self, callback, count: int | None = 1) -> None:
+        """Run ``callback`` (an Outlook user's edit) just before the server executes each of the next
+        ``count`` UpdateItem requests: after the engine read the items, before its write lands."""
+        self.server.faults.before_executing(callback, count, operation="UpdateItem")
+
+    def clear_faults(self) -> None:
+        self.server.faults.clear()
 
     def armed(self) -> bool:
         return bool(self.server.faults.pending())

@@ -511,3 +511,45 @@ def test_run_record_shape_and_history(world):
     assert run["mode"] == "full" and run["requests"] >= 1 and run["ended_at"] >= run["started_at"]
     assert list_runs(world.store)[0]["id"] == run["id"]
     assert world.sync(dry_run=True)["id"] not in {r["id"] for r in list_runs(world.store)}
+
+
+def test_outlook_edits_during_a_multi_batch_run_are_kept(world):
+    """Issue 10 §1: the Outlook user edits Job Titles while a sync writes those items, batch after
+    batch. An edit only Outlook made ends on both sides with no conflict; a field both sides
+    changed follows master-wins with the Outlook value logged."""
+    people = [world.person(f"P{i:02d}", "Edit") for i in range(24)]
+    world.sync()
+    items = {p["uuid"]: world.item_of(p["uuid"]).item_id for p in people}
+    for p in people:  # every item needs a write: a new title, and a display name the master puts back
+        world.backend.user_update(items[p["uuid"]], job_title="Before", name=f"Renamed {p['no']}")
+    both = people[:4]
+    for p in both:  # these also change their phone in the master: both sides change that field
+        world.store.update_contact(p["uuid"], {"phone": "+47 111"})
+    queue = [p["uuid"] for p in people]
+    newest: dict[str, str] = {}
+
+    def outlook_user_edits():  # before each write request: the next eight items get a new title
+        n = len(newest)
+        for uuid in queue[n:n + 8]:
+            newest[uuid] = f"Edited {n // 8}"
+            changes = {"job_title": newest[uuid]}
+            if any(p["uuid"] == uuid for p in both):
+                changes["phone"] = "+47 999"
+            world.backend.user_update(items[uuid], **changes)
+
+    world.backend.between_read_and_write(outlook_user_edits, count=None)
+    run = world.sync(batch=8)
+    assert run["status"] == "ok", run
+    assert len(newest) == len(people), "the edits did not reach every batch"
+    world.sync()  # edits that landed after their item was written come in now
+    for p in people:
+        assert world.contact(p["uuid"])["job_title"] == newest[p["uuid"]]
+        assert world.item_of(p["uuid"]).fields["job_title"] == newest[p["uuid"]]
+        assert world.item_of(p["uuid"]).fields["name"] == world.contact(p["uuid"])["name"]
+    for p in both:
+        assert world.contact(p["uuid"])["phone"] == "+47 111"
+        assert world.item_of(p["uuid"]).fields["phone"] == "+47 111"
+    conflicts = sorted((c["contact_uuid"], c["field"], c["master_value"], c["outlook_value"])
+                       for c in world.store.conflicts.raw().values())
+    assert conflicts == sorted((p["uuid"], "phone", "+47 111", "+47 999") for p in both)
+    check_all(world)

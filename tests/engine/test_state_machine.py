@@ -16,6 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from bcsync_tui.core import model
 from bcsync_tui.core.store import Store
 from bcsync_tui.core.sync.memory import SimulatedCrash
+from bcsync_tui.core.sync.merge import clean, fit
 
 from .backends import EwsBackend, MemoryBackend, World, blank_fields
 from .invariants import check_all
@@ -102,6 +103,76 @@ class SyncMachine(RuleBasedStateMachine):
     def arm_fault(self, fault):
         if not self.world.backend.armed():
             self.world.backend.arm(*fault)
+
+    @precondition(lambda self: not self.world.backend.armed())
+    @rule(data=st.data(), value=st.sampled_from(VALUES), both=st.booleans())
+    def outlook_edit_between_read_and_write(self, data, value, both):
+        """The Outlook user edits an item between the engine's read and its write (issue 10 §1): a
+        field only Outlook changed ends with Outlook's value on both sides and no conflict; a field
+        both changed follows master-wins with the Outlook value logged."""
+        w = self.world
+
+        def candidates():
+            in_folder = {i.item_id: i for i in w.backend.items()}
+            return in_folder, sorted((lk for lk in w.links() if lk["item_id"] in in_folder and lk.get("base_master")
+                                      and w.contact(lk["contact_uuid"]) is not None), key=lambda lk: lk["item_id"])
+
+        in_folder, links = candidates()
+        if not links:  # give the rule something to work on: a contact synced into the folder
+            w.world_seed = getattr(w, "world_seed", 0) + 1
+            w.add(first_name="Seed", surname=f"S{w.world_seed}", email=f"seed{w.world_seed}@x.example", city="Oslo")
+            if w.sync(force=True)["status"] != "ok":
+                self.faulted = True
+                return
+            in_folder, links = candidates()
+            if not links:
+                return
+        link = data.draw(st.sampled_from(links))
+        uuid, item_id = link["contact_uuid"], link["item_id"]
+        self.edits = getattr(self, "edits", 0) + 1
+        try:
+            w.store.update_contact(uuid, {"company_name": f"Co {self.edits}"})  # the item needs a write
+            if both:
+                w.store.update_contact(uuid, {"job_title": f"Master {self.edits}"})
+        except model.ValidationError:
+            return  # e.g. a phone number from Outlook the master cannot hold: the store refuses
+
+        master_value = clean(w.contact(uuid)["job_title"])
+        both = master_value != clean(link["base_master"].get("job_title"))  # an earlier master edit counts too
+        if clean(value) in (master_value, clean(in_folder[item_id].fields.get("job_title"))):
+            return
+        fired = []
+
+        def edit():
+            fired.append(True)
+            w.backend.user_update(item_id, job_title=value)
+
+        w.backend.between_read_and_write(edit, count=1)
+        try:
+            run = w.sync(force=True)
+        except SimulatedCrash:  # pragma: no cover - no fault is armed
+            raise
+        finally:
+            w.backend.clear_faults()
+        if not fired or run["status"] != "ok":
+            self.faulted = True
+            return
+        follow_up = w.sync(force=True)
+        still = [lk for lk in w.links() if lk["contact_uuid"] == uuid and lk["item_id"] == item_id]
+        if follow_up["status"] != "ok" or not still:
+            return  # the contact left the folder meanwhile (filter, policy): nothing to compare
+        runs = {run["id"], follow_up["id"]}
+        logged = [(c["field"], c["outlook_value"]) for c in w.store.conflicts.raw().values()
+                  if c["run_id"] in runs and c["contact_uuid"] == uuid and c["field"] == "job_title"]
+        outlook_now = clean(next(i for i in w.backend.items() if i.item_id == item_id).fields["job_title"])
+        master_now = clean(w.contact(uuid)["job_title"])
+        if both:
+            assert master_now == master_value and outlook_now == master_value, "MASTER-WINS broken"
+            assert ("job_title", clean(value)) in logged, "the overruled Outlook value was not logged"
+        else:
+            assert outlook_now == clean(value) and master_now == fit("job_title", clean(value)), \
+                "LOST-EDIT: an Outlook edit made during the sync was reverted"
+            assert not logged, "an Outlook-only edit was logged as a conflict"
 
     @rule()
     def lose_links(self):

@@ -18,9 +18,9 @@ from typing import Any
 
 from .. import model
 from ..store import Store
-from .merge import merge
+from .merge import clean, merge
 from .planner import LinkState, Plan, RemoteCreate, RemoteUpdate
-from .transport import ItemUpdate, NewItem, Outcome, Transport, WriteResult
+from .transport import ItemUpdate, NewItem, Outcome, RemoteItem, Transport, WriteResult
 
 BATCH = 250  # items per write batch: one request, one store transaction, one cancel point
 
@@ -148,8 +148,7 @@ class Executor:
             self._check_cancel()
             chunk = updates[start:start + self.batch]
             self.report("updating Outlook", start, len(updates))
-            results = self.t.update([ItemUpdate(u.item_id, u.change_key, u.fields, u.uuid if u.set_stamp else None)
-                                     for u in chunk])
+            results = self.t.update([_item_update(u) for u in chunk])
             retry: list[RemoteUpdate] = []
             with self.store.transaction():
                 for upd, res in zip(chunk, results, strict=True):
@@ -159,8 +158,8 @@ class Executor:
                         retry.append(upd)
                     else:
                         self._update_failed(upd, res)
-            for upd in retry:
-                self._retry_update(upd)
+            if retry:
+                self._retry_updates(retry)
 
     def _update_done(self, upd: RemoteUpdate, res: WriteResult) -> None:
         self.written_ids.add(upd.item_id)
@@ -176,48 +175,61 @@ class Executor:
         no, name = self._name(upd.uuid)
         self._error(no, name, f"Outlook update failed ({res.message or res.outcome.value}); retried next run")
         if state is not None:
-            # Keep the old remote base so the unwritten fields are pushed again, not read back as edits.
+            # The unwritten fields keep Outlook's old values in the bases, so they are pushed again
+            # next run and not read back as Outlook edits.
+            state.base_master, state.base_remote = _agreed_bases(state, upd)
             links = self._links()
-            old = links.get(upd.item_id, {})
-            state.base_remote = old.get("base_remote") or state.base_remote
-            self._save_link(state, change_key=old.get("change_key", upd.change_key), synced_revision=None,
-                            error=res.message or res.outcome.value, needs_stamp=upd.set_stamp)
+            self._save_link(state, change_key=links.get(upd.item_id, {}).get("change_key", upd.change_key),
+                            synced_revision=None, error=res.message or res.outcome.value, needs_stamp=upd.set_stamp)
 
-    def _retry_update(self, upd: RemoteUpdate) -> None:
-        """After a conflict (someone edited between our read and write) or an unknown outcome:
-        re-read the item, re-merge against the link's base, and write once more."""
-        fresh = self.t.get(self.folder_id, [upd.item_id])[0]
+    def _retry_updates(self, upds: list[RemoteUpdate]) -> None:
+        """After a conflict (the Outlook user edited the item between our read and our write) or an
+        unknown outcome: re-read the items, merge each again against what both sides agreed before
+        this write (so what this run already took from Outlook is not mistaken for a master edit),
+        and write once more."""
+        fresh_items = self.t.get(self.folder_id, [u.item_id for u in upds])
+        second: list[RemoteUpdate] = []
+        with self.store.transaction():
+            for upd, fresh in zip(upds, fresh_items, strict=True):
+                retry = self._remerge(upd, fresh)
+                if retry is not None:
+                    second.append(retry)
+        if not second:
+            return
+        results = self.t.update([_item_update(u) for u in second])
+        with self.store.transaction():
+            for retry, res in zip(second, results, strict=True):
+                if res.ok:
+                    self._update_done(retry, res)
+                else:
+                    self._update_failed(retry, res)
+
+    def _remerge(self, upd: RemoteUpdate, fresh: RemoteItem | None) -> RemoteUpdate | None:
+        """The update to send again after ``upd`` was refused, given the item as it is now (None
+        when nothing is left to write). Applies Outlook's new edits to the master."""
         state = self._pending_states.get(upd.item_id)
         contact = self.store.get_contact(upd.uuid)
         if fresh is None or contact is None or state is None:
-            with self.store.transaction():
-                self._update_failed(upd, WriteResult(Outcome.NOT_FOUND,
-                                                     message="the item changed or vanished during the sync"))
-            return
-        link = self._links().get(upd.item_id, {})
-        result = merge(contact, fresh.fields, link.get("base_master"), link.get("base_remote"))
-        with self.store.transaction():
-            if result.master_changes:
-                self.store.update_contact(upd.uuid, result.master_changes, validate=False)
-                self.counts["master_updated"] += 1
-            for key, m_val, r_val in result.conflicts:
-                self._log_conflict(upd.uuid, key, m_val, r_val)
-        stamp = upd.uuid if (upd.set_stamp and fresh.stamp != upd.uuid) else None
-        retry = RemoteUpdate(upd.uuid, upd.item_id, fresh.change_key, result.remote_changes, bool(stamp))
+            self._update_failed(upd, WriteResult(Outcome.NOT_FOUND, message="the item changed or vanished during the sync"))
+            return None
+        base_master, base_remote = _agreed_bases(state, upd)
+        result = merge(contact, fresh.fields, base_master, base_remote)
+        if result.master_changes:
+            self.store.update_contact(upd.uuid, result.master_changes, validate=False)
+            self.counts["master_updated"] += 1
+        for key, m_val, r_val in result.conflicts:
+            self._log_conflict(upd.uuid, key, m_val, r_val)
+        stamp = upd.set_stamp and fresh.stamp != upd.uuid
+        retry = RemoteUpdate(upd.uuid, upd.item_id, fresh.change_key, result.remote_changes, stamp,
+                             {k: clean(fresh.fields.get(k)) for k in result.remote_changes})
         state.base_master, state.base_remote = result.new_master, result.new_remote
         state.change_key = fresh.change_key
         current = self.store.get_contact(upd.uuid)
         state.synced_revision = current["revision"] if current else None
         if not retry.fields and not retry.set_stamp:
-            with self.store.transaction():
-                self._save_link(state, change_key=fresh.change_key)
-            return
-        res = self.t.update([ItemUpdate(retry.item_id, retry.change_key, retry.fields, stamp)])[0]
-        with self.store.transaction():
-            if res.ok:
-                self._update_done(retry, res)
-            else:
-                self._update_failed(retry, res)
+            self._save_link(state, change_key=fresh.change_key)
+            return None
+        return retry
 
     def _remote_creates(self, creates: list[RemoteCreate]) -> None:
         for start in range(0, len(creates), self.batch):
@@ -272,3 +284,13 @@ class Executor:
                             no, name = self._name(d.uuid)
                             self._error(no, name, f"Outlook delete failed ({res.message or res.outcome.value}); retried next run")
 
+
+def _item_update(upd: RemoteUpdate) -> ItemUpdate:
+    return ItemUpdate(upd.item_id, upd.change_key, upd.fields, upd.uuid if upd.set_stamp else None)
+
+
+def _agreed_bases(state: LinkState, upd: RemoteUpdate) -> tuple[dict[str, str], dict[str, str]]:
+    """What both sides held in common before ``upd`` was written: the bases this run's merge
+    produced, except that the fields ``upd`` was to change still hold Outlook's values as read.
+    A 3-way merge against these sees exactly the edits made since this run read the item."""
+    return {**state.base_master, **upd.before}, {**state.base_remote, **upd.before}

@@ -9,6 +9,7 @@ second. The same scenarios also run against the loopback EWS server through exch
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..model import SYNCED_KEYS
@@ -43,6 +44,8 @@ class MemoryMailbox:
         #: per-item failures on create/update: e-mail address → the server's message (e.g. an EWS
         #: response code); the write answers FAILED with it
         self.item_faults: dict[str, str] = {}
+        #: operation → [remaining calls (None: unlimited), callback] run before the operation executes
+        self.callbacks: dict[str, list[tuple[list[int | None], Callable[[], None]]]] = {}
 
     def _next(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):06d}"
@@ -107,6 +110,22 @@ class MemoryMailbox:
         ``invalid_state``, or ``pass`` (let this call through, to reach a later one)."""
         self.faults.setdefault(operation, []).append(mode)
 
+    def before_executing(self, callback: Callable[[], None], count: int | None = 1, *,
+                         operation: str = "UpdateItem") -> None:
+        """Call ``callback()`` just before each of the next ``count`` calls of ``operation`` executes
+        (the loopback server's ``Faults.before_executing``): the Outlook user acting between the
+        engine's read and its write."""
+        self.callbacks.setdefault(operation, []).append(([count], callback))
+
+    def run_callbacks(self, operation: str) -> None:
+        due = self.callbacks.get(operation, [])
+        for remaining, callback in list(due):
+            if remaining[0] is not None:
+                remaining[0] -= 1
+                if remaining[0] <= 0:
+                    due.remove((remaining, callback))
+            callback()
+
     def take_fault(self, operation: str) -> str | None:
         modes = self.faults.get(operation)
         return modes.pop(0) if modes else None
@@ -121,6 +140,7 @@ class MemoryTransport:
     def _request(self, op: str) -> str | None:
         self.stats.requests += 1
         self.stats.by_operation[op] = self.stats.by_operation.get(op, 0) + 1
+        self.mb.run_callbacks(op)
         mode = self.mb.take_fault(op)
         if mode == "crash_before":
             raise SimulatedCrash(op)

@@ -34,6 +34,9 @@ class RemoteUpdate:
     change_key: str
     fields: dict[str, str]
     set_stamp: bool = False
+    #: Outlook's values, as read this run, of the fields this update changes: with them the executor
+    #: knows what both sides agreed on if the write is refused because the item changed meanwhile
+    before: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -256,7 +259,8 @@ def _match_unlinked(p: Plan, inp: PlanInput, item: RemoteItem, contacts, qualifi
     base_master = project(contact)
     base_remote = {k: clean(item.fields.get(k)) for k in model.SYNCED_KEYS}
     pending = {k: v for k, v in base_master.items() if v != base_remote[k] and fit(k, base_remote[k]) != v}
-    p.remote_updates.append(RemoteUpdate(uuid, item.item_id, item.change_key, pending, set_stamp=True))
+    p.remote_updates.append(RemoteUpdate(uuid, item.item_id, item.change_key, pending, set_stamp=True,
+                                         before={k: base_remote[k] for k in pending}))
     p.links.append(LinkState(uuid, item.item_id, item.change_key, base_master, {**base_remote, **pending},
                              None, pinned=True))
 
@@ -314,8 +318,9 @@ def _plan_pair(p: Plan, inp: PlanInput, link: dict[str, Any], item: RemoteItem |
         return
     needs_stamp = bool(link.get("needs_stamp"))
     if result.remote_changes or needs_stamp:
+        read = {k: clean(remote_fields.get(k)) for k in result.remote_changes}
         p.remote_updates.append(RemoteUpdate(uuid, link["item_id"], change_key, result.remote_changes,
-                                             set_stamp=needs_stamp))
+                                             set_stamp=needs_stamp, before=read))
     unchanged_link = (not first and item is not None and not result.master_changes and not result.remote_changes
                       and change_key == link["change_key"] and c.get("revision") == link.get("synced_revision")
                       and link["base_remote"] == result.new_remote and link["base_master"] == result.new_master)

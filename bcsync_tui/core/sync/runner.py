@@ -17,6 +17,7 @@ from ..secrets import SecretStore
 from ..store import Store
 from . import events as ev
 from .engine import ProgressCallback, SyncRun, TransportFactory
+from .executor import BATCH
 
 
 def _secrets_for(store: Store, secrets: SecretStore | None) -> SecretStore:
@@ -62,12 +63,13 @@ class Coalescer:
 def sync_blocking(store: Store, profile_name: str, *, mode: str = "incremental", dry_run: bool = False,
                   force: bool = False, on_progress: ProgressCallback | None = None,
                   cancel: threading.Event | None = None, secrets: SecretStore | None = None,
-                  transport_factory: TransportFactory | None = None) -> dict[str, Any]:
-    """Run one sync and return its run record. Raises events.StoreLocked if another sync runs."""
+                  transport_factory: TransportFactory | None = None, batch: int = BATCH) -> dict[str, Any]:
+    """Run one sync and return its run record. Raises events.StoreLocked if another sync runs.
+    ``batch``: items per write batch (one request, one store transaction, one cancel point)."""
     factory = transport_factory or ews_factory(_secrets_for(store, secrets))
     progress = Coalescer(on_progress) if on_progress else None
     return SyncRun(store, profile_name, factory, mode=mode, dry_run=dry_run, force=force,
-                   on_progress=progress, cancel=cancel).execute()
+                   on_progress=progress, cancel=cancel, batch=batch).execute()
 
 
 async def run_sync(store: Store, profile_name: str, **kwargs: Any) -> dict[str, Any]:
