@@ -133,27 +133,23 @@ def contact_call(call: Call, item: Item, ignore_if_match: bool) -> Reply:
     if call.method == "DELETE":
         check_if_match(call, item, ignore_if_match)
         trash = mbx.distinguished("deleteditems")
-        if trash is not None and item.folder != trash.serial:
-            mbx.move_item(item, trash, call.store.now())
-        else:
-            deletions = mbx.distinguished("recoverableitemsdeletions")
-            if deletions is not None:
-                mbx.move_item(item, deletions, call.store.now())
-            else:
-                mbx.remove_item(item)
-        call.store.changed()
-        return Reply(204)
+        in_trash = trash is not None and item.folder == trash.serial
+        return _bin(call, item, "recoverableitemsdeletions" if in_trash else "deleteditems")
     raise method_not_allowed()
 
 
 def permanent_delete(call: Call, item: Item) -> Reply:
     if call.method != "POST":
-            raise method_not_allowed()
-    mbx = call.mailbox
-    purges = mbx.distinguished("recoverableitemspurges")
-    if purges is not None:
-        mbx.move_item(item, purges, call.store.now())
+        raise method_not_allowed()
+    return _bin(call, item, "recoverableitemspurges")
+
+
+def _bin(call: Call, item: Item, folder: str) -> Reply:
+    """Move a deleted item to the distinguished folder ``folder`` (gone for good if the mailbox has none)."""
+    target = call.mailbox.distinguished(folder)
+    if target is not None:
+        call.mailbox.move_item(item, target, call.store.now())
     else:
-        mbx.remove_item(item)
+        call.mailbox.remove_item(item)
     call.store.changed()
     return Reply(204)
