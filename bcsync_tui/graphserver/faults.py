@@ -70,13 +70,6 @@ class GraphFaults(Faults):
 
     # --- hooks ------------------------------------------------------------------------------------
     def before(self, operation: str, request_id: int) -> Action | None:
-        with self._lock:  # before_executing callbacks (an Outlook user's edit just before the request runs)
-            callbacks = [r for r in self._rules if r.kind == "callback" and r.matches(operation)]
-            for r in callbacks:
-                r.consume(request_id)
-                self.applied.append(("callback", operation))
-        for r in callbacks:
-            r.params["callback"]()
         with self._lock:
             if operation not in SIGN_IN:
                 self._seen += 1
