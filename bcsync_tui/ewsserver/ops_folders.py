@@ -265,6 +265,17 @@ def move_folder(ctx: Context, body: ET.Element) -> ET.Element:
     return per_element("MoveFolder", ids, one, empty="Folders")
 
 
+def trash_folder(mbx: Mailbox, folder: Folder, trash: Folder) -> None:
+    """Move a folder into Deleted Items, as Outlook's Delete does (it keeps its id); a name taken there
+    gets a number ("Business Central 2")."""
+    name, n = folder.name, 1
+    while _name_taken(mbx, trash, name, folder):
+        n += 1
+        name = f"{folder.name} {n}"
+    folder.name = name
+    mbx.move_folder(folder, trash)
+
+
 def delete_folder(ctx: Context, body: ET.Element) -> ET.Element:
     delete_type = body.get("DeleteType", "")
     if delete_type not in ("HardDelete", "SoftDelete", "MoveToDeletedItems"):
@@ -281,12 +292,7 @@ def delete_folder(ctx: Context, body: ET.Element) -> ET.Element:
             trash = mbx.distinguished("deleteditems")
             parent = mbx.folders.get(folder.parent) if folder.parent is not None else None
             if delete_type == "MoveToDeletedItems" and trash is not None and not _is_under(mbx, folder, trash):
-                name = folder.name
-                n = 1
-                while _name_taken(mbx, trash, name):
-                    n += 1
-                    name = f"{folder.name} {n}"
-                folder.name, folder.parent, folder.cn = name, trash.serial, mbx.new_cn()
+                trash_folder(mbx, folder, trash)
             else:
                 mbx.delete_folder_tree(folder)
             if parent is not None:

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 
 from .contact_dict import apply_dict, dict_to_props, item_to_dict
 from .mailbox import Folder, Item, Mailbox, Store
+from .ops_folders import trash_folder
 from .soap import EwsError
 
 
@@ -94,7 +95,7 @@ class OutlookUser:
             if f.distinguished:
                 raise ValueError("distinguished folders cannot be deleted")
             if mode == "MoveToDeletedItems":
-                self._move(f, self._folder("deleteditems"))
+                trash_folder(self.mailbox, f, self._folder("deleteditems"))
             elif mode == "HardDelete":
                 self.mailbox.delete_folder_tree(f)
             else:

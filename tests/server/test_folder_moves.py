@@ -101,3 +101,13 @@ def test_move_folder_refusals(server, account, folder):
     with pytest.raises(ErrorToFolderNotFound):
         folder.move(gone_id)
     assert server.outlook().folders().count(f"Contacts/{FOLDER}") == 1
+
+
+def test_deleting_to_deleted_items_twice_numbers_the_second(server):
+    ann = server.outlook()
+    first = ann.create_folder(FOLDER)
+    ann.delete_folder(FOLDER, mode="MoveToDeletedItems")
+    second = ann.create_folder(FOLDER)
+    ann.delete_folder(f"Contacts/{FOLDER}", mode="MoveToDeletedItems")
+    assert ann.folder_id(f"Deleted Items/{FOLDER}") == first
+    assert ann.folder_id(f"Deleted Items/{FOLDER} 2") == second
