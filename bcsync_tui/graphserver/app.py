@@ -260,7 +260,9 @@ class GraphApp:
         return data
 
     # --- answers ------------------------------------------------------------------------------------
-    _drop = EwsApp._drop  # type: ignore[misc]  # the same: count status 0, shut the socket unanswered
+    def _drop(self, h: BaseHTTPRequestHandler) -> None:
+        """As the EWS server does it: count a status 0 and shut the socket without an answer."""
+        EwsApp._drop(self, h)  # type: ignore[arg-type]  # it needs only ``stats``
 
     def _send(self, h: BaseHTTPRequestHandler, reply: Reply, rid: str, crid: str) -> None:
         self.stats.status(reply.status)
