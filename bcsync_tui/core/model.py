@@ -99,17 +99,12 @@ def resolve_field(name: str) -> str | None:
 
 
 def blank_contact() -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for f in FIELDS:
-        if f.kind == "bool":
-            out[f.key] = False
-        elif f.kind == "int":
-            out[f.key] = 0
-        elif f.kind == "type":
-            out[f.key] = PERSON
-        else:
-            out[f.key] = ""
-    return out
+    # A copy of one template: the values are immutable, and this runs several times per imported row.
+    return dict(_BLANK)
+
+
+_BLANK: dict[str, Any] = {f.key: False if f.kind == "bool" else 0 if f.kind == "int" else PERSON if f.kind == "type"
+                          else "" for f in FIELDS}
 
 
 def new_uuid() -> str:
