@@ -71,3 +71,30 @@ def find_folder(store: Store, mbx: Mailbox, value: str) -> Folder:
     if folder is None:
         raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
     return folder
+
+
+ID_TYPES = ("ewsId", "restId", "restImmutableEntryId")
+MAX_TRANSLATE = 1000
+
+
+def translate(store: Store, mbx: Mailbox, body: object) -> list[dict]:
+    """``POST /me/translateExchangeIds``: EWS ids, REST ids and immutable ids of items into one another."""
+    if not isinstance(body, dict) or not isinstance(body.get("inputIds"), list):
+        raise GraphError(400, "BadRequest", "The request body must carry 'inputIds'.")
+    source, target = body.get("sourceIdType"), body.get("targetIdType")
+    if source not in ID_TYPES or target not in ID_TYPES:
+        raise GraphError(400, "BadRequest", f"sourceIdType and targetIdType must be among {', '.join(ID_TYPES)}.")
+    if len(body["inputIds"]) > MAX_TRANSLATE:
+        raise GraphError(400, "BadRequest", f"At most {MAX_TRANSLATE} ids can be translated at once.")
+    out: list[dict] = []
+    for value in body["inputIds"]:
+        if not isinstance(value, str):
+            raise GraphError(400, "BadRequest", "Every input id must be a string.")
+        try:
+            item = find_item(store, mbx, to_rest(value) if source == "ewsId" else value)
+        except GraphError as e:
+            out.append({"sourceId": value, "errorDetails": {"code": e.code, "message": e.message}})
+            continue
+        rest = item_id(mbx, item, target == "restImmutableEntryId")
+        out.append({"sourceId": value, "targetId": to_ews(rest) if target == "ewsId" else rest})
+    return out

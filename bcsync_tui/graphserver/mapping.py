@@ -13,6 +13,7 @@ The conversion goes through the Outlook-user dict of ``ewsserver.contact_dict`` 
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -52,6 +53,7 @@ ORDER = ["id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categori
 PROPERTIES = set(ORDER)
 _YOMI = {"yomiGivenName": 0x802C, "yomiSurname": 0x802D, "yomiCompanyName": 0x802E}  # PSETID_Address
 _ADDRESS_SET = DISTINGUISHED_SETS["address"]
+_TYPES = {p.lower(): p for p in PROPERTY_TYPES}
 _EXT_ID = re.compile(r"^\s*(\w+)\s+(?:\{([0-9a-fA-F-]{36})\}\s+(Name|Id)\s+(.+?)|(0x[0-9a-fA-F]{1,4}))\s*$")
 
 
@@ -59,8 +61,16 @@ _EXT_ID = re.compile(r"^\s*(\w+)\s+(?:\{([0-9a-fA-F-]{36})\}\s+(Name|Id)\s+(.+?)
 
 def parse_ext_id(text: Any) -> tuple[dict[str, str], tuple]:
     """(ExtendedFieldURI attributes, normalised key) of a Graph extended-property id; 400 if malformed."""
-    m = _EXT_ID.match(text) if isinstance(text, str) else None
-    ptype = next((p for p in PROPERTY_TYPES if m and p.lower() == m.group(1).lower()), None)
+    if not isinstance(text, str):
+        raise bad_request(f"The extended property id '{text}' is not valid.", "ErrorInvalidProperty")
+    attrs, key = _parse_ext_id(text)
+    return dict(attrs), key
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_ext_id(text: str) -> tuple[tuple[tuple[str, str], ...], tuple]:
+    m = _EXT_ID.match(text)
+    ptype = _TYPES.get(m.group(1).lower()) if m else None
     if m is None or ptype is None or ptype.endswith("Array"):
         raise bad_request(f"The extended property id '{text}' is not valid.", "ErrorInvalidProperty")
     if m.group(5):
@@ -69,7 +79,7 @@ def parse_ext_id(text: Any) -> tuple[dict[str, str], tuple]:
         attrs = {"PropertySetId": str(uuid.UUID(m.group(2))), "PropertyType": ptype}
         attrs["PropertyName" if m.group(3) == "Name" else "PropertyId"] = m.group(4)
     try:
-        return attrs, ext_key(el(t("ExtendedFieldURI"), attrs))
+        return tuple(attrs.items()), ext_key(el(t("ExtendedFieldURI"), attrs))
     except Exception:  # ext_key raises EwsError / SoapFault for combinations it refuses
         raise bad_request(f"The extended property id '{text}' is not valid.", "ErrorInvalidProperty") from None
 

@@ -3,7 +3,7 @@
 ``/me/…`` needs a delegated token; ``/users/{id|userPrincipalName}/…`` an application token (or a delegated
 token for the signed-in user themself). Below that: ``contactFolders[/{id}[/childFolders/{id}…]]``,
 ``…/contacts[/{id}[/permanentDelete]]``, ``…/contacts/delta``, ``contacts…`` (the default Contacts folder)
-and the user itself.
+``translateExchangeIds`` and the user itself.
 """
 
 from __future__ import annotations
@@ -86,6 +86,10 @@ def route(store: Store, mbx: Mailbox, method: str, rest: list[str], rounds, igno
                     r("createContactFolder", lambda c: folders.create_folder(c, folder), "POST"))
         if tail[0].lower() == "contacts":
             return _contacts(store, mbx, method, folder, tail[1:], rounds, ignore_if_match, r)
+    elif head == "translateexchangeids" and len(rest) == 1:
+        return r("translateExchangeIds", lambda c: Reply(200, {
+            "@odata.context": f"{c.graph_url}/$metadata#Collection(microsoft.graph.convertIdResult)",
+            "value": ids.translate(store, mbx, c.body)}), "POST")
     elif head == "contacts":
         return _contacts(store, mbx, method, default, rest[1:], rounds, ignore_if_match, r, in_folder=False)
     raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[-1]}'.")

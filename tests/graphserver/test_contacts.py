@@ -140,3 +140,21 @@ def test_the_default_contacts_folder(ann):
     assert r.status_code == 201
     assert [c["displayName"] for c in ann.get("/contacts").json()["value"]] == ["In Contacts"]
     assert ann.graph.outlook().count("contacts") == 1
+
+
+def test_translate_exchange_ids(ann):
+    fid = ann.folder()
+    c = ann.contact(fid, displayName="A")
+    ews_id = ann.graph.outlook().contacts("Business Central")[0]["id"]
+    r = ann.post("/translateExchangeIds", {"inputIds": [ews_id, "bogus"], "sourceIdType": "ewsId",
+                                           "targetIdType": "restId"})
+    assert r.status_code == 200
+    ok, bad = r.json()["value"]
+    assert ok == {"sourceId": ews_id, "targetId": c["id"]}
+    assert bad["errorDetails"]["code"] == "ErrorInvalidIdMalformed"
+    immutable = ann.post("/translateExchangeIds", {"inputIds": [c["id"]], "sourceIdType": "restId",
+                                                   "targetIdType": "restImmutableEntryId"}).json()["value"][0]
+    by_immutable = ann.get(f"/contacts/{immutable['targetId']}", headers={"Prefer": 'IdType="ImmutableId"'})
+    assert by_immutable.json()["id"] == immutable["targetId"]
+    assert_graph_error(ann.post("/translateExchangeIds", {"inputIds": [ews_id], "sourceIdType": "ewsId",
+                                                          "targetIdType": "madeUp"}), 400)
