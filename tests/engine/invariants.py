@@ -6,7 +6,7 @@ from collections import Counter
 
 from bcsync_tui.core.filters import ContactFilter
 from bcsync_tui.core.sync.eligibility import outbound_reason
-from bcsync_tui.core.sync.merge import clean, fit, project
+from bcsync_tui.core.sync.merge import clean, fit, project, same
 
 from .backends import PROFILE, World
 
@@ -48,7 +48,8 @@ def check_converged(world: World, profile: str = PROFILE) -> None:
         assert item is not None, f"{c['no']} linked to a missing item"
         want = project(c)
         have = {k: clean(item.fields.get(k)) for k in want}
-        differing = {k: (want[k], have[k]) for k in want if want[k] != have[k] and fit(k, have[k]) != want[k]}
+        differing = {k: (want[k], have[k]) for k in want
+                     if not same(k, want[k], have[k]) and not same(k, fit(k, have[k]), want[k])}
         assert not differing, f"{c['no']} differs from its Outlook item: {differing}"
     live = {c["uuid"] for c in world.store.contacts_raw()}
     for uuid, link in links.items():

@@ -553,3 +553,29 @@ def test_outlook_edits_during_a_multi_batch_run_are_kept(world):
                        for c in world.store.conflicts.raw().values())
     assert conflicts == sorted((p["uuid"], "phone", "+47 111", "+47 999") for p in both)
     check_all(world)
+
+
+def test_email_case_is_not_a_change_nor_a_conflict(world):
+    """Issue 10 §3: e-mail addresses compare without case in matching, merge, conflicts and change
+    detection; the master keeps its spelling."""
+    a = world.person("Carmen", "Lecki", email="carmen.lecki@example.com", job_title="CEO")
+    item = world.backend.user_create(blank_fields(name="Carmen Lecki", first_name="Carmen", surname="Lecki",
+                                                  email="CARMEN.LECKI@EXAMPLE.COM", job_title="CTO"))
+    run = world.sync()  # a first link by e-mail: the job title conflicts, the address does not
+    assert world.item_of(a["uuid"]).item_id == item and run["counts"]["outlook_created"] == 0
+    conflicts = [(c["field"], c["outlook_value"]) for c in world.store.conflicts.raw().values()]
+    assert conflicts == [("job_title", "CTO")]
+    assert world.contact(a["uuid"])["email"] == "carmen.lecki@example.com"
+    world.backend.user_update(item, email="Carmen.Lecki@Example.com")  # only the case changes in Outlook
+    writes, revision = world.backend.writes, world.contact(a["uuid"])["revision"]
+    run = world.sync()
+    assert run["status"] == "ok" and run["counts"]["conflicts"] == 0 and run["counts"]["master_updated"] == 0
+    assert world.backend.writes == writes and world.contact(a["uuid"])["revision"] == revision
+    assert world.contact(a["uuid"])["email"] == "carmen.lecki@example.com"
+    world.store.update_contact(a["uuid"], {"email": "CARMEN.lecki@example.com"})  # and in the master
+    world.backend.user_update(item, email="carmen.LECKI@example.com")
+    run = world.sync()
+    assert run["counts"]["conflicts"] == 0 and run["counts"]["outlook_updated"] == 0
+    assert world.contact(a["uuid"])["email"] == "CARMEN.lecki@example.com"
+    assert world.item_of(a["uuid"]).fields["email"] == "carmen.LECKI@example.com"
+    check_all(world)

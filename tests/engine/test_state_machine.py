@@ -22,7 +22,7 @@ from .backends import EwsBackend, MemoryBackend, World, blank_fields
 from .invariants import check_all
 
 NAMES = ["Ann", "Bo", "Cai", "Dag", "Eva"]
-EMAILS = ["ann@x.example", "bo@x.example", "cai@x.example", "dag@x.example", ""]
+EMAILS = ["ann@x.example", "bo@x.example", "cai@x.example", "dag@x.example", "", "Ann@X.example"]
 CITIES = ["Oslo", "Bergen", "Tromsø"]
 FIELDS = ["city", "job_title", "phone", "company_name"]
 VALUES = ["A", "B", "Zoë 😀", "line\nbreak", "x" * 40]

@@ -14,6 +14,8 @@ from typing import Any
 from .. import model
 
 SYNCED = model.SYNCED_KEYS
+#: fields compared without regard to case: an address is the same address in any case
+CASELESS = frozenset(f.key for f in model.FIELDS if f.kind == "email")
 
 
 def clean(value: Any) -> str:
@@ -29,6 +31,13 @@ def project(contact: dict[str, Any]) -> dict[str, str]:
     street = "\n".join(x for x in (out["address"], out["address2"]) if x)
     out["address"], _, out["address2"] = street.partition("\n")
     return out
+
+
+def same(key: str, a: str, b: str) -> bool:
+    """Whether two clean values of ``key`` are the same for the sync: e-mail addresses are compared
+    without case (``CARMEN.LECKI@…`` is ``carmen.lecki@…``), so a case-only difference is neither a
+    change nor a conflict, and neither side is rewritten for it."""
+    return a.casefold() == b.casefold() if key in CASELESS else a == b
 
 
 def fit(key: str, value: str) -> str:
@@ -70,14 +79,14 @@ def merge(master: dict[str, Any], remote: dict[str, str], base_master: dict[str,
         if first:
             m_changed, r_changed = bool(m[key]), bool(r[key])
         else:
-            m_changed = m[key] != clean(base_master.get(key))  # type: ignore[union-attr]
-            r_changed = r[key] != clean(base_remote.get(key))  # type: ignore[union-attr]
+            m_changed = not same(key, m[key], clean(base_master.get(key)))  # type: ignore[union-attr]
+            r_changed = not same(key, r[key], clean(base_remote.get(key)))  # type: ignore[union-attr]
         if not r_changed:
             continue
         incoming = fit(key, r[key])
         if incoming != r[key]:
             out.truncated.append(key)
-        if incoming == m[key]:
+        if same(key, incoming, m[key]):
             continue
         if m_changed:
             out.conflicts.append((key, m[key], r[key]))
@@ -88,7 +97,7 @@ def merge(master: dict[str, Any], remote: dict[str, str], base_master: dict[str,
     if out.master_changes:
         out.master_changes = {k: v for k, v in new_m.items() if v != m[k]}
     for key in SYNCED:
-        if new_m[key] != r[key] and fit(key, r[key]) != new_m[key]:
+        if not same(key, new_m[key], r[key]) and not same(key, fit(key, r[key]), new_m[key]):
             out.remote_changes[key] = new_m[key]
     out.new_master = new_m
     out.new_remote = {**r, **out.remote_changes}

@@ -15,7 +15,7 @@ from typing import Any
 from .. import model
 from ..filters import ContactFilter
 from .eligibility import inbound_reason, outbound_reason
-from .merge import clean, fit, merge, project
+from .merge import clean, fit, merge, project, same
 from .transport import RemoteItem
 
 
@@ -258,7 +258,8 @@ def _match_unlinked(p: Plan, inp: PlanInput, item: RemoteItem, contacts, qualifi
     by_email.setdefault(email, []).append(contact)
     base_master = project(contact)
     base_remote = {k: clean(item.fields.get(k)) for k in model.SYNCED_KEYS}
-    pending = {k: v for k, v in base_master.items() if v != base_remote[k] and fit(k, base_remote[k]) != v}
+    pending = {k: v for k, v in base_master.items()
+               if not same(k, v, base_remote[k]) and not same(k, fit(k, base_remote[k]), v)}
     p.remote_updates.append(RemoteUpdate(uuid, item.item_id, item.change_key, pending, set_stamp=True,
                                          before={k: base_remote[k] for k in pending}))
     p.links.append(LinkState(uuid, item.item_id, item.change_key, base_master, {**base_remote, **pending},
