@@ -33,6 +33,9 @@ log = logging.getLogger("bcsync_tui.graphserver")
 
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
 JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+#: operations that change the mailbox (``stats.writes`` counts them when they succeed)
+WRITES = frozenset({"createContact", "updateContact", "deleteContact", "permanentDeleteContact",
+                    "createContactFolder", "updateContactFolder", "deleteContactFolder"})
 _BAD_JSON = ("Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid "
              "JSON format.")
 
@@ -149,6 +152,8 @@ class GraphApp:
                 reply = rt.run(call)
             if call.applied:
                 reply.headers["Preference-Applied"] = ", ".join(call.applied)
+            if reply.status < 300 and op in WRITES:
+                self.stats.add_writes(1)
             return reply
         if in_batch:
             return run()

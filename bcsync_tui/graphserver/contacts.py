@@ -33,7 +33,7 @@ class Shape:
         self.immutable = call.immutable
 
     def render(self, call: Call, item: Item, folder: Folder, full: dict[str, Any] | None = None) -> dict[str, Any]:
-        full = full or contact_json(item, call.mailbox, folder, immutable=self.immutable)
+        full = full or cached_json(call, item, folder, self.immutable)
         out = full if self.select is None else {
             "@odata.etag": full["@odata.etag"], "id": full["id"], **{k: full[k] for k in self.select}}
         for e in self.expand:
@@ -48,10 +48,24 @@ class Shape:
         return out
 
 
+def cached_json(call: Call, item: Item, folder: Folder, immutable: bool, *, with_ext: bool = False
+                ) -> dict[str, Any]:
+    """The full JSON of an item (with ``with_ext``: plus every extended property, what ``$filter`` sees),
+    kept per change number so listing and filtering a big folder renders each contact once. Callers
+    build new dicts around it and never change it."""
+    cache = call.store.__dict__.setdefault("_graph_json_cache", {})
+    key = (call.mailbox.guid, item.serial, immutable, with_ext)
+    hit = cache.get(key)
+    if hit is None or hit[0] != item.cn:
+        doc = contact_json(item, call.mailbox, folder, immutable=immutable)
+        if with_ext:
+            doc = {**doc, "singleValueExtendedProperties": extended_properties(item)}
+        hit = cache[key] = (item.cn, doc)
+    return hit[1]
+
+
 def searchable(call: Call, item: Item, folder: Folder) -> dict[str, Any]:
-    """What ``$filter`` sees: the full JSON plus every extended property."""
-    return {**contact_json(item, call.mailbox, folder, immutable=call.immutable),
-            "singleValueExtendedProperties": extended_properties(item)}
+    return cached_json(call, item, folder, call.immutable, with_ext=True)
 
 
 def list_contacts(call: Call, folder: Folder) -> Reply:
@@ -62,7 +76,7 @@ def list_contacts(call: Call, folder: Folder) -> Reply:
         items = [it for it in items if odata.matches(pred, searchable(call, it, folder))]
     if "$orderby" in call.query:
         key, desc = odata.parse_orderby(call.query["$orderby"], PROPERTIES, CONTACT_TYPE)
-        items.sort(key=lambda it: str(contact_json(it, call.mailbox, folder)[key] or "").casefold(), reverse=desc)
+        items.sort(key=lambda it: str(cached_json(call, it, folder, False)[key] or "").casefold(), reverse=desc)
     top = call.top()
     raw_skip = call.query.get("$skip", "0")
     if not raw_skip.isdigit():

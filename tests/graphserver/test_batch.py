@@ -22,6 +22,7 @@ def test_twenty_creates_in_one_batch_answered_in_any_order(ann):
     assert all(a["status"] == 201 and a["body"]["displayName"] for a in answers)
     assert ann.graph.outlook().count("Business Central") == 20
     assert ann.graph.stats.count("batch") == 1 and ann.graph.stats.count("createContact") == 20
+    assert ann.graph.stats.writes == 21  # the folder and the contacts
 
 
 def test_batch_limits(ann):
