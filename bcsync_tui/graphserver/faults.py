@@ -15,6 +15,8 @@ that name them). Requests inside a ``$batch`` meet the rules one by one, under t
 * ``item_errors({matcher: code})`` -- single requests of a batch fail (matcher: index in the batch, an
   e-mail address of the contact, or a predicate on its Outlook-user dict); codes in :data:`ITEM_STATUS` get
   their status (``TooManyRequests`` / ``ErrorServerBusy``: 429 with Retry-After), others 500.
+* ``before_executing(callback)`` (default operation ``updateContact``) -- as for EWS: act as an Outlook
+  user just before a request is executed.
 * :meth:`GraphFaults.pause` / :meth:`GraphFaults.resume` -- hold requests once they have their
   concurrency slot (to show the per-mailbox concurrency limit deterministically).
 """
@@ -44,6 +46,9 @@ class GraphFaults(Faults):
     def ghost_write(self, count: int | None = 1, operation: str | None = "createContact", *, mode: str = "drop",
                     seconds: float = 5.0) -> None:
         super().ghost_write(count, operation, mode=mode, seconds=seconds)
+
+    def before_executing(self, callback, count: int | None = 1, *, operation: str | None = "updateContact") -> None:
+        super().before_executing(callback, count, operation=operation)
 
     def throttle_every(self, n: int, retry_after_ms: int = 1000, *, operation: str | None = None) -> None:
         """Throttle every ``n``-th request (of ``operation``) with 429 and Retry-After, until cleared."""
