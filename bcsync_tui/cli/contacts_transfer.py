@@ -55,24 +55,25 @@ def _list(title: str, items: list[Any]) -> None:
 
 
 def cmd_import(ctx: Context) -> int:
-    from ..core.contacts_io import plan_import, read_contacts
+    from ..core.contacts_io import paused_gc, plan_import, read_contacts
 
     args = ctx.args
-    read = read_contacts(args.file, args.format, args.encoding, unguard=not args.no_formula_guard)
-    store = ctx.store()
-    plan = plan_import(read, store.all_contacts(include_deleted=True), allow_duplicates=args.allow_duplicates,
-                       update=args.update, ignore_columns=tuple(args.ignore_column),
-                       ignore_unmapped=args.ignore_unmapped)
-    unmapped, not_kept = plan.unmapped, plan.not_kept
-    blocked = bool(unmapped) or (bool(plan.invalid) and not args.skip_invalid)
-    imported: list[dict[str, Any]] = []
-    backup = None
-    if not blocked and not args.dry_run and (plan.accepted or plan.updates):
-        backup = store.backup("import")
-        with store.transaction():
-            imported = store.add_contacts(plan.contacts())
-            for change in plan.updates:
-                store.update_contact(change.uuid, change.changes)
+    with paused_gc():
+        read = read_contacts(args.file, args.format, args.encoding, unguard=not args.no_formula_guard)
+        store = ctx.store()
+        plan = plan_import(read, store.all_contacts(include_deleted=True), allow_duplicates=args.allow_duplicates,
+                           update=args.update, ignore_columns=tuple(args.ignore_column),
+                           ignore_unmapped=args.ignore_unmapped)
+        unmapped, not_kept = plan.unmapped, plan.not_kept
+        blocked = bool(unmapped) or (bool(plan.invalid) and not args.skip_invalid)
+        imported: list[dict[str, Any]] = []
+        backup = None
+        if not blocked and not args.dry_run and (plan.accepted or plan.updates):
+            backup = store.backup("import")
+            with store.transaction():
+                imported = store.add_contacts(plan.contacts())
+                for change in plan.updates:
+                    store.update_contact(change.uuid, change.changes)
     code = EXIT_CONFIG if blocked else EXIT_ITEMS if plan.invalid else EXIT_OK
     if ctx.json:
         emit_json({"file": args.file, "format": read.fmt, "source": read.source, "dry_run": bool(args.dry_run),

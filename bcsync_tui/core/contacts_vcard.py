@@ -40,6 +40,8 @@ _BOOKKEEPING = frozenset({
 _MAPPED = frozenset({"N", "FN", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "URL", "KIND"}) | set(_X_KEYS)
 _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+#: an escaped character, a separator, or a run of neither (a lone trailing backslash stays itself)
+_COMPONENT_TOKEN = re.compile(r"\\.|;|[^\\;]+|\\", re.DOTALL)
 
 
 @dataclass
@@ -63,6 +65,8 @@ class _Prop:
 # --- reading ---------------------------------------------------------------------------------
 
 def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    if '"' not in text:
+        return text.split(sep)
     parts, cur, quoted = [], [], False
     for ch in text:
         if ch == '"':
@@ -108,6 +112,11 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 
 def _head(line: str) -> str:
     """The part of a property line before its value: up to the first colon outside quotes."""
+    colon = line.find(":")
+    if colon < 0:
+        return line
+    if '"' not in line[:colon]:
+        return line[:colon]
     quoted = False
     for i, ch in enumerate(line):
         if ch == '"':
@@ -158,19 +167,15 @@ def _unescape(text: str) -> str:
 
 def _components(value: str) -> list[str]:
     """Split a structured value (N, ADR, ORG) at unescaped semicolons, then unescape each part."""
-    parts, cur, i = [], [], 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "\\" and i + 1 < len(value):
-            cur.append(value[i:i + 2])
-            i += 2
-            continue
-        if ch == ";":
+    if "\\" not in value:
+        return [part.strip() for part in value.split(";")]
+    parts, cur = [], []
+    for token in _COMPONENT_TOKEN.findall(value):
+        if token == ";":
             parts.append(_unescape("".join(cur)).strip())
             cur = []
         else:
-            cur.append(ch)
-        i += 1
+            cur.append(token)
     parts.append(_unescape("".join(cur)).strip())
     return parts
 

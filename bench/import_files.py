@@ -1,0 +1,142 @@
+"""Import benchmark (issues 11 and 14): files in, contacts stored.
+
+    python bench/import_files.py [--contacts 50000] [--big 100000] [--photo-mb 6] [--profile] [--dir DIR]
+
+Prints, for a CSV and a vCard of N contacts written by our own export: the time to read the file,
+to plan the import (validate every row, duplicates, country codes) and to store it in one
+transaction, and the whole `bcsync contacts import` command in a fresh process; the same for a
+CSV of --big rows; and parsing a vCard whose PHOTO is one folded line of --photo-mb MB (time and
+peak Python memory). Target (issue 14): importing 50,000 contacts <= 2 s. ``--profile`` prints
+the top functions of the 50,000-row CSV import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from store import mib, realistic_rows, secs, timed  # noqa: E402
+
+from bcsync_tui.core import model  # noqa: E402
+from bcsync_tui.core.contacts_io import export_contacts, paused_gc, plan_import, read_contacts  # noqa: E402
+from bcsync_tui.core.contacts_vcard import parse_vcards  # noqa: E402
+from bcsync_tui.core.store import Store  # noqa: E402
+
+
+def row(what: str, value: str, target: str = "", ok: bool | None = None) -> None:
+    mark = "" if ok is None else ("  ok" if ok else "  MISSED")
+    print(f"  {what:<52} {value:>12}  {target}{mark}")
+
+
+def write_file(directory: Path, n: int, fmt: str) -> Path:
+    contacts = []
+    for i, data in enumerate(realistic_rows(n)):
+        contact = model.normalise(data)
+        contact["no"] = f"CT{i + 1:06d}"
+        contacts.append(contact)
+    path = directory / f"contacts-{n}.{'vcf' if fmt == 'vcard' else 'csv'}"
+    export_contacts(str(path), contacts, fmt)
+    return path
+
+
+def import_phases(path: Path, store_dir: Path) -> tuple[float, float, float, int]:
+    """The phases of `bcsync contacts import` (which runs them with the cyclic collector paused)."""
+    store = Store(store_dir / "store.json")
+    try:
+        with paused_gc():
+            t_read, read = timed(lambda: read_contacts(str(path)))
+            t_plan, plan = timed(lambda: plan_import(read, store.all_contacts(include_deleted=True)))
+            assert not plan.invalid and not plan.unmapped, (plan.invalid[:3], plan.unmapped)
+            t_store, added = timed(lambda: store.add_contacts(plan.contacts()))
+        return t_read, t_plan, t_store, len(added)
+    finally:
+        store.close()
+
+
+def cli_import(path: Path, home: Path) -> float:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "bcsync_tui", "--home", str(home), "contacts", "import", str(path)],
+                   check=True, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def bench_file(label: str, path: Path, n: int, work: Path, target: float | None) -> None:
+    print(f"{label}: {n:,} contacts, {mib(path.stat().st_size)}")
+    t_read, t_plan, t_store, count = import_phases(path, Path(tempfile.mkdtemp(dir=work)))
+    assert count == n
+    total = t_read + t_plan + t_store
+    row("read the file", secs(t_read))
+    row("plan (validate, duplicates, countries)", secs(t_plan))
+    row("store (add_contacts, one transaction)", secs(t_store))
+    row("import in-process (read + plan + store)", secs(total), f"<= {target:g} s" if target else "",
+        total <= target if target else None)
+    row("`bcsync contacts import` (new process, with backup)", secs(cli_import(path, Path(tempfile.mkdtemp(dir=work)))))
+
+
+def bench_photo(mb: int) -> None:
+    photo = "A" * (mb * 1_000_000)
+    folded = "\r\n ".join(photo[i:i + 74] for i in range(0, len(photo), 74))
+    text = f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Big Photo\r\nEMAIL:big@example.com\r\nPHOTO;ENCODING=b;TYPE=JPEG:{folded}\r\nEND:VCARD\r\n"
+    del photo, folded
+    print(f"vCard with a {mb} MB PHOTO line ({mib(len(text))} of text)")
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    read = parse_vcards(text)
+    elapsed = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert read.unkept["PHOTO"] == 1
+    row("parse (unfold, properties, report PHOTO)", secs(elapsed), "was 23 s")
+    row("peak Python memory while parsing", mib(peak), "was 128 MB")
+
+
+def profile_import(path: Path, work: Path) -> None:
+    store = Store(Path(tempfile.mkdtemp(dir=work)) / "store.json")
+    prof = cProfile.Profile()
+    prof.enable()
+    read = read_contacts(str(path))
+    plan = plan_import(read, store.all_contacts(include_deleted=True))
+    store.add_contacts(plan.contacts())
+    prof.disable()
+    store.close()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(25)
+    print(out.getvalue())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--contacts", type=int, default=50_000)
+    ap.add_argument("--big", type=int, default=100_000)
+    ap.add_argument("--photo-mb", type=int, default=6)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--dir", help="work directory (default: a temporary one)")
+    args = ap.parse_args()
+    work = Path(args.dir or tempfile.mkdtemp(prefix="bcsync-import-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    csv_path = write_file(work, args.contacts, "csv")
+    bench_file("CSV (our export)", csv_path, args.contacts, work, 2.0)
+    bench_file("vCard 3.0 (our export)", write_file(work, args.contacts, "vcard"), args.contacts, work, 2.0)
+    if args.big:
+        bench_file("CSV (our export)", write_file(work, args.big, "csv"), args.big, work, None)
+    bench_photo(args.photo_mb)
+    if args.profile:
+        profile_import(csv_path, work)
+
+
+if __name__ == "__main__":
+    main()
