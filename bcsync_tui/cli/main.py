@@ -63,8 +63,8 @@ class Context:
         return bool(getattr(self.args, "json", False))
 
     def store(self) -> Store:
-        if self._store is None:
-            self._store = Store.open(self.paths)
+        if self._store is None:  # directories are made by the first write: a failing read creates nothing
+            self._store = Store(self.paths.store_file, backup_dir=self.paths.backup_dir)
         return self._store
 
     def secrets(self) -> Any:

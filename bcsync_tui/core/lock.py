@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from .paths import FileProblem
+from .paths import FileProblem, ensure_private_dir
 
 
 class LockedError(RuntimeError):
@@ -77,11 +77,15 @@ class FileLock:
         except BaseException:
             self._release_dir()
             raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        except OSError:
+            pass  # the PID only helps a waiting process name the holder (a full disk must not stop us)
         self._fd, self._depth = fd, 1
 
     def _flock_dir(self, deadline: float) -> int:
+        ensure_private_dir(self.path.parent)
         dir_fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
         delay = 0.005
         while True:
@@ -122,13 +126,20 @@ class FileLock:
 
     def _open(self) -> int:
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except FileNotFoundError:  # the store's directory is made by its first write
+                ensure_private_dir(self.path.parent)
+                return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except IsADirectoryError:
             raise LockFileError(self.path, "is a directory, not a lock file", "Remove or rename that "
                                 "directory") from None
         except PermissionError:
-            raise LockFileError(self.path, "cannot be opened for writing (permission denied)",
-                                "Make it writable by you (chmod u+rw), or remove it") from None
+            raise LockFileError(self.path, "cannot be opened for writing (permission denied, or it is read-only "
+                                "or immutable)", "Make it writable by you (chmod u+rw; `chattr -i`), or remove "
+                                "it") from None
+        except FileProblem:
+            raise
         except OSError as exc:
             raise LockFileError(self.path, f"cannot be opened ({exc.strerror or exc})",
                                 "Check the file and the disk it is on") from None

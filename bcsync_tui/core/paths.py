@@ -6,6 +6,7 @@ secrets file holds passwords.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +16,40 @@ HOME_ENV = "BCSYNC_HOME"
 PROFILE_ENV = "BCSYNC_PROFILE"
 
 
-class FileProblem(RuntimeError):
+class FileProblem(OSError):
     """A file or directory of ours cannot be used as it is: which one, what is wrong, what to do.
-    Raised before anything is changed; the CLI prints it and exits 3."""
+    Raised with nothing changed; the CLI prints it and exits 3. An OSError, so code that tolerates
+    a failed write (a compaction that can wait) still does."""
 
     def __init__(self, path: Path, problem: str, todo: str):
         self.path, self.problem, self.todo = path, problem, todo
         super().__init__(f"{path} {problem}. Nothing was changed. {todo}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def file_problem(path: Path, exc: OSError) -> FileProblem:
+    """An OSError met while writing ``path``, said in words with what to do about it."""
+    if isinstance(exc, FileProblem):
+        return exc
+    code = exc.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return FileProblem(path, "cannot be written: the disk is full (or your disk quota is used up)",
+                           "Free some space on that disk, then try again.")
+    if code == errno.EROFS:
+        return FileProblem(path, "cannot be written: it is on a read-only file system",
+                           "Use a writable location (--home DIR), then try again.")
+    if code in (errno.EACCES, errno.EPERM):
+        return FileProblem(path, "cannot be written: permission denied (or it is read-only or immutable)",
+                           "Make it writable by your user (chmod u+w; `lsattr`/`chattr -i` for an immutable "
+                           "file), then try again.")
+    if code == errno.EISDIR:
+        return FileProblem(path, "is a directory where bcsync keeps a file", "Move that directory away, then try again.")
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        return FileProblem(path, "cannot be created: a file is in the way where bcsync needs a directory",
+                           "Move that file away (or point --home at a directory), then try again.")
+    return FileProblem(path, f"cannot be written ({exc.strerror or exc})", "Check the disk and the file, then try again.")
 
 
 @dataclass(frozen=True)
@@ -71,10 +99,22 @@ class Paths:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) as 0700; tighten it if we created it earlier with a looser mode."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if path.stat().st_mode & 0o077:
-        os.chmod(path, 0o700)
+    """Create ``path`` as 0700, and each missing parent too (``mkdir(parents=True)`` would make those
+    with the default 0755); tighten ``path`` if it exists with a looser mode. A file in the way is a
+    FileProblem, not a traceback."""
+    try:
+        if not path.is_dir():
+            missing = [path, *(p for p in path.parents if not p.exists())]
+            for directory in reversed(missing):
+                try:
+                    directory.mkdir(mode=0o700)
+                except FileExistsError:
+                    if not directory.is_dir():
+                        raise
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o700)
+    except OSError as exc:
+        raise file_problem(path, exc) from exc
     return path
 
 
@@ -94,7 +134,10 @@ def write_private_file(path: Path, data: bytes) -> None:
     """Atomically replace ``path`` with ``data``: temp file (0600) + fsync + rename + fsync dir."""
     ensure_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise file_problem(path, exc) from exc
     try:
         try:
             view = memoryview(data)
@@ -105,8 +148,10 @@ def write_private_file(path: Path, data: bytes) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)  # e.g. disk full: do not leave a partial copy taking the space
+        if isinstance(exc, OSError):
+            raise file_problem(path, exc) from exc
         raise
     fsync_dir(path.parent)
 

@@ -28,7 +28,7 @@ from typing import Any
 from tinydb.storages import Storage
 
 from .lock import FileLock
-from .paths import ensure_private_dir, fsync_dir, write_private_file
+from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_file
 from .store_format import (FORMAT, LEGACY_KEYS, ChecksumMismatch, decode_line, encode_line, has_checksum,
                            parse_snapshot_lines, snapshot_bytes, verify_checksum)
 
@@ -56,6 +56,9 @@ def _unreadable(path: Path, exc: OSError) -> StoreCorruptError:
                                  "(it is yours: chmod u+rw), or run bcsync as the user who owns it.")
     if isinstance(exc, IsADirectoryError):
         return StoreCorruptError(path, "it is a directory, not a file", "Move that directory away, then try again.")
+    if isinstance(exc, NotADirectoryError):
+        return StoreCorruptError(path, f"{path.parent} is a file, not a directory", "Point --home at a directory "
+                                 "(or move that file away), then try again.")
     return StoreCorruptError(path, exc.strerror or str(exc), "Check the file and the disk it is on.")
 
 
@@ -71,6 +74,8 @@ def _sig(path: Path) -> tuple[int, int, int] | None:
         st = os.stat(path)
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
@@ -79,7 +84,7 @@ class JournaledStorage(Storage):
                  compact_min_bytes: int = 1 << 20):
         self.path = Path(path)
         self.wal_path = self.path.with_name(self.path.name + ".wal")
-        ensure_private_dir(self.path.parent)
+        # The directory is made by the first write, not here: a read (`bcsync status`) creates nothing.
         self.lock = FileLock(self.path.with_name(self.path.name + ".lock"), guard_dir=True)
         self.lock_timeout = lock_timeout
         self._remove_orphaned_temp_files()
@@ -342,7 +347,11 @@ class JournaledStorage(Storage):
         self._seq += 1
         line = encode_line({"seq": self._seq, "ops": ops})
         new_file = not self.wal_path.exists()
-        fd = os.open(self.wal_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        ensure_private_dir(self.wal_path.parent)
+        try:
+            fd = os.open(self.wal_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise file_problem(self.wal_path, exc) from exc
         try:
             try:
                 # Drop a torn tail a crashed writer may have left behind our last valid line.
@@ -353,11 +362,13 @@ class JournaledStorage(Storage):
                 while view:
                     view = view[os.write(fd, view):]
                 os.fsync(fd)
-            except BaseException:
+            except BaseException as exc:
                 try:  # the write failed (disk full, I/O error): cut the line off, it did not happen
                     os.ftruncate(fd, self._wal_offset)
                 except OSError:
                     pass
+                if isinstance(exc, OSError):
+                    raise file_problem(self.wal_path, exc) from exc
                 raise
             st = os.fstat(fd)
         finally:

@@ -585,13 +585,14 @@ def test_torn_last_journal_line_is_ignored_and_later_writes_work(path):
         assert [x["name"] for x in s.all_contacts()] == ["First0 Sur0", "First1 Sur1", "First9 Sur9"]
 
 
-def test_checksum_failure_on_the_last_line_counts_as_torn(path):
+def test_checksum_failure_on_a_complete_last_line_is_refused_not_dropped(path):
+    """Only a last line without its newline is a torn write; a complete one committed (issue 11)."""
     lines = _transactions(path)
     bad = bytearray(lines[2])
     bad[10] ^= 0x01
     wal(path).write_bytes(b"".join(lines[:2]) + bytes(bad))
-    with Store(path) as s:
-        assert len(s.all_contacts()) == 2
+    with pytest.raises(StoreCorruptError, match="damaged journal entry"):
+        Store(path)
 
 
 def test_empty_store_file_loads_as_empty(path):
