@@ -13,6 +13,7 @@ items), so a mailbox filled over EWS reads back identically over Graph, stamps i
         g.public_client_id              # a public client: device code allowed
         g.approve_device_code(user="ann@example.com")   # approve pending device codes (waits for one)
         g.auto_approve = True           # demo mode: device codes are approved at once
+                                        # (people enter the code at g.root + "/devicelogin")
         g.expire_tokens(); g.expire_delta_tokens(); g.replay_delta(1)
         g.faults.throttle(count=2, backoff_ms=2000)     # see faults.GraphFaults
         g.ignore_if_match = True

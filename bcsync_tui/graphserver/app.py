@@ -25,6 +25,7 @@ from ..ewsserver.stats import RequestStats
 from .auth import TokenService, parse_form
 from .calls import Call, Reply
 from .delta import DeltaRounds
+from .devicelogin import device_login
 from .errors import GraphError, OAuthError, error_body
 from .faults import GraphFaults
 from .routes import find_mailbox, route
@@ -79,6 +80,8 @@ class GraphApp:
             parts = [urllib.parse.unquote(p) for p in path.split("/") if p]
             if parts and parts[0].lower() == "v1.0":
                 reply = self._graph(h, parts[1:], qs, body, request_id)
+            elif [p.lower() for p in parts] == ["devicelogin"] and h.command in ("GET", "POST"):
+                reply = device_login(self.tokens, h.command, body)
             elif len(parts) >= 2:
                 reply = self._sign_in(h, parts, body, request_id)
             else:
@@ -272,9 +275,14 @@ class GraphApp:
     def _send(self, h: BaseHTTPRequestHandler, reply: Reply, rid: str, crid: str) -> None:
         self.stats.status(reply.status)
         data = b"" if reply.body is None else json.dumps(reply.body, ensure_ascii=False).encode("utf-8")
+        if reply.html is not None:
+            data = reply.html.encode("utf-8")
         try:
             h.send_response(reply.status)
-            if reply.body is not None:
+            if reply.html is not None:
+                h.send_header("Content-Type", "text/html; charset=utf-8")
+                h.send_header("Content-Security-Policy", "default-src 'none'; form-action 'self'")
+            elif reply.body is not None:
                 h.send_header("Content-Type", JSON_TYPE if reply.body.get("@odata.context") or "error" not in
                               reply.body else "application/json; charset=utf-8")
             h.send_header("Content-Length", str(len(data)))

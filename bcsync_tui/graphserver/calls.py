@@ -65,3 +65,4 @@ class Reply:
     status: int
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    html: str | None = None  # a page for people (the device login page) instead of JSON

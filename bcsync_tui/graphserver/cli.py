@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency", type=float, default=0.0, metavar="MS",
                         help="wait this many milliseconds before answering each Graph request (benchmarks)")
     parser.add_argument("--auto-approve", action="store_true",
-                        help="approve device-code sign-ins at once, as the first user (demo mode)")
+                        help="approve device-code sign-ins at once, as the first user (demo mode); otherwise "
+                             "enter the code at ROOT/devicelogin, as at microsoft.com/devicelogin")
 
 
 def _clients(specs: list[str]) -> dict[str, str]:

@@ -129,3 +129,18 @@ def test_delegated_tokens_act_on_me_and_application_tokens_on_users(graph, ann, 
     assert_graph_error(app_client.get("/me/contactFolders"), 400, "BadRequest")
     assert app_client.get(f"/users/{user_object_id(BOB)}/contactFolders").status_code == 200
     assert_graph_error(app_client.get("/users/nobody@example.com/contactFolders"), 404, "ErrorInvalidUser")
+
+
+def test_the_device_login_page_approves_a_code(graph):
+    app = public_app(graph)
+    flow = app.initiate_device_flow(scopes=["Contacts.ReadWrite"])
+    assert flow["verification_uri"] == graph.root + "/devicelogin"
+    page = requests.get(flow["verification_uri"], verify=graph.ca_file, timeout=10)
+    assert page.status_code == 200 and "<form" in page.text and BOB in page.text
+    wrong = requests.post(flow["verification_uri"], data={"user_code": "NOPE", "user": BOB}, verify=graph.ca_file,
+                          timeout=10)
+    assert wrong.status_code == 400 and "not recognised" in wrong.text
+    done = requests.post(flow["verification_uri"], data={"user_code": flow["user_code"].lower(), "user": BOB},
+                         verify=graph.ca_file, timeout=10)
+    assert done.status_code == 200 and "signed in" in done.text
+    assert app.acquire_token_by_device_flow(flow)["id_token_claims"]["preferred_username"] == BOB
