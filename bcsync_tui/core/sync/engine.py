@@ -16,6 +16,7 @@ from .. import model
 from ..filters import ContactFilter, FilterError
 from ..lock import LockedError
 from ..profiles import Profile, load_profile, update_state
+from ..run_log import record_run
 from ..store import NotFoundError, Store
 from . import events as ev
 from .executor import BATCH, Cancelled, Executor
@@ -90,7 +91,7 @@ class SyncRun:
                     transport.close()
             if not self.dry_run:
                 with self.store.transaction():
-                    self.store.runs.insert(self.run)
+                    record_run(self.store, self.run)  # texts capped, history pruned (run_log.py)
             return self.run
         finally:
             lock.release()
