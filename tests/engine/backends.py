@@ -47,7 +47,7 @@ class MemoryBackend:
         return fid
 
     def items(self, name: str = FOLDER) -> list[FolderItem]:
-        fid = "deleteditems" if name == "Deleted Items" else self.mb.folder_by_name(name)
+        fid = "deleteditems" if name == "Deleted Items" else self.mb.folder_by_name(name, parent=None)
         if fid is None:
             return []
         return [FolderItem(i.item_id, i.stamp, dict(i.fields), dict(i.extra)) for i in self.mb.in_folder(fid)]
@@ -68,7 +68,18 @@ class MemoryBackend:
         return self.mb.user_copy(item_id)
 
     def delete_folder(self, name: str = FOLDER) -> None:
-        self.mb.delete_folder(self.mb.folder_by_name(name))
+        self.mb.delete_folder(self.mb.folder_by_name(name, parent=None))
+
+    def recreate_folder(self, name: str = FOLDER) -> None:
+        """Delete the folder for good and make an empty one of the same name (a new identity)."""
+        self.delete_folder(name)
+        self.mb.create_folder(name)
+
+    def move_folder(self, name: str = FOLDER, to: str = "inbox") -> None:
+        self.mb.move_folder(self.mb.folder_by_name(name, parent=None), to)
+
+    def folder_count(self, name: str = FOLDER) -> int:
+        return sum(1 for fid, n in self.mb.folders.items() if n == name)
 
     def expire_sync_states(self) -> None:
         self.mb.expire_sync_states()
@@ -254,6 +265,15 @@ class EwsBackend:
 
     def delete_folder(self, name: str = FOLDER) -> None:
         self._user(name).delete_folder(name)
+
+    def recreate_folder(self, name: str = FOLDER) -> None:
+        self._user(name).recreate_folder(name)
+
+    def move_folder(self, name: str = FOLDER, to: str = "inbox") -> None:
+        self._user(name).move_folder(name, to)
+
+    def folder_count(self, name: str = FOLDER) -> int:
+        return sum(1 for path in self._user(name).folders() if path.rsplit("/", 1)[-1].lower() == name.lower())
 
     def expire_sync_states(self) -> None:
         self.server.faults.expire_sync_states()

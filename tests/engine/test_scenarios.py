@@ -325,6 +325,62 @@ def test_folder_deleted_and_recreated_same_name_trips_guard(world):
     check_all(world)
 
 
+def test_sync_folder_deleted_in_outlook_guard_then_force_recreates_it(world):
+    """Issue 10 §2: the folder is gone (Exchange: ErrorSyncFolderNotFound). The guard stops the run
+    without a write and says what --force does; --force makes the folder again, each contact once."""
+    people = [world.person(f"P{i}", "Gone") for i in range(3)]
+    world.sync()
+    world.backend.delete_folder()
+    writes = world.backend.writes
+    for _ in range(2):  # not a one-off: every run says the same until the user decides
+        run = world.sync()
+        assert run["exit_code"] == ev.EXIT_GUARD and run["status"] == "aborted", run
+        assert "--force" in run["message"] and "create" in run["message"] and "each once" in run["message"]
+        assert world.backend.writes == writes and world.backend.folder_count() == 0
+    run = world.sync(force=True)
+    assert run["status"] == "ok", run
+    assert run["counts"]["outlook_recreated"] + run["counts"]["outlook_created"] == 3
+    assert world.backend.folder_count() == 1
+    assert sorted(i.stamp for i in world.backend.items()) == sorted(p["uuid"] for p in people)
+    writes = world.backend.writes
+    assert world.sync()["status"] == "ok" and world.backend.writes == writes
+    check_all(world)
+
+
+def test_sync_folder_recreated_in_outlook_trips_identity_guard_then_force_syncs_into_it(world):
+    people = [world.person(f"P{i}", "Again") for i in range(3)]
+    world.sync()
+    world.backend.recreate_folder()  # deleted and made again: same name, new identity
+    kept = world.backend.user_create(blank_fields(name="P0 Again", first_name="P0", surname="Again",
+                                                  email=people[0]["email"]))  # the user put one back by hand
+    writes = world.backend.writes
+    run = world.sync()
+    assert run["exit_code"] == ev.EXIT_GUARD and "not the one this profile synced before" in run["message"]
+    assert "--force" in run["message"] and "each once" in run["message"]
+    assert world.backend.writes == writes
+    run = world.sync(force=True)
+    assert run["status"] == "ok", run
+    assert world.item_of(people[0]["uuid"]).item_id == kept  # linked by e-mail, not created twice
+    assert sorted(i.stamp for i in world.backend.items()) == sorted(p["uuid"] for p in people)
+    again = world.sync()
+    assert again["status"] == "ok" and sum(again["counts"].values()) == 0
+    check_all(world)
+
+
+def test_sync_folder_moved_elsewhere_in_outlook_is_found_by_id(world):
+    a = world.person("Ann", "Lee")
+    world.sync()
+    world.backend.move_folder(to="inbox")
+    b = world.person("Bo", "Berg")
+    world.backend.user_update(world.item_of(a["uuid"]).item_id, job_title="Moved along")
+    run = world.sync()
+    assert run["status"] == "ok", run
+    assert world.backend.folder_count() == 1, "the folder was made again instead of followed"
+    assert world.contact(a["uuid"])["job_title"] == "Moved along"
+    world.item_of(b["uuid"])
+    check_all(world)
+
+
 def test_link_table_lost_relinks_by_stamp(world):
     people = [world.person(f"P{i}", "Test") for i in range(3)]
     world.sync()

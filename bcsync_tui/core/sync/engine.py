@@ -22,7 +22,7 @@ from . import events as ev
 from .executor import BATCH, Cancelled, Executor
 from .eligibility import outbound_reason
 from .planner import Plan, PlanInput, build_plan
-from .transport import FolderMissing, RemoteChanges, SyncStateInvalid, Transport
+from .transport import FolderInfo, FolderMissing, RemoteChanges, SyncStateInvalid, Transport
 
 TransportFactory = Callable[[Profile], Transport]
 ProgressCallback = Callable[[ev.Progress], None]
@@ -125,9 +125,7 @@ class SyncRun:
             changes = self._read_changes(t, folder.folder_id, None, state)
         folder_changed = bool(state.get("folder_id")) and folder.folder_id != state.get("folder_id")
         if folder_changed and links and not self.force:
-            raise ev.GuardTripped(
-                f"the Outlook folder '{profile.folder_name}' is not the one this profile synced before (it was "
-                "deleted, recreated or renamed). Nothing was written. Run with --force to sync into this folder.")
+            raise ev.GuardTripped(_folder_guard_message(profile.folder_name, state.get("folder_name"), folder, len(links)))
         if not folder.folder_id and not self.dry_run:
             folder = t.ensure_folder(profile.folder_name, None, create=True)
             changes = self._read_changes(t, folder.folder_id, None, state)
@@ -326,3 +324,18 @@ class SyncRun:
                 update_state(self.store, self.name, **new)
             if full:  # the reconcile resolved every older journal entry (relinked by stamp)
                 self.store.journal.remove((Query().profile == self.name) & (Query().run_id != self.run["id"]))
+
+
+def _folder_guard_message(name: str, old_name: str | None, folder: FolderInfo, linked: int) -> str:
+    """Why the folder-identity guard stopped the run, and what ``--force`` will do about it."""
+    contacts = f"the {linked} contact(s) synced before"
+    if not folder.folder_id:
+        return (f"the Outlook folder '{name}' this profile syncs into is gone (deleted in Outlook?). Nothing was "
+                f"written. Run with --force to create '{name}' again and put {contacts} back into it, each once.")
+    if old_name and old_name != name:
+        what = f"the profile now syncs into '{name}' instead of '{old_name}'"
+    else:
+        what = (f"the Outlook folder '{name}' is not the one this profile synced before (it was deleted and made "
+                "again, or another folder took its name)")
+    return (f"{what}. Nothing was written. Run with --force to sync into this folder: items in it that carry a "
+            f"contact's stamp or e-mail are linked, and the rest of {contacts} are created in it, each once.")

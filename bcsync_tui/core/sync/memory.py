@@ -34,7 +34,8 @@ class MemItem:
 class MemoryMailbox:
     def __init__(self) -> None:
         self._ids = itertools.count(1)
-        self.folders: dict[str, str] = {"contacts": "Contacts", "deleteditems": "Deleted Items"}
+        self.folders: dict[str, str] = {"contacts": "Contacts", "deleteditems": "Deleted Items", "inbox": "Inbox"}
+        self.parents: dict[str, str] = {}  # folder id → parent folder id, for the folders users make
         self.items: dict[str, MemItem] = {}
         self.log: list[tuple[int, str, str]] = []  # (seq, item_id, folder_id)
         self.epoch = 0
@@ -56,18 +57,26 @@ class MemoryMailbox:
 
     # --- folders -------------------------------------------------------------------------------
 
-    def folder_by_name(self, name: str) -> str | None:
-        return next((fid for fid, n in self.folders.items() if n == name and fid not in ("contacts", "deleteditems")), None)
+    def folder_by_name(self, name: str, parent: str | None = "contacts") -> str | None:
+        """A folder the user made, by name: under ``parent`` (None: anywhere)."""
+        return next((fid for fid, n in self.folders.items()
+                     if n == name and fid in self.parents and parent in (None, self.parents[fid])), None)
 
-    def create_folder(self, name: str) -> str:
+    def create_folder(self, name: str, parent: str = "contacts") -> str:
         fid = self._next("folder")
         self.folders[fid] = name
+        self.parents[fid] = parent
         return fid
+
+    def move_folder(self, folder_id: str, parent: str) -> None:
+        """Move a folder elsewhere: it keeps its id, as in Exchange."""
+        self.parents[folder_id] = parent
 
     def delete_folder(self, folder_id: str) -> None:
         for item in [i for i in self.items.values() if i.folder_id == folder_id]:
             del self.items[item.item_id]
         del self.folders[folder_id]
+        del self.parents[folder_id]
 
     # --- the Outlook user's actions ------------------------------------------------------------
 
