@@ -95,12 +95,12 @@ def _plan_rows(plan: ImportPlan, rows: list[ImportRow], existing: list[dict[str,
                 if reason:
                     plan.invalid.append(RowProblem(row.line, row.label, reason))
                 continue
-        if contact is not None and contact["no"]:
-            if contact["no"] in taken_numbers:
-                hint = "" if update or contact["no"] not in by_number else " (pass --update to update that contact)"
-                contact, reason = None, f"No. {row.data['no'].strip()} is already used in the contact store{hint}"
-            elif contact["no"] in file_numbers:
-                contact, reason = None, f"No. {contact['no']} is also on line {file_numbers[contact['no']]}"
+        number = contact["no"] if contact is not None else ""
+        if number and number in taken_numbers:
+            hint = "" if update or number not in by_number else " (pass --update to update that contact)"
+            contact, reason = None, f"No. {row.data['no'].strip()} is already used in the contact store{hint}"
+        elif number and number in file_numbers:
+            contact, reason = None, f"No. {number} is also on line {file_numbers[number]}"
         if contact is None:
             plan.invalid.append(RowProblem(row.line, row.label, reason))
             continue

@@ -11,14 +11,12 @@ parameters and quoted-printable values are understood.
 
 from __future__ import annotations
 
-import quopri
-import re
 from collections import Counter
-from dataclasses import dataclass
 from typing import IO, Any
 
 from . import model
-from .contacts_types import ImportFileError, ImportRow, ReadResult, check_encoding
+from .contacts_types import ImportFileError, ImportRow, ReadResult
+from .contacts_vcard_lex import Prop, components, logical_lines, parse_prop, unescape
 
 VERSIONS = ("3.0", "4.0")
 
@@ -38,155 +36,15 @@ _BOOKKEEPING = frozenset({
 })
 #: properties this module maps (each may still leave values it cannot keep, counted separately)
 _MAPPED = frozenset({"N", "FN", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "URL", "KIND"}) | set(_X_KEYS)
-_LINE_SPLIT = re.compile(r"\r\n|\r|\n")
-_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
-#: an escaped character, a separator, or a run of neither (a lone trailing backslash stays itself)
-_COMPONENT_TOKEN = re.compile(r"\\.|;|[^\\;]+|\\", re.DOTALL)
-
-
-@dataclass
-class _Prop:
-    name: str
-    params: dict[str, list[str]]
-    value: str  # raw, still escaped (quoted-printable already decoded)
-    line: int
-
-    @property
-    def types(self) -> set[str]:
-        out = {t.lower() for t in self.params.get("TYPE", [])}
-        out |= {t.lower() for t in self.params.get("", [])}  # vCard 2.1: bare ;WORK;FAX
-        return out
-
-    @property
-    def preferred(self) -> bool:
-        return "pref" in self.types or bool(self.params.get("PREF"))
-
-
 # --- reading ---------------------------------------------------------------------------------
-
-def _split_outside_quotes(text: str, sep: str) -> list[str]:
-    if '"' not in text:
-        return text.split(sep)
-    parts, cur, quoted = [], [], False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        if ch == sep and not quoted:
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    parts.append("".join(cur))
-    return parts
-
-
-def _is_qp(head: str) -> bool:
-    return "QUOTED-PRINTABLE" in head.upper()
-
-
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Unfold: a line starting with a space or tab continues the previous one; a quoted-printable
-    value ending in ``=`` continues on the next line (vCard 2.1 soft line break). Linear in the
-    size of the text: the pieces of a logical line are joined once."""
-    out: list[tuple[int, str]] = []
-    parts: list[str] = []
-    start, qp = 0, False
-
-    def flush() -> None:
-        if parts:
-            out.append((start, "".join(parts)))
-
-    for number, line in enumerate(_LINE_SPLIT.split(text), start=1):
-        if parts and line[:1] in (" ", "\t"):
-            parts.append(line[1:])
-        elif parts and qp and parts[-1].endswith("="):
-            parts[-1] = parts[-1][:-1]
-            parts.append("=\n" + line)
-        else:
-            flush()
-            parts, start = [line], number
-            qp = _is_qp(_head(line))
-    flush()
-    return out
-
-
-def _head(line: str) -> str:
-    """The part of a property line before its value: up to the first colon outside quotes."""
-    colon = line.find(":")
-    if colon < 0:
-        return line
-    if '"' not in line[:colon]:
-        return line[:colon]
-    quoted = False
-    for i, ch in enumerate(line):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == ":" and not quoted:
-            return line[:i]
-    return line
-
-
-def _parse_prop(number: int, line: str) -> _Prop | str:
-    """The property on a logical line, or why it is none."""
-    head = _head(line)
-    if len(head) == len(line):
-        return f"line {number} is not a vCard property (NAME:value)"
-    value = line[len(head) + 1:]
-    parts = _split_outside_quotes(head, ";")
-    name = parts[0].rsplit(".", 1)[-1].strip().upper()  # drop a group prefix: item1.EMAIL
-    params: dict[str, list[str]] = {}
-    for p in parts[1:]:
-        key, eq, val = p.partition("=")
-        if not eq:
-            key, val = "", key
-        values = [v.strip() for v in val.replace('"', "").split(",")]
-        params.setdefault(key.strip().upper(), []).extend(v for v in values if v)
-    encoding = {e.upper() for e in params.get("ENCODING", [])} | {e.upper() for e in params.get("", [])}
-    charset = (params.get("CHARSET") or ["utf-8"])[0]
-    if "QUOTED-PRINTABLE" in encoding:
-        raw = quopri.decodestring(value.encode("utf-8", "replace"))
-        try:
-            value = raw.decode(_charset(charset), "replace")
-        except (LookupError, ValueError) as exc:  # UnicodeError is a ValueError
-            return f"line {number}: {name} has CHARSET={charset}, which is not a character set for text ({exc})"
-    elif params.get("CHARSET"):
-        try:
-            _charset(charset)
-        except (LookupError, ValueError) as exc:
-            return f"line {number}: {name} has CHARSET={charset}, which is not a character set for text ({exc})"
-    return _Prop(name, params, value, number)
-
-
-def _charset(name: str) -> str:
-    return check_encoding(name)
-
-
-def _unescape(text: str) -> str:
-    return _ESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
-
-
-def _components(value: str) -> list[str]:
-    """Split a structured value (N, ADR, ORG) at unescaped semicolons, then unescape each part."""
-    if "\\" not in value:
-        return [part.strip() for part in value.split(";")]
-    parts, cur = [], []
-    for token in _COMPONENT_TOKEN.findall(value):
-        if token == ";":
-            parts.append(_unescape("".join(cur)).strip())
-            cur = []
-        else:
-            cur.append(token)
-    parts.append(_unescape("".join(cur)).strip())
-    return parts
-
 
 def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
     result = ReadResult("vcard", "", [])
-    card: list[_Prop] | None = None
+    card: list[Prop] | None = None
     start = 0
     bad: list[str] = []
     producers: Counter[str] = Counter()
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text):
         if not line.strip():
             continue
         upper = line.strip().upper()
@@ -207,7 +65,7 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
         if card is None:
             raise ImportFileError(path, f"is not a vCard file: line {number} is outside BEGIN:VCARD ... END:VCARD",
                                   "Import it with --format csv if it is a CSV file.")
-        prop = _parse_prop(number, line)
+        prop = parse_prop(number, line)
         if isinstance(prop, str):
             bad.append(prop)
         else:
@@ -221,7 +79,7 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
     return result
 
 
-def _producer(props: list[_Prop]) -> str:
+def _producer(props: list[Prop]) -> str:
     names = {p.name for p in props}
     prodid = next((p.value for p in props if p.name == "PRODID"), "").lower()
     if "apple" in prodid or "icloud" in prodid or names & {"X-ABUID", "X-ABLABEL", "X-ABADR"}:
@@ -237,19 +95,19 @@ def _producer(props: list[_Prop]) -> str:
     return f"vCard {version}".strip()
 
 
-def _first(props: list[_Prop], name: str) -> _Prop | None:
+def _first(props: list[Prop], name: str) -> Prop | None:
     return next((p for p in props if p.name == name), None)
 
 
-def _card_to_row(props: list[_Prop], line: int, errors: list[str], unkept: Counter[str]) -> ImportRow:
+def _card_to_row(props: list[Prop], line: int, errors: list[str], unkept: Counter[str]) -> ImportRow:
     row = ImportRow(line, {}, errors=list(errors))
     d = row.data
     fn = _first(props, "FN")
     if fn:
-        d["name"] = _unescape(fn.value).strip()
+        d["name"] = unescape(fn.value).strip()
     n = _first(props, "N")
     if n:
-        parts = _components(n.value) + [""] * 5
+        parts = components(n.value) + [""] * 5
         d["surname"], d["first_name"], d["middle_name"] = parts[0], parts[1], parts[2]
         if parts[3] or parts[4]:
             unkept["N (prefix, suffix)"] += 1
@@ -259,23 +117,23 @@ def _card_to_row(props: list[_Prop], line: int, errors: list[str], unkept: Count
                              f"(the card's FN is {d['name']!r})")
     org = _first(props, "ORG")
     if org:
-        units = _components(org.value)
+        units = components(org.value)
         d["company_name"] = units[0]
         if any(u for u in units[1:]):
             unkept["ORG (department)"] += 1
     title = _first(props, "TITLE")
     if title:
-        d["job_title"] = _unescape(title.value).strip()
+        d["job_title"] = unescape(title.value).strip()
     emails = sorted((p for p in props if p.name == "EMAIL" and p.value.strip()), key=lambda p: not p.preferred)
     for key, prop in zip(("email", "email2"), emails, strict=False):
-        d[key] = _unescape(prop.value).strip()
+        d[key] = unescape(prop.value).strip()
     if len(emails) > 2:
         unkept["EMAIL (third and later)"] += len(emails) - 2
     _read_phones(props, d, unkept)
     _read_address(props, d, unkept)
     urls = sorted((p for p in props if p.name == "URL" and p.value.strip()), key=lambda p: "work" not in p.types)
     if urls:
-        d["home_page"] = _unescape(urls[0].value).strip()
+        d["home_page"] = unescape(urls[0].value).strip()
         if len(urls) > 1:
             unkept["URL (second and later)"] += len(urls) - 1
     kind = _first(props, "KIND")
@@ -286,19 +144,19 @@ def _card_to_row(props: list[_Prop], line: int, errors: list[str], unkept: Count
         d["type"] = model.COMPANY
     for prop in props:
         if prop.name in _X_KEYS:
-            d[_X_KEYS[prop.name]] = _unescape(prop.value).strip()
+            d[_X_KEYS[prop.name]] = unescape(prop.value).strip()
         elif prop.name == "CATEGORIES":
-            if {c.strip().casefold() for c in _unescape(prop.value).split(",")} - {"mycontacts", ""}:
+            if {c.strip().casefold() for c in unescape(prop.value).split(",")} - {"mycontacts", ""}:
                 unkept[prop.name] += 1  # Google files every contact under myContacts: not data
         elif prop.name not in _MAPPED and prop.name not in _BOOKKEEPING and prop.value.strip():
             unkept[prop.name] += 1
     return row
 
 
-def _read_phones(props: list[_Prop], d: dict[str, str], unkept: Counter[str]) -> None:
+def _read_phones(props: list[Prop], d: dict[str, str], unkept: Counter[str]) -> None:
     tels = sorted((p for p in props if p.name == "TEL" and p.value.strip()), key=lambda p: not p.preferred)
     for prop in tels:
-        value = _unescape(prop.value).strip()
+        value = unescape(prop.value).strip()
         if value.lower().startswith("tel:"):
             value = value[4:]
         types = prop.types - {"pref", "voice"}
@@ -316,8 +174,8 @@ def _read_phones(props: list[_Prop], d: dict[str, str], unkept: Counter[str]) ->
             unkept[f"TEL ({','.join(sorted(types)) or 'untyped'})"] += 1
 
 
-def _read_address(props: list[_Prop], d: dict[str, str], unkept: Counter[str]) -> None:
-    adrs = [p for p in props if p.name == "ADR" and any(_components(p.value))]
+def _read_address(props: list[Prop], d: dict[str, str], unkept: Counter[str]) -> None:
+    adrs = [p for p in props if p.name == "ADR" and any(components(p.value))]
     chosen = next((p for p in adrs if "work" in p.types), None) or next(
         (p for p in adrs if "home" not in p.types), None)
     for other in adrs:
@@ -325,7 +183,7 @@ def _read_address(props: list[_Prop], d: dict[str, str], unkept: Counter[str]) -
             unkept[f"ADR ({','.join(sorted(other.types - {'pref'})) or 'untyped'})"] += 1
     if chosen is None:
         return
-    parts = _components(chosen.value) + [""] * 7
+    parts = components(chosen.value) + [""] * 7
     pobox, extended, street, city, region, code, country = parts[:7]
     lines = [ln.strip() for ln in (street or pobox).split("\n") if ln.strip()]
     if street and pobox:
