@@ -44,6 +44,9 @@ class Profile:
     filter: dict[str, str] = field(default_factory=dict)
     master_delete_policy: str = "move_to_deleted_items"
     leave_filter_policy: str = "remove"
+    #: link Outlook items already in the folder (matched by e-mail) to master contacts outside the
+    #: filter, which then stay there as "kept"; off: such items are left alone, unlinked
+    link_outside_filter: bool = True
     interval_minutes: int = 0  # automatic sync while the TUI is open / schedule; 0 = off
     enabled: bool = True
     verify_tls: bool = True
@@ -129,6 +132,10 @@ class Profile:
         return "EWS (Exchange Server)"
 
     @property
+    def where(self) -> str:
+        return mailbox_where(self.transport, self.server_url)
+
+    @property
     def configured(self) -> bool:
         return bool(self.email)
 
@@ -141,6 +148,13 @@ class Profile:
         profile = cls(**{k: v for k, v in doc.items() if k in known})
         profile._loaded_state = copy.deepcopy(profile.state)  # see save_profile
         return profile
+
+
+def mailbox_where(transport: str, server_url: str) -> str:
+    """Where a mailbox is reached, for people: Exchange Online over Graph, the EWS URL, or autodiscover."""
+    if transport == "graph":
+        return "Exchange Online (Microsoft Graph)"
+    return server_url or "autodiscover"
 
 
 def load_profile(store: Store, name: str) -> Profile:

@@ -97,11 +97,12 @@ _AADSTS = {
     "AADSTS7000222": "the client secret has expired. Create a new one in the app registration and enter it with "
                      "--client-secret-stdin.",
     "AADSTS50034": "the user account does not exist in this tenant. Check the e-mail address and --tenant.",
+    "AADSTS70008": "the sign-in has expired (unused for too long).",
     "AADSTS70043": "the sign-in has expired (refresh token too old).",
     "AADSTS700082": "the sign-in has expired (refresh token too old).",
     "AADSTS50173": "the sign-in was revoked (password changed or sessions revoked).",
 }
-_EXPIRED = ("AADSTS70043", "AADSTS700082", "AADSTS50173", "AADSTS50076", "AADSTS50079")
+_EXPIRED = ("AADSTS70008", "AADSTS70043", "AADSTS700082", "AADSTS50173", "AADSTS50076", "AADSTS50079")
 
 
 def _explain(result: dict[str, Any], profile: Profile, who: str) -> ev.ConnectionProblem:
@@ -190,8 +191,8 @@ class GraphAuth:
             raise
         except ValueError as exc:  # MSAL could not read the authority's OpenID configuration
             raise ev.ConnectionProblem(
-                f"{p.authority} is not a sign-in authority MSAL can use ({exc}). Check --tenant (a tenant id or "
-                "domain) and --authority.") from exc
+                f"The tenant of {p.authority} was not found: the sign-in service has no configuration for it. Check "
+                "--tenant (a tenant id, or a domain such as contoso.com) and --authority.") from exc
         except requests.exceptions.SSLError as exc:
             raise ev.ConnectionProblem(f"The TLS certificate of {urlparse(p.authority).hostname} could not be "
                                        "verified. Give the CA to trust with --ca-file.") from exc
