@@ -16,7 +16,7 @@ import traceback
 from typing import Any
 
 from ..core.history import get_run, list_conflicts, list_runs
-from ..core.profiles import Profile, list_profiles, load_profile
+from ..core.profiles import Profile, list_profiles, load_profile, mailbox_where
 from .main import (DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, CliError, Context,
                    filter_error_lines)
 from .main import _caption as field_caption
@@ -191,7 +191,8 @@ def profile_status(ctx: Context, profile: Profile, max_age: int | None) -> dict[
         problems.append(f"the last sync was {exact_duration(math.ceil(age))} ago, longer than the "
                         f"{exact_duration(max_age)} --max-age allows")
     return {"profile": profile.name, "enabled": profile.enabled, "email": profile.email,
-            "server_url": profile.server_url, "folder_name": profile.folder_name, "filter": dict(profile.filter),
+            "server_url": profile.server_url, "transport": profile.transport,
+            "folder_name": profile.folder_name, "filter": dict(profile.filter),
             "filter_description": description,
             "contacts": {"master": len(contacts), "selected": selected, "linked": linked},
             "last_run": run_summary(last) if last else None,
@@ -206,7 +207,7 @@ def _print_status(report: dict[str, Any], schedule: dict[str, Any]) -> None:
     selected = "?" if c["selected"] is None else c["selected"]
     pairs: list[tuple[str, Any]] = [
         ("Profile", report["profile"] + ("" if report["enabled"] else " (disabled: left out of scheduled syncs)")),
-        ("Mailbox", f"{report['email'] or '(not set up)'} on {report['server_url'] or 'autodiscover'}"),
+        ("Mailbox", f"{report['email'] or '(not set up)'} on {mailbox_where(report['transport'], report['server_url'])}"),
         ("Folder", report["folder_name"]), ("Filter", report["filter_description"] or "(none: all contacts)"),
         ("Contacts", f"{c['master']} in the master, {selected} go to Outlook, {c['linked']} linked"),
     ]

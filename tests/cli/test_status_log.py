@@ -10,7 +10,7 @@ import pytest
 from bcsync_tui.core import model
 from bcsync_tui.core.sync.engine import new_run
 
-STATUS_KEYS = {"profile", "enabled", "email", "server_url", "folder_name", "filter", "filter_description",
+STATUS_KEYS = {"profile", "enabled", "email", "server_url", "transport", "folder_name", "filter", "filter_description",
                "contacts", "last_run", "last_success_at", "age_seconds", "max_age_seconds", "healthy", "problems"}
 RUN_SUMMARY_KEYS = {"id", "profile", "mode", "dry_run", "started_at", "ended_at", "status", "exit_code", "message",
                     "counts", "first_errors"}

@@ -63,7 +63,7 @@ class StatusLine(Static):
         if not p.configured:
             text.append(" · not set up (x)", "italic")
         else:
-            text.append(f" · {p.server_url or 'autodiscover'}")
+            text.append(f" · {p.where}")
         run = self.last_run
         if run:
             style = "green" if run.get("status") == "ok" else "red" if run.get("status") == "failed" else "yellow"
