@@ -23,7 +23,7 @@ from ..core.paths import PROFILE_ENV, FileProblem, Paths, default_profile_name
 from ..core.profiles import only_profile
 from ..core.storage import StoreCorruptError
 from ..core.store import NotFoundError, Store
-from .output import warn
+from .output import printable, warn
 
 EXIT_OK, EXIT_ITEMS, EXIT_GUARD, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -251,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except CliError as exc:
         for i, line in enumerate([str(exc), *exc.details]):
-            print(f"bcsync: {line}" if i == 0 else line, file=sys.stderr)
+            warn(line) if i == 0 else print(printable(line), file=sys.stderr)
         _json_error("--json" in argv, exc.code, [str(exc), *exc.details])
         return exc.code
     home_given = bool(args.home or os.environ.get("BCSYNC_HOME"))
@@ -282,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if i == 0:
                 warn(line)
             else:
-                print(line, file=sys.stderr)
+                print(printable(line), file=sys.stderr)
         _json_error(ctx.json, code, lines)
         return code
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -14,23 +15,46 @@ from typing import IO, Any
 JSON_SCHEMA = 1
 
 
+#: characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts colour,
+#: title and clear-screen sequences; BEL, backspace, CR overwrite), DEL, C1 controls (U+009B is CSI),
+#: bidi overrides and line separators (text that displays other than it reads)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: the ones JSON leaves as they are (it escapes C0 itself)
+_JSON_CONTROL = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(value: Any) -> str:
+    """Text from outside (contact fields, server messages) made safe to print: every control
+    character shown as an escape (``\\x1b``), so nothing reaches the terminal as a command. Tab and
+    newline stay; a CR that is not part of a line break is escaped. Everything the CLI prints goes
+    through here (``say``, ``warn``, ``table``, ``fields_block``, progress lines)."""
+    text = "" if value is None else str(value)
+    return _CONTROL.sub(_escape, text.replace("\r\n", "\n"))
+
+
 def emit_json(payload: dict[str, Any], out: IO[str] | None = None) -> None:
     out = out or sys.stdout
-    out.write(json.dumps({"schema": JSON_SCHEMA, **payload}, indent=2, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps({"schema": JSON_SCHEMA, **payload}, indent=2, ensure_ascii=False, default=str)
+    out.write(_JSON_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")  # same JSON, escaped
 
 
 def say(text: str = "", out: IO[str] | None = None) -> None:
-    print(text, file=out or sys.stdout)
+    print(printable(text), file=out or sys.stdout)
 
 
 def warn(text: str) -> None:
-    print(f"bcsync: {text}", file=sys.stderr)
+    print(f"bcsync: {printable(text)}", file=sys.stderr)
 
 
 def one_line(value: Any) -> str:
-    """Values with line breaks (addresses, names from Outlook) on one table row."""
+    """Values with line breaks (addresses, names from Outlook) on one table row, printable."""
     text = "" if value is None else str(value)
-    return " / ".join(part for part in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    return printable(" / ".join(part for part in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: IO[str] | None = None) -> None:
@@ -123,7 +147,7 @@ class ProgressPrinter:
         self.stream.flush()
 
     def render(self, progress: Any) -> str:
-        parts = [f"{self.label}: {progress.phase}"]
+        parts = [f"{printable(self.label)}: {progress.phase}"]
         if progress.total:
             done = min(progress.done, progress.total)
             if self.tty:
@@ -131,7 +155,7 @@ class ProgressPrinter:
                 parts.append("[" + "#" * filled + "." * (20 - filled) + "]")
             parts.append(f"{done}/{progress.total}")
         if progress.message:
-            parts.append(f"- {progress.message}")
+            parts.append(f"- {one_line(progress.message)}")
         return " ".join(parts)
 
     def finish(self) -> None:

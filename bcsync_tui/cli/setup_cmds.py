@@ -14,7 +14,7 @@ from ..core.profiles import (AUTH_TYPES, TRANSPORTS, Profile, get_or_new_profile
                              save_profile)
 from .common import field_key
 from .main import EXIT_CONFIG, EXIT_OK, CliError, Context
-from .output import emit_json, fields_block, local_time, say, table
+from .output import emit_json, fields_block, local_time, say, table, warn
 
 MASTER_DELETE = {"move": "move_to_deleted_items", "delete": "delete", "unlink": "unlink"}
 MASTER_DELETE_TEXT = {"move_to_deleted_items": "move the Outlook copy to Deleted Items",
@@ -256,8 +256,7 @@ def cmd_setup(ctx: Context) -> int:
             validation = {"ok": ok, "message": message}
         code = EXIT_OK if validation["ok"] else EXIT_CONFIG
         if not ctx.json:
-            say(validation["message"]) if validation["ok"] else print(f"bcsync: {validation['message']}",
-                                                                       file=sys.stderr)
+            say(validation["message"]) if validation["ok"] else warn(validation["message"])  # escapes control codes
     if ctx.json:
         emit_json({"profile": profile_dict(ctx, profile), "validation": validation, "exit_code": code})
     elif args.show:

@@ -20,7 +20,7 @@ from ..core.profiles import Profile, list_profiles, load_profile, mailbox_where
 from .main import (DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, CliError, Context,
                    filter_error_lines)
 from .main import _caption as field_caption
-from .output import ProgressPrinter, emit_json, fields_block, human_age, local_time, say, table
+from .output import ProgressPrinter, emit_json, fields_block, human_age, local_time, say, table, warn
 from .runview import age_seconds, counts_line, log_rows, print_run, run_summary
 
 
@@ -130,7 +130,7 @@ def cmd_sync(ctx: Context) -> int:
     if ctx.json:
         emit_json({"exit_code": code, "runs": runs})
     elif code in (EXIT_LOCKED, EXIT_INTERNAL) and len(runs) == 1:
-        print(f"bcsync: {runs[0]['message']}", file=sys.stderr)
+        warn(runs[0]["message"])  # a server's words: control codes escaped
     return code
 
 
