@@ -7,6 +7,7 @@ from __future__ import annotations
 import quopri
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .contacts_types import check_encoding
 
@@ -104,6 +105,8 @@ def parse_prop(number: int, line: str) -> Prop | str:
     if len(head) == len(line):
         return f"line {number} is not a vCard property (NAME:value)"
     value = line[len(head) + 1:]
+    if ";" not in head:  # most lines: no parameters
+        return Prop(head.rsplit(".", 1)[-1].strip().upper(), {}, value, number)
     parts = _split_outside_quotes(head, ";")
     name = parts[0].rsplit(".", 1)[-1].strip().upper()  # drop a group prefix: item1.EMAIL
     params: dict[str, list[str]] = {}
@@ -129,6 +132,7 @@ def parse_prop(number: int, line: str) -> Prop | str:
     return Prop(name, params, value, number)
 
 
+@lru_cache(maxsize=64)
 def _charset(name: str) -> str:
     return check_encoding(name)
 
