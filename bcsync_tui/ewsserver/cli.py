@@ -15,6 +15,7 @@ import ipaddress
 import signal
 import sys
 import threading
+from typing import Callable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,11 +105,12 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 3
         graph.auto_approve = True
-    try:
+    def ready() -> None:
         print(server.url, flush=True)
         if graph is not None:
             print(graph.root, graph.ca_file, sep="\n", flush=True)
-        serve_until_signalled()
+    try:
+        serve_until_signalled(ready)
     finally:
         if graph is not None:
             graph.close()
@@ -116,14 +118,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def serve_until_signalled() -> None:
-    """Block until SIGINT or SIGTERM (the servers run on their own threads)."""
+def serve_until_signalled(ready: Callable[[], None]) -> None:
+    """Call ``ready()`` (which says where the servers are) once SIGINT and SIGTERM are handled, then block
+    until one arrives (the servers run on their own threads)."""
     stop = threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
+        ready()
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

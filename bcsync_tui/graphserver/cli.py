@@ -66,13 +66,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"bcsync graph-server: cannot listen on {args.host}:{args.port}: {e.strerror or e}", file=sys.stderr)
         server.close()
         return 3
-    try:
+    def ready() -> None:
         print(server.root, flush=True)
         if server.ca_file:
             print(server.ca_file, flush=True)
         print(f"bcsync graph-server: public client id {server.public_client_id}, tenant {server.tenant_id}",
               file=sys.stderr, flush=True)
-        serve_until_signalled()
+    try:
+        serve_until_signalled(ready)
     finally:
         server.close()
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..ewsserver.mailbox import KIND_FOLDER, KIND_IMMUTABLE, KIND_ITEM, Folder, Item, Mailbox, Store
 from ..ewsserver.soap import EwsError
-from .errors import GraphError
+from .errors import GraphError, not_found
 
 
 def to_rest(ews_id: str) -> str:
@@ -45,12 +45,12 @@ def find_item(store: Store, mbx: Mailbox, value: str) -> Item:
         except EwsError as e:
             if e.code == "ErrorInvalidIdMalformed":
                 continue
-            raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.") from None
+            raise not_found() from None
         item = None
         if owner is mbx:
             item = mbx.items.get(serial) if kind == KIND_ITEM else mbx.item_by_origin(serial)
         if item is None:
-            raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            raise not_found()
         return item
     raise _malformed()
 
@@ -66,10 +66,10 @@ def find_folder(store: Store, mbx: Mailbox, value: str) -> Folder:
     except EwsError as e:
         if e.code in ("ErrorInvalidIdMalformed", "ErrorInvalidFolderId", "ErrorInvalidIdEmpty"):
             raise _malformed() from None
-        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.") from None
+        raise not_found() from None
     folder = mbx.folders.get(serial) if owner is mbx else None
     if folder is None:
-        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        raise not_found()
     return folder
 
 

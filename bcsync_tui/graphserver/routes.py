@@ -15,7 +15,7 @@ from ..ewsserver.mailbox import Folder, Mailbox, Store
 from . import contacts, folders, ids
 from .auth import Principal, user_object_id
 from .calls import Call, Reply
-from .errors import GraphError, method_not_allowed
+from .errors import GraphError, method_not_allowed, not_found
 
 _DELTA = {"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"}
 
@@ -98,7 +98,7 @@ def route(store: Store, mbx: Mailbox, method: str, rest: list[str], rounds, igno
 def _child(store: Store, mbx: Mailbox, parent: Folder, value: str) -> Folder:
     folder = ids.find_folder(store, mbx, value)
     if folder.parent != parent.serial:
-        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        raise not_found()
     return folder
 
 
@@ -111,7 +111,7 @@ def _contacts(store: Store, mbx: Mailbox, method: str, folder: Folder, tail: lis
         return r("contactsDelta", lambda c: rounds.call(c, folder), "GET")
     item = ids.find_item(store, mbx, tail[0])
     if in_folder and item.folder != folder.serial:
-        raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        raise not_found()
     if len(tail) == 1:
         op = {"GET": "getContact", "PATCH": "updateContact", "DELETE": "deleteContact"}
         return r(op.get(method, "contact"), lambda c: contacts.contact_call(c, item, ignore_if_match()), *op)
