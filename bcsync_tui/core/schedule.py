@@ -69,9 +69,16 @@ def bcsync_executable() -> list[str]:
 
 
 def scheduled_command(home: str | os.PathLike[str] | None) -> list[str]:
+    """The command the timer runs. A line break (or any control character) in a path would end a
+    systemd unit line or the crontab line and start another, written by whoever named the path:
+    such paths are refused, not quoted."""
     cmd = bcsync_executable()
     if home:
         cmd += ["--home", os.path.abspath(os.fspath(home))]
+    for arg in cmd:
+        if any(ord(ch) < 0x20 or 0x7f <= ord(ch) <= 0x9f for ch in arg):
+            raise ScheduleError(f"the path {arg!r} contains a line break or another control character, which a "
+                                "scheduled job cannot carry safely; use a directory whose path has none")
     return cmd + ["sync", "--all-profiles"]
 
 

@@ -149,6 +149,19 @@ def test_schedule_install_falls_back_to_a_crontab_line(cli, home, monkeypatch, n
     assert data["installed"]["cron_line"].startswith("*/30 * * * * ") and data["every_seconds"] == 1800
 
 
+@pytest.mark.parametrize("method", ["systemd", "cron"])
+def test_schedule_refuses_a_home_with_a_line_break(tmp_path, capsys, monkeypatch, systemd_here, no_crontab, method):
+    """A newline in --home would add a line to the systemd unit (or split the cron line)."""
+    from .conftest import Cli
+
+    evil = Cli(tmp_path / "h\nExecStartPre=/bin/touch /tmp/owned", capsys, monkeypatch)
+    monkeypatch.setattr(sched, "systemd_booted", lambda: method == "systemd")
+    for args in (["schedule", "install", "--every", "1h"], ["schedule", "install", "--every", "1h", "--dry-run"]):
+        r = evil(*args)
+        assert r.code == 3 and "line break" in r.err and "Traceback" not in r.err, r.both
+    assert not sched.unit_dir().exists() or not any(sched.unit_dir().iterdir())
+
+
 def test_schedule_reads_an_installed_crontab_line(cli, monkeypatch):
     monkeypatch.setattr(sched, "systemd_booted", lambda: False)
     monkeypatch.setattr(sched, "_crontab", lambda: ["MAILTO=x", "*/30 * * * * /usr/bin/bcsync sync --all-profiles"])
