@@ -65,9 +65,9 @@ def decode_text(path: str, data: bytes, fmt: str, encoding: str | None = None,
                 notes: list[str] | None = None) -> str:
     """Bytes → text, refusing binary files and wrong encodings with a message that says what to do.
 
-    Outlook writes its CSV in the Windows code page unless told UTF-8: a file that is not UTF-8
-    but whose header is an Outlook or Google layout in Windows-1252 is read as Windows-1252 (and
-    ``notes`` says so)."""
+    Outlook writes its CSV (and older Outlook its vCard 2.1) in the Windows code page unless told
+    UTF-8: a file that is not UTF-8 but whose header is an Outlook or Google layout in Windows-1252,
+    or a vCard 2.1 in Windows-1252, is read as Windows-1252 (and ``notes`` says so)."""
     what = "CSV" if fmt == "csv" else "vCard"
     if not data.strip():
         raise ImportFileError(path, "is empty", f"Nothing to import; check you picked the right {what} file.")
@@ -97,24 +97,27 @@ def decode_text(path: str, data: bytes, fmt: str, encoding: str | None = None,
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if fmt == "csv":
-            ansi = _windows_export(data)
-            if ansi is not None:
-                if notes is not None:
-                    notes.append("read as Windows-1252, the code page Outlook writes; "
-                                 "pass --encoding if the accented letters look wrong")
-                return ansi
+        ansi = _windows_export(data, fmt)
+        if ansi is not None:
+            if notes is not None:
+                notes.append("read as Windows-1252, the code page Outlook writes; "
+                             "pass --encoding if the accented letters look wrong")
+            return ansi
         line = data[:exc.start].count(b"\n") + 1
         raise ImportFileError(
             path, f"is not UTF-8 text (byte 0x{data[exc.start]:02X} on line {line})",
             "Save it as UTF-8 (in Excel: 'CSV UTF-8'), or name its encoding with --encoding cp1252.") from None
 
 
-def _windows_export(data: bytes) -> str | None:
+def _windows_export(data: bytes, fmt: str) -> str | None:
+    """The text of an Outlook or Google CSV, or an Outlook vCard 2.1, written in Windows-1252."""
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
         return None
+    if fmt == "vcard":
+        head = text.lstrip()[:200].upper()
+        return text if head.startswith("BEGIN:VCARD") and "VERSION:2.1" in head else None
     dialect, label = recognise(header_cells(text))
     return text if dialect is not None and label != CAPTIONS else None
 

@@ -163,6 +163,19 @@ def test_google_and_outlook_vcards():
     assert (a["name"], a["fax"], a["country_code"]) == ("Åse Ødegård", "+47 22 00 00 01", "NO")
 
 
+@pytest.mark.parametrize("version, readable", [("2.1", True), ("3.0", False)])
+def test_an_outlook_vcard_21_in_the_windows_code_page_is_read(tmp_path, version, readable):
+    f = tmp_path / "Åse.vcf"
+    f.write_bytes(f"BEGIN:VCARD\r\nVERSION:{version}\r\nN:Ødegård;Åse\r\nFN:Åse Ødegård\r\n"
+                  "EMAIL;INTERNET:ase@nordlys.no\r\nEND:VCARD\r\n".encode("cp1252"))
+    if not readable:  # vCard 3.0 and 4.0 are UTF-8 by definition
+        with pytest.raises(ImportFileError, match="not UTF-8"):
+            read_contacts(str(f))
+        return
+    read = read_contacts(str(f))
+    assert read.rows[0].data["surname"] == "Ødegård" and any("Windows-1252" in w for w in read.warnings)
+
+
 def test_a_6_mb_photo_line_unfolds_and_is_counted():
     photo = "A" * 6_000_000
     folded = "\r\n ".join(photo[i:i + 74] for i in range(0, len(photo), 74))
