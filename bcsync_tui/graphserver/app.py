@@ -132,9 +132,11 @@ class GraphApp:
         query = self._query(qs)
         headers = {k.lower(): v for k, v in h.headers.items()}
         if segments and segments[0].lower() == "$batch":
-            from .batch import run_batch
+            from .batch import parse_batch, run_batch
             self.stats.operation("batch")
-            return self._gated(None, "batch", request_id, lambda: run_batch(self, principal, body, request_id))
+            requests = parse_batch(body)
+            return self._gated(self._batch_mailbox(principal, requests), "batch", request_id,
+                               lambda: run_batch(self, principal, requests, request_id))
         parsed = self._json(body, h.command)
         url = self.graph_url + "/" + "/".join(urllib.parse.quote(s, safe="$()'=,:@") for s in segments) + (
             "?" + qs if qs else "")
@@ -161,6 +163,15 @@ class GraphApp:
         if in_batch:
             return run()
         return self._gated(mbx.email, op, request_id, run)
+
+    def _batch_mailbox(self, principal, requests: list[dict[str, Any]]) -> str | None:
+        """The mailbox a batch acts on (that of its first request), for the concurrency limit."""
+        segments = [p for p in requests[0]["url"].split("?", 1)[0].split("/") if p and p.lower() != "v1.0"]
+        try:
+            with self.store.lock:
+                return find_mailbox(self.store, principal, segments)[0].email
+        except GraphError:
+            return None
 
     def dispatch_operation(self, principal, method: str, segments: list[str]) -> str:
         """The operation a call names; GraphError if it names none."""

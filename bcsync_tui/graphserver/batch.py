@@ -24,7 +24,8 @@ def _bad(message: str) -> GraphError:
     return GraphError(400, "BadRequest", message)
 
 
-def _parse(body: bytes) -> list[dict[str, Any]]:
+def parse_batch(body: bytes) -> list[dict[str, Any]]:
+    """The requests of a batch body, checked; 400 for a malformed or too large batch."""
     try:
         doc = json.loads(body.decode("utf-8")) if body.strip() else None
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -97,8 +98,7 @@ def _item_info(app, principal, r: dict[str, Any]) -> dict:
     return {}
 
 
-def run_batch(app, principal, body: bytes, request_id: int) -> Reply:
-    requests = _parse(body)
+def run_batch(app, principal, requests: list[dict[str, Any]], request_id: int) -> Reply:
     index = {r["id"].lower(): i for i, r in enumerate(requests)}
     failed: set[str] = set()
     answers: list[dict[str, Any]] = []

@@ -122,3 +122,21 @@ def test_size_cap_and_bad_content_length():
             head = answer.decode("latin-1")
         assert head.startswith("HTTP/1.1 400") and '"error"' in head
         assert client.get("/me").status_code == 200
+
+
+def test_batches_count_towards_the_mailbox_concurrency_limit(ann):
+    g = ann.graph
+    g.concurrency_limit = 1
+    g.faults.pause()
+    token = ann.session.headers["Authorization"][7:]
+    batch = {"requests": [{"id": "1", "method": "GET", "url": "/me/contactFolders"}]}
+    results: list[int] = []
+    t = threading.Thread(target=lambda: results.append(Graph(g, token).post("/$batch", batch).status_code))
+    t.start()
+    deadline = time.monotonic() + 30
+    while g.in_flight(ANN) < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert_graph_error(ann.post("/$batch", batch), 429, "ApplicationThrottled")
+    g.faults.resume()
+    t.join(30)
+    assert results == [200]
