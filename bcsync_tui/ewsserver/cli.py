@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import signal
 import sys
 import threading
@@ -22,8 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="TCP port (default 0: pick a free one)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="interface to bind (default 127.0.0.1; plain HTTP with Basic auth: keep it local)")
-    parser.add_argument("--user", action="append", default=[], metavar="EMAIL:PASSWORD",
-                        help="a mailbox user; repeat for several")
+    parser.add_argument("--user", action="append", default=[], metavar="EMAIL[:PASSWORD]",
+                        help="a mailbox user; repeat for several. A password on the command line is visible to "
+                             f"other users of this machine: give EMAIL alone and the password in ${PASSWORD_ENV} "
+                             "or in --password-file instead")
+    parser.add_argument("--password-file", metavar="FILE",
+                        help=f"the password of each --user given without one (first line of FILE; else ${PASSWORD_ENV})")
     parser.add_argument("--data", metavar="FILE", help="keep the mailboxes in this JSON file (default: memory)")
     parser.add_argument("--build", choices=("2016", "2019"), default="2019",
                         help="Exchange version to report (default 2019)")
@@ -43,12 +48,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TCP port for --graph (default 0: pick a free one)")
 
 
-def _users(specs: list[str]) -> dict[str, str]:
+#: the password of a ``--user EMAIL`` given without one (kept off the command line)
+PASSWORD_ENV = "BCSYNC_EXCHANGE_PASSWORD"
+
+
+def _default_password(password_file: str | None) -> str | None:
+    if password_file:
+        try:
+            with open(password_file, encoding="utf-8") as fh:
+                return fh.readline().rstrip("\r\n") or None
+        except OSError as exc:
+            raise ValueError(f"cannot read --password-file {password_file}: {exc.strerror or exc}") from exc
+    return os.environ.get(PASSWORD_ENV) or None
+
+
+def _users(specs: list[str], password_file: str | None = None) -> dict[str, str]:
     users: dict[str, str] = {}
     for spec in specs:
         email, sep, password = spec.partition(":")
-        if not sep or "@" not in email or not password:
-            raise ValueError(f"--user expects EMAIL:PASSWORD, got {spec!r}")
+        if not sep:
+            password = _default_password(password_file) or ""
+            if not password:
+                raise ValueError(f"--user {email} has no password: put it in ${PASSWORD_ENV} or --password-file")
+        if "@" not in email or not password:
+            raise ValueError(f"--user expects EMAIL or EMAIL:PASSWORD, got {email + sep + ('***' if password else '')!r}")
         users[email.strip()] = password
     return users
 
@@ -57,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from . import EXCHANGE_2016_BUILD, EXCHANGE_2019_BUILD, LoopbackExchange
 
     try:
-        users = _users(args.user)
+        users = _users(args.user, args.password_file)
         if not users:
             raise ValueError("give at least one --user EMAIL:PASSWORD")
         if not 0 <= args.port <= 65535:
