@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 import tracemalloc
 from pathlib import Path
 
@@ -138,6 +139,9 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="bcsync-import-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    reference = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000
+    print(f"reference: sum(range(1000)) takes {reference * 1e6:,.1f} µs on this machine now "
+          "(compare figures across machines by it)")
     csv_path = write_file(work, args.contacts, "csv")
     bench_file("CSV (our export)", csv_path, args.contacts, work, 2.0)
     bench_file("vCard 3.0 (our export)", write_file(work, args.contacts, "vcard"), args.contacts, work, 2.0)

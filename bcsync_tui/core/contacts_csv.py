@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from . import model
-from .contacts_dialects import (BCSYNC_EXPORT, BC_DERIVED, DEFAULTED, DERIVED, GOOGLE_GROUP,
+from .contacts_dialects import (BC_DERIVED, DEFAULTED, DERIVED, GOOGLE_GROUP,
                                 OUTLOOK_PLACEHOLDERS, STREET, STREET2, UNKEPT, Dialect, fold, recognise)
 from .contacts_types import ImportFileError, ImportRow, ReadResult
 
@@ -91,7 +91,8 @@ def parse_csv(text: str, path: str = "<csv>", *, unguard: bool = True) -> ReadRe
                 dialect, result.source = recognise(cells)
                 columns = _plan_columns(cells, dialect, path, result)
                 keys = [c.role if c.is_field else "" for c in columns]
-                result.guarded = unguard and result.source == BCSYNC_EXPORT
+                # our export, also after a spreadsheet dropped or moved some of its columns
+                result.guarded = unguard and dialect is None
                 continue
             result.rows.append(_read_row(line, cells, columns, keys, result))
     except csv.Error as exc:

@@ -3,6 +3,7 @@ country names, the formula guard, --update planning, and hostile sizes and chars
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -244,6 +245,14 @@ def test_export_neutralises_formulas_and_our_import_undoes_it(tmp_path):
     assert read.source == "bcsync export" and read.guarded
     plan = plan_import(read, [])
     assert [c["company_name"] for _, c in plan.accepted] == hostile
+    table = list(csv.reader(io.StringIO(written, newline="")))
+    keep = [table[0].index("Company Name"), table[0].index("Name")]  # a spreadsheet kept two columns, swapped
+    edited = tmp_path / "edited.csv"
+    with edited.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([[cells[i] for i in keep] for cells in table])
+    assert [c["company_name"] for _, c in plan_import(read_contacts(str(edited)), []).accepted] == hostile
+    kept = read_contacts(str(path), unguard=False)
+    assert [r.data["company_name"] for r in kept.rows][1] == "'=HYPERLINK(\"http://x\")"
     export_contacts(str(path), contacts, "csv", formula_guard=False)
     assert ",=cmd|" in path.read_text("utf-8")  # --no-formula-guard: as it is
 
