@@ -16,12 +16,14 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import warnings
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import InsecureRequestWarning
 
 #: seconds a whole HTTP request may take by default (documented in docs/cli.md, Limits)
 DEFAULT_DEADLINE = 120.0
@@ -153,6 +155,12 @@ class DeadlineAdapter(HTTPAdapter):
     a subclass; ``None``: ``default_deadline()``)."""
 
     deadline: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        # urllib3 repeats its "Unverified HTTPS request" warning for every request (30+ lines a sync
+        # on a profile with TLS verification off): once per process and host is the point made.
+        warnings.filterwarnings("once", category=InsecureRequestWarning)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
