@@ -45,9 +45,10 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
     bad: list[str] = []
     producers: Counter[str] = Counter()
     for number, line in logical_lines(text):
-        if not line.strip():
+        stripped = line.strip()
+        if not stripped:
             continue
-        upper = line.strip().upper()
+        upper = stripped.upper() if len(stripped) < 16 else ""  # only BEGIN:VCARD and END:VCARD matter
         if upper == "BEGIN:VCARD":
             if card is not None:
                 raise ImportFileError(path, f"is damaged: the vCard starting on line {start} has no END:VCARD "
