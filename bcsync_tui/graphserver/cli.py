@@ -54,10 +54,17 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--port must be between 0 and 65535, not {args.port}")
         if args.latency < 0:
             raise ValueError("--latency must not be negative")
-        server = LoopbackGraph(users=users, clients=_clients(args.client), tls=args.tls, host=args.host,
-                               data_path=args.data, latency_ms=args.latency)
-    except (ValueError, OSError, KeyError, TypeError) as e:  # a data file that is not one gives these too
+        clients = _clients(args.client)
+    except ValueError as e:
         print(f"bcsync graph-server: {e}", file=sys.stderr)
+        return 3
+    try:
+        server = LoopbackGraph(users=users, clients=clients, tls=args.tls, host=args.host, data_path=args.data,
+                               latency_ms=args.latency)
+    except (ValueError, OSError, KeyError, TypeError) as e:  # what a data file that is not one gives
+        what = (f"cannot load {args.data}: it is not a readable loopback Exchange data file ({type(e).__name__}: "
+                f"{e})" if args.data else str(e))
+        print(f"bcsync graph-server: {what}", file=sys.stderr)
         return 3
     server.auto_approve = bool(args.auto_approve)
     try:

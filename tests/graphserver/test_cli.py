@@ -63,9 +63,12 @@ def test_exchange_server_serves_graph_on_the_same_mailboxes():
         assert stop(proc) == 0
 
 
-def test_configuration_errors_exit_3():
+def test_configuration_errors_exit_3(tmp_path):
+    broken = tmp_path / "mailboxes.json"
+    broken.write_text('{"format": "bcsync-loopback-exchange", "version": 1, "secret": "00", "mailboxes": [{}]}')
     for args in (["graph-server"], ["graph-server", "--user", ANN, "--client", "no-secret"],
-                 ["graph-server", "--user", ANN, "--port", "70000"]):
+                 ["graph-server", "--user", ANN, "--port", "70000"],
+                 ["graph-server", "--user", ANN, "--data", str(broken)]):
         proc = subprocess.run([sys.executable, "-m", "bcsync_tui", *args], capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=60)
         assert proc.returncode == 3 and "Traceback" not in proc.stderr and proc.stderr.strip()
