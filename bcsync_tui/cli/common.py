@@ -1,4 +1,5 @@
-"""Small helpers several commands share: field names, FIELD=VALUE arguments, filters, confirmations."""
+"""Small helpers several commands (and the TUI) share: counts in words, field names, FIELD=VALUE arguments,
+filters, confirmations."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from typing import Any
 
 from ..core import model
 from .main import EXIT_CONFIG, CliError
+
+
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 conflict``, ``2 conflicts``, ``1,204 contacts``: the one way the CLI and the TUI count things."""
+    return f"{n:,} {singular if n == 1 else plural_form or singular + 's'}"
 
 
 def field_key(name: str, *, editable: bool = False) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..core.profiles import list_profiles
 from ..core.store import Store
-from .common import confirm
+from .common import confirm, plural
 from .main import EXIT_OK, CliError, Context
 from .output import emit_json, say
 
@@ -66,7 +66,7 @@ def cmd_profiles_remove(ctx: Context) -> int:
         known = ", ".join(sorted(p.name for p in list_profiles(store))) or "none yet"
         raise CliError(f"no profile named {name!r} in this store (profiles: {known})")
     linked = len(store.docs(store.links, profile=name))
-    confirm(f"Remove profile {name!r}, its {linked} link(s), sync state, history and secrets? "
+    confirm(f"Remove profile {name!r}, its {plural(linked, 'link')}, sync state, history and secrets? "
             "No contact is deleted, in the master or in Outlook", ctx.args.yes)
     lock = store.sync_lock()
     lock.acquire(timeout=0)  # not while a sync of this store runs (LockedError: exit 4)
@@ -80,7 +80,7 @@ def cmd_profiles_remove(ctx: Context) -> int:
     if ctx.json:
         emit_json({"schema": 1, "removed": removed.to_dict()})
         return EXIT_OK
-    say(f"Removed profile {name!r}: {removed.links} link(s), {removed.runs} run(s) of history, "
-        f"{removed.conflicts} logged conflict(s) and its secrets.")
+    say(f"Removed profile {name!r}: {plural(removed.links, 'link')}, {plural(removed.runs, 'run')} of history, "
+        f"{plural(removed.conflicts, 'logged conflict')} and its secrets.")
     say("No contact was deleted; the items in its Outlook folder stay there, unlinked.")
     return EXIT_OK

@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from .common import plural
 from .output import local_time, one_line, say, table
 
 MAX_NAMES_PER_REASON = 5
@@ -20,8 +21,8 @@ def counts_line(counts: dict[str, Any]) -> str:
     return (f"Outlook {_n(counts, 'outlook_created')} created, {_n(counts, 'outlook_updated')} updated, "
             f"{_n(counts, 'outlook_deleted')} deleted, {_n(counts, 'outlook_recreated')} recreated; "
             f"master {_n(counts, 'master_created')} created, {_n(counts, 'master_updated')} updated; "
-            f"{_n(counts, 'unlinked')} unlinked, {_n(counts, 'conflicts')} conflict(s), "
-            f"{_n(counts, 'skipped')} skipped, {_n(counts, 'errors')} error(s)")
+            f"{_n(counts, 'unlinked')} unlinked, {plural(_n(counts, 'conflicts'), 'conflict')}, "
+            f"{_n(counts, 'skipped')} skipped, {plural(_n(counts, 'errors'), 'error')}")
 
 
 def duration(run: dict[str, Any]) -> float | None:
@@ -64,7 +65,7 @@ def print_run(run: dict[str, Any], out: IO[str] | None = None, *, show_plan: boo
     head += " (dry run)" if run.get("dry_run") else ""
     head += f", {when}" if when else ""
     head += f", {took:.1f} s" if took is not None else ""
-    head += f", {run.get('requests', 0)} request(s)" if run.get("requests") else ""
+    head += f", {plural(run.get('requests', 0), 'request')}" if run.get("requests") else ""
     say(head, out)
     if run.get("message"):
         say(f"  {run['message']}", out)
@@ -94,7 +95,7 @@ def print_run(run: dict[str, Any], out: IO[str] | None = None, *, show_plan: boo
     for w in run.get("warnings") or []:
         say(f"  Warning: {one_line(w)}", out)
     if run.get("throttle_waits"):
-        say(f"  The server throttled the sync {run['throttle_waits']} time(s), "
+        say(f"  The server throttled the sync {plural(run['throttle_waits'], 'time')}, "
             f"{float(run.get('throttle_seconds') or 0):.0f} s in all.", out)
     if run.get("token_resets"):
         say("  The server had forgotten the sync state, so the folder was read in full.", out)
@@ -117,7 +118,7 @@ def print_plan(plan: list[dict[str, Any]], out: IO[str] | None = None) -> None:
     if not plan:
         say("  Plan: nothing to do.", out)
         return
-    say(f"  Plan ({len(plan)} action(s)):", out)
+    say(f"  Plan ({plural(len(plan), 'action')}):", out)
     table(["Action", "Side", "Ref", "Name", "Detail"],
           [[p.get("action", ""), p.get("side", ""), p.get("ref", ""), p.get("name", ""), p.get("detail", "")]
            for p in plan], out)

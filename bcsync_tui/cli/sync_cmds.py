@@ -17,6 +17,7 @@ from typing import Any
 
 from ..core.history import get_run, list_conflicts, list_runs
 from ..core.profiles import Profile, list_profiles, load_profile, mailbox_where
+from ..tui.badges import KEPT_TEXT, count_kept
 from .main import (DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, CliError, Context,
                    filter_error_lines)
 from .main import _caption as field_caption
@@ -178,7 +179,9 @@ def profile_status(ctx: Context, profile: Profile, max_age: int | None) -> dict[
     except FilterError as exc:
         description, selected = f"invalid: {filter_error_lines(exc)[0]}", None
         problems.append(f"the filter is invalid ({filter_error_lines(exc)[0]}); fix it with `bcsync filter`")
-    linked = sum(1 for lk in store.links.raw().values() if lk.get("profile") == profile.name)
+    links = {lk["contact_uuid"]: lk for lk in store.links.raw().values() if lk.get("profile") == profile.name}
+    linked = len(links)
+    kept = count_kept(contacts, cf, links) if selected is not None else 0
     age = age_seconds(last) if last else None
     if not profile.configured:
         problems.append("no mailbox set up (`bcsync setup`)")
@@ -194,7 +197,7 @@ def profile_status(ctx: Context, profile: Profile, max_age: int | None) -> dict[
             "server_url": profile.server_url, "transport": profile.transport,
             "folder_name": profile.folder_name, "filter": dict(profile.filter),
             "filter_description": description,
-            "contacts": {"master": len(contacts), "selected": selected, "linked": linked},
+            "contacts": {"master": len(contacts), "selected": selected, "linked": linked, "kept": kept},
             "last_run": run_summary(last) if last else None,
             "last_success_at": (last_ok.get("ended_at") or last_ok.get("started_at")) if last_ok else None,
             "age_seconds": round(age) if age is not None else None, "max_age_seconds": max_age,
@@ -211,6 +214,8 @@ def _print_status(report: dict[str, Any], schedule: dict[str, Any]) -> None:
         ("Folder", report["folder_name"]), ("Filter", report["filter_description"] or "(none: all contacts)"),
         ("Contacts", f"{c['master']} in the master, {selected} go to Outlook, {c['linked']} linked"),
     ]
+    if c["kept"]:
+        pairs.append(("", f"{c['kept']:,} of the linked {KEPT_TEXT}"))
     if last:
         ago = f" ({human_age(report['age_seconds'])} ago)" if report["age_seconds"] is not None else ""
         pairs.append(("Last sync", f"{local_time(last['started_at'])}{ago}, {last['mode']}, {last['status']}"))

@@ -28,7 +28,7 @@ from ..core.store import Store
 from ..core.sync.events import Progress, StoreLocked
 from . import commands as cmd
 from .errors import explain
-from .messages import SyncFinished, SyncProgressed
+from .messages import SyncFinished, SyncPhaseChanged, SyncProgressed
 from .settings import load_settings, save_settings
 from .threads import in_daemon_thread
 
@@ -187,9 +187,10 @@ class BcsyncApp(App[int]):
                             severity="warning")
             return None
         self.sync_cancel = threading.Event()
-        self.sync_running = True
+        # The kind first: the progress panel reads it when it sees the sync start.
         self.sync_kind = f"{'dry run' if dry_run else mode} sync"
         self.sync_progress = self.sync_progress_latest = None
+        self.sync_running = True
         return self._sync_worker(mode, dry_run, force, manual, self.sync_cancel)
 
     @work(exclusive=True, exit_on_error=False, group="sync")
@@ -223,8 +224,11 @@ class BcsyncApp(App[int]):
                              on_progress=self._progress_from_thread, cancel=cancel)
 
     def _progress_from_thread(self, progress: Progress) -> None:
+        previous = self.sync_progress_latest
         self.sync_progress_latest = (progress, time.monotonic())
-        if not self._progress_posted:
+        if previous is None or previous[0].phase != progress.phase:
+            self.post_message(SyncPhaseChanged(*self.sync_progress_latest))
+        elif not self._progress_posted:
             self._progress_posted = True
             self.post_message(SyncProgressed())
 
@@ -232,6 +236,11 @@ class BcsyncApp(App[int]):
     def _show_progress(self) -> None:
         self.sync_progress = self.sync_progress_latest
         self.set_timer(PROGRESS_INTERVAL, self._progress_window_closed)
+
+    @on(SyncPhaseChanged)
+    def _show_phase(self, message: SyncPhaseChanged) -> None:
+        if self.sync_running:
+            self.sync_progress = (message.progress, message.at)
 
     def _progress_window_closed(self) -> None:
         self._progress_posted = False

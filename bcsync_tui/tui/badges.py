@@ -21,16 +21,29 @@ ERROR = "error"
 CONFLICT = "conflict"
 SYNCED = "synced"
 PENDING = "pending"
-BADGES = (SYNCED, PENDING, CONFLICT, ERROR, OUT)
+KEPT = "kept"
+BADGES = (SYNCED, PENDING, KEPT, CONFLICT, ERROR, OUT)
+#: how a kept contact is explained wherever it is counted (status, history, the list, the card)
+KEPT_TEXT = "kept: in your Outlook folder, outside the filter"
 
 #: what each badge means, for the help screen and the contact card
 BADGE_HELP = {
     SYNCED: "in the profile's Outlook folder and unchanged since the last sync",
     PENDING: "goes to (or changes in) Outlook at the next sync",
+    KEPT: "in your Outlook folder although outside the filter: it came from (or was already in) that folder, "
+          "so it stays there and keeps syncing",
     CONFLICT: "both sides changed a field; the master won and the Outlook value is in the conflict log",
     ERROR: "the last sync failed for this contact; it is retried at the next sync",
     OUT: "not synced: outside the profile's filter or not eligible (not a person, no e-mail, privacy blocked)",
 }
+
+
+def kept_outside_filter(contact: dict[str, Any], contact_filter: ContactFilter | None,
+                        link: dict[str, Any] | None) -> bool:
+    """Linked although the filter leaves it out: the contact was in (or came from) the user's
+    Outlook folder (a ``pinned`` link), so the sync keeps it there while it is still eligible."""
+    return (bool(link and link.get("pinned")) and not contact.get("deleted")
+            and outbound_reason(contact, None) is None and outbound_reason(contact, contact_filter) is not None)
 
 
 def contact_badge(contact: dict[str, Any], contact_filter: ContactFilter | None,
@@ -38,7 +51,8 @@ def contact_badge(contact: dict[str, Any], contact_filter: ContactFilter | None,
     """The one place that decides a contact's badge.
 
     A linked contact that came from the user's Outlook folder (``pinned``) stays there whatever the
-    filter says, so it is judged by its link, not by the filter.
+    filter says, so it is judged by its link, not by the filter, and shown as kept when the filter
+    would leave it out.
     """
     pinned = bool(link and link.get("pinned"))
     if not pinned and outbound_reason(contact, contact_filter) is not None:
@@ -47,9 +61,17 @@ def contact_badge(contact: dict[str, Any], contact_filter: ContactFilter | None,
         return ERROR
     if has_conflict:
         return CONFLICT
+    if kept_outside_filter(contact, contact_filter, link):
+        return KEPT
     if link is not None and contact.get("revision") == link.get("synced_revision"):
         return SYNCED
     return PENDING
+
+
+def count_kept(contacts: list[dict[str, Any]], contact_filter: ContactFilter | None,
+               links: dict[str, dict[str, Any]]) -> int:
+    """How many contacts are kept in the Outlook folder outside the filter (``links`` by contact uuid)."""
+    return sum(1 for c in contacts if kept_outside_filter(c, contact_filter, links.get(c.get("uuid", ""))))
 
 
 @dataclass
@@ -88,4 +110,6 @@ class BadgeSource:
         link = self.links.get(contact.get("uuid", ""))
         if badge == ERROR and link is not None:
             return f"{ERROR}: {link['error']}"
+        if badge == KEPT:
+            return f"{KEPT_TEXT} (it stays there and keeps syncing)"
         return f"{badge}: {BADGE_HELP[badge]}"

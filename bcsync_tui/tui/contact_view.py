@@ -7,6 +7,8 @@ substring test per contact (and narrowing a search only re-tests the rows it alr
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from itertools import compress
 from typing import Any
@@ -19,6 +21,24 @@ SORT_KEYS: tuple[tuple[str, str], ...] = (
 )
 #: fields the quick search looks in
 SEARCH_KEYS = ("no", "name", "email", "company_name", "city")
+
+
+#: letters NFKD does not take apart into a base letter and an accent (after casefold)
+FOLD_TABLE = str.maketrans({
+    "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i", "ħ": "h", "ŧ": "t",
+    "ŋ": "n", "ĸ": "k", "ſ": "s", "ƒ": "f", "ɨ": "i", "ʉ": "u",
+})
+_MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
+def fold(text: str) -> str:
+    """Text as the quick search compares it: case and accents ignored, both in what is typed and
+    in the contacts, so "kobenhavn" finds "København" and "København" finds "Kobenhavn"
+    (casefold makes ß "ss"; NFKD splits é into e + accent; the table handles ø, æ, œ, ł, đ, ...)."""
+    text = text.casefold()
+    if text.isascii():
+        return text
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text).translate(FOLD_TABLE))
 
 
 def _text(contact: Contact, key: str) -> str:
@@ -53,7 +73,7 @@ class ContactView:
         keys = self._search_keys
         if keys is None:
             keys = self._search_keys = {
-                id(c): "\x00".join([_text(c, k) for k in SEARCH_KEYS]).casefold() for c in self.contacts
+                id(c): fold("\x00".join([_text(c, k) for k in SEARCH_KEYS])) for c in self.contacts
             }
         return keys
 
@@ -63,9 +83,9 @@ class ContactView:
         self._keys()
 
     def rows(self, search: str = "", sort: str = "no", reverse: bool = False) -> list[Contact]:
-        """The contacts matching ``search`` (case-insensitive substring of No., name, e-mail,
-        company or city; every space-separated word must match), in the given order."""
-        needle = search.strip().casefold()
+        """The contacts matching ``search`` (a substring of No., name, e-mail, company or city,
+        ignoring case and accents; every space-separated word must match), in the given order."""
+        needle = fold(search.strip())
         last = self._last
         if last is not None and last[1:3] == (sort, reverse) and last[0] == needle:
             return last[3]

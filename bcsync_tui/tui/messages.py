@@ -13,6 +13,14 @@ class SyncProgressed(Message):
 
 
 @dataclass
+class SyncPhaseChanged(Message):
+    """The sync began a new phase (a handful per run, so never coalesced: the panel lists each)."""
+
+    progress: Any  # events.Progress
+    at: float
+
+
+@dataclass
 class SyncFinished(Message):
     """A sync run (real or dry) ended with this run record."""
 

@@ -195,7 +195,7 @@ def test_profiles_remove_asks_on_a_terminal(synced, capsys, monkeypatch):
         assert store.docs(store.profiles, name="ann")
     monkeypatch.setattr(sys, "stdin", _Terminal("y\n"))
     assert main([*prefix, "profiles", "remove", "ann"]) == 0
-    assert "Remove profile 'ann', its 3 link(s)" in capsys.readouterr().out
+    assert "Remove profile 'ann', its 3 links" in capsys.readouterr().out
     with synced.store() as store:
         assert not store.docs(store.profiles, name="ann")
 

@@ -62,7 +62,7 @@ def test_status_json_shape_and_max_age(ann):
     (report,) = data["profiles"]
     assert set(report) == STATUS_KEYS and set(report["last_run"]) == RUN_SUMMARY_KEYS
     assert report["last_run"]["id"] == run["id"] and report["last_run"]["counts"]["outlook_created"] == 5
-    assert report["contacts"] == {"master": 2, "selected": 1, "linked": 0}
+    assert report["contacts"] == {"master": 2, "selected": 1, "linked": 0, "kept": 0}
     assert 1700 < report["age_seconds"] < 1900
     assert ann("status", "--max-age", "1h").code == 0
     r = ann("status", "--max-age", "20m")

@@ -71,7 +71,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(ann, mailbox):
     before = ann.store_bytes()
     r = ann("sync", "--dry-run")
     assert r.code == 0 and "dry run: nothing was written" in r.out
-    assert "Plan (6 action(s))" in r.out and "Person0 Test" in r.out
+    assert "Plan (6 actions)" in r.out and "Person0 Test" in r.out
     assert ann.store_bytes() == before and mailbox.writes == 0 and not _folder_items(mailbox)
     data = json.loads(ann("sync", "--dry-run", "--json", "-q").out)
     assert [p["action"] for p in data["runs"][0]["plan"]] == ["create"] * 6

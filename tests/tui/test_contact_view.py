@@ -8,7 +8,7 @@ import threading
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bcsync_tui.tui.contact_view import SEARCH_KEYS, SORT_KEYS, ContactView
+from bcsync_tui.tui.contact_view import SEARCH_KEYS, SORT_KEYS, ContactView, fold
 
 WORDS = ["ann", "Anna", "ÅSE", "bergen", "oslo", "ct0001", "x@y.no", "", "Straße"]
 
@@ -22,11 +22,11 @@ contact = st.fixed_dictionaries({
 
 
 def reference(contacts, search: str, sort: str, reverse: bool):
-    words = search.strip().casefold().split()
+    words = fold(search.strip()).split()
     view = ContactView(contacts)
     order = view.sorted_by(sort)
     order = order[::-1] if reverse else order
-    text = {id(c): "\x00".join("" if c.get(k) is None else str(c[k]) for k in SEARCH_KEYS).casefold() for c in contacts}
+    text = {id(c): fold("\x00".join("" if c.get(k) is None else str(c[k]) for k in SEARCH_KEYS)) for c in contacts}
     return [c for c in order if all(w in text[id(c)] for w in words)]
 
 

@@ -15,11 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Footer, Button, Input, Label, Select, Static
 
 from ...core import model
 from ...core.model import FIELD_BY_KEY
 from ..errors import explain
+from ..widgets.tickbox import TickBox
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("General", ("no", "type", "name", "first_name", "middle_name", "surname", "initials", "job_title",
@@ -89,10 +90,11 @@ class ContactCard(ModalScreen[CardResult | None]):
                 yield Select([(t, t) for t in model.CONTACT_TYPES], value=value or model.PERSON, allow_blank=False,
                              id=f"field-{key}", compact=True)
             elif f.kind == "bool":
-                yield Checkbox("", bool(value), id=f"field-{key}", compact=True)
+                yield TickBox("", bool(value), id=f"field-{key}", compact=True)
             else:
                 yield Input(model.display_value(self.original, key), placeholder=PLACEHOLDERS.get(key, ""),
-                            max_length=f.max_len or 0, id=f"field-{key}", compact=True)
+                            max_length=f.max_len or 0, id=f"field-{key}", compact=True,
+                            select_on_focus=False)  # the first key typed must not replace the value
         yield Label("", id=f"error-{key}", classes="field-error", markup=False)
 
     # --- values and errors ------------------------------------------------------------------------
@@ -161,15 +163,8 @@ class ContactCard(ModalScreen[CardResult | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_close(self) -> None:
-        if not self.changes() or self.uuid is None and not any(
-                v for k, v in self.changes().items() if k != "type"):
-            self.dismiss(None)
-            return
-        from .dialogs import ConfirmDialog
+        from .dialogs import close_or_ask
 
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(ConfirmDialog("Unsaved changes", "Discard your changes to this contact?",
-                                           yes="Discard", no="Keep editing"), answered)
+        changes = self.changes()
+        changed = bool(changes) and (self.uuid is not None or any(v for k, v in changes.items() if k != "type"))
+        close_or_ask(self, changed, "Discard your changes to this contact?")

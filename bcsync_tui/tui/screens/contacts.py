@@ -174,7 +174,7 @@ class ContactsScreen(Screen[None]):
         if action in ("edit", "delete"):
             return self.query_one(ContactList).highlighted is not None
         if action == "sync":
-            return app.profile.configured and not app.sync_running
+            return not app.sync_running  # without a mailbox, `r` says so and opens the setup
         if action == "cancel_sync":
             return app.sync_running
         if action == "clear_search":
@@ -245,11 +245,29 @@ class ContactsScreen(Screen[None]):
     def action_sync(self, mode: str) -> None:
         from .sync import SyncDialog
 
+        if not self.app.profile.configured:
+            self._set_up_first(mode)
+            return
+
         def chosen(request: Any) -> None:
             if request is not None:
                 self.app.start_sync(request.mode, force=request.force)
 
         self.app.push_screen(SyncDialog(mode), chosen)
+
+    def _set_up_first(self, mode: str) -> None:
+        """Say what a sync still needs, open the Exchange setup, and go on to the sync once it is saved."""
+        from .setup import ExchangeSetupScreen
+
+        self.notify(f"Profile '{self.app.profile_name}' has no mailbox to sync with yet: enter its e-mail "
+                    "address, server and password here, then save.", title="Set up Exchange first",
+                    severity="warning", timeout=8, markup=False)
+
+        def saved(profile: Any) -> None:
+            if profile is not None and self.app.profile.configured:
+                self.action_sync(mode)
+
+        self.app.push_screen(ExchangeSetupScreen(), saved)
 
     def action_cancel_sync(self) -> None:
         self.app.cancel_sync()

@@ -1,6 +1,9 @@
-"""Small dialogs: a yes/no confirmation and the one error dialog every failure ends in."""
+"""Small dialogs: a yes/no confirmation, "discard your changes?", and the one error dialog every
+failure ends in."""
 
 from __future__ import annotations
+
+from textual.screen import Screen
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -36,6 +39,20 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+def close_or_ask(screen: Screen, changed: bool, question: str) -> None:
+    """Esc/Cancel on a form: close it at once when nothing was typed, else ask before throwing the
+    typed changes away (the form stays open with them on "Keep editing")."""
+    if not changed:
+        screen.dismiss(None)
+        return
+
+    def answered(discard: bool | None) -> None:
+        if discard:
+            screen.dismiss(None)
+
+    screen.app.push_screen(ConfirmDialog("Unsaved changes", question, yes="Discard", no="Keep editing"), answered)
 
 
 class ErrorDialog(ModalScreen[None]):

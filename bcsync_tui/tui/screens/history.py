@@ -14,8 +14,10 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from ...core.history import list_conflicts, list_runs, reapply_conflict
 from ...core.model import FIELD_BY_KEY
+from ...cli.common import plural
+from ..badges import KEPT_TEXT, BadgeSource, count_kept
 from ..commands import HELP, QUIT, Command, bindings
-from ..widgets.status_line import local_time, run_summary, short_ref
+from ..widgets.status_line import local_time, run_summary, who
 from ..widgets.sync_panel import COUNT_LABELS
 
 BACK = Command("back", "escape", "back", "Back", "Back: return to the contact list")
@@ -41,6 +43,7 @@ class HistoryScreen(Screen[None]):
         self.select_run = select_run
         self.runs: list[dict[str, Any]] = []
         self.conflicts: list[dict[str, Any]] = []
+        self.kept = 0
 
     def compose(self) -> ComposeResult:
         yield Header(icon="≡")
@@ -68,6 +71,8 @@ class HistoryScreen(Screen[None]):
         store, profile = self.app.store, self.app.profile_name
         self.runs = list_runs(store, profile)
         self.conflicts = list_conflicts(store, profile)
+        badges = BadgeSource.build(store, profile)
+        self.kept = count_kept(store.contacts_raw(), badges.contact_filter, badges.links)
         runs = self.query_one("#runs", DataTable)
         keep = runs.cursor_row
         runs.clear()
@@ -110,12 +115,15 @@ class HistoryScreen(Screen[None]):
             text.append(f"{run['message']}\n")
         counts = run.get("counts", {})
         text.append("  ".join(f"{label} {counts.get(key, 0):,}" for key, label in COUNT_LABELS) + "\n")
+        if self.kept:
+            text.append(f"Now {plural(self.kept, 'linked contact')} {'is' if self.kept == 1 else 'are'} "
+                        f"{KEPT_TEXT} (they came from that folder, so the sync keeps them there).\n", "italic")
         for title, rows, key in (("Errors", run.get("errors", []), "message"),
                                  ("Skipped", run.get("skipped", []), "reason")):
             if rows:
                 text.append(f"\n{title} ({len(rows):,})\n", "bold")
                 for row in rows[:500]:
-                    text.append(f"  {short_ref(row.get('ref', ''))}  {row.get('name', '')}: {row.get(key, '')}\n")
+                    text.append(f"  {who(row.get('ref', ''), row.get('name', ''))}: {row.get(key, '')}\n")
         detail.update(text)
 
     @on(DataTable.RowHighlighted, "#conflicts")

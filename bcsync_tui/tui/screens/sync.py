@@ -16,9 +16,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Button, Checkbox, DataTable, Label, Static
 from textual.worker import WorkerFailed
 
+from ...cli.common import plural
 from ...core.filters import ContactFilter
+from ..widgets.tickbox import TickBox
 from ..widgets.filter_form import FilterForm, filter_error_message
-from ..widgets.status_line import local_time, short_ref
+from ..widgets.status_line import contact_number, local_time, who
 from ..widgets.sync_panel import COUNT_LABELS
 from .filter_editor import save_filter
 
@@ -70,11 +72,11 @@ class SyncDialog(ModalScreen[SyncRequest | None]):
             yield Label(f"Sync contacts with Outlook · {profile.name} · folder '{profile.folder_name}'",
                         classes="dialog-title", markup=False)
             with VerticalScroll(id="sync-body"):
-                yield Checkbox("Full sync: compare every contact on both sides", self.mode == "full", id="full",
+                yield TickBox("Full sync: compare every contact on both sides", self.mode == "full", id="full",
                                compact=True)
                 yield Label("Sync filter", classes="card-section")
                 yield FilterForm(profile.filter, preview=False, id="sync-filter")
-                yield Checkbox("Override the safety guards (force)", False, id="force", compact=True)
+                yield TickBox("Override the safety guards (force)", False, id="force", compact=True)
                 yield Static("Preview shows what this sync would do, without writing anything.",
                              id="plan-summary", markup=False)
                 yield DataTable(id="plan", cursor_type="row", zebra_stripes=True)
@@ -147,16 +149,16 @@ class SyncDialog(ModalScreen[SyncRequest | None]):
             text.append("No plan: the preview stopped before it could plan.", "bold")
         skipped = record.get("skipped", [])
         if skipped:
-            text.append(f"\n{len(skipped):,} Outlook contact(s) would be skipped (see the table).")
+            text.append(f"\n{plural(len(skipped), 'Outlook contact')} would be skipped (see the table).")
         summary.update(text)
         table = self.query_one("#plan", DataTable)
         table.clear()
         for row in plan[:PLAN_ROWS]:
             table.add_row(*(Text(str(v)) for v in (SIDES.get(row.get("side", ""), row.get("side", "")),
-                                                    row.get("action", ""), short_ref(row.get("ref", "")),
+                                                    row.get("action", ""), contact_number(row.get("ref", "")),
                                                     row.get("name", ""), row.get("detail", ""))))
         for skip in skipped[: max(0, PLAN_ROWS - len(plan))]:
-            table.add_row(*(Text(str(v)) for v in ("from Outlook", "skip", short_ref(skip.get("ref", "")),
+            table.add_row(*(Text(str(v)) for v in ("from Outlook", "skip", contact_number(skip.get("ref", "")),
                                                     skip.get("name", ""), skip.get("reason", ""))))
         if len(plan) > PLAN_ROWS:
             table.add_row(Text(f"… {len(plan) - PLAN_ROWS:,} more", "italic"), "", "", "", "")
@@ -205,14 +207,14 @@ class SyncSummaryScreen(ModalScreen[None]):
         for key, label in COUNT_LABELS:
             text.append(f"{label:>15}  {counts.get(key, 0):,}\n")
         if r.get("throttle_waits"):
-            text.append(f"\nExchange throttled the sync {r['throttle_waits']} time(s), "
+            text.append(f"\nExchange throttled the sync {plural(r['throttle_waits'], 'time')}, "
                         f"{r.get('throttle_seconds', 0):.0f} s in all.\n")
         for title, rows, key in (("Errors", r.get("errors", []), "message"),
                                  ("Skipped", r.get("skipped", []), "reason")):
             if rows:
                 text.append(f"\n{title} ({len(rows):,})\n", "bold")
                 for row in rows[:100]:
-                    text.append(f"  {short_ref(row.get('ref', ''))} {row.get('name', '')}: {row.get(key, '')}\n")
+                    text.append(f"  {who(row.get('ref', ''), row.get('name', ''))}: {row.get(key, '')}\n")
                 if len(rows) > 100:
                     text.append(f"  … {len(rows) - 100:,} more in the run history (h)\n")
         for warning in r.get("warnings", [])[:20]:

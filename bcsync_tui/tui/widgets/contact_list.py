@@ -131,6 +131,7 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
         & > .contact-list--empty { color: $text-muted; }
         & > .contact-list--synced { color: $success; }
         & > .contact-list--pending { color: $warning; }
+        & > .contact-list--kept { color: $secondary; }
         & > .contact-list--conflict { color: $accent; text-style: bold; }
         & > .contact-list--error { color: $error; text-style: bold; }
         & > .contact-list--out { color: $text-muted; }

@@ -6,10 +6,14 @@ import time
 from datetime import datetime
 from typing import Any
 
+from urllib.parse import urlsplit
+
+from rich.cells import cell_len
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from ...cli.common import plural
 from ...core.profiles import Profile
 
 
@@ -30,6 +34,25 @@ def short_ref(ref: str) -> str:
     return ref if len(ref) <= 20 else "…" + ref[-8:]
 
 
+def contact_number(ref: str) -> str:
+    """The No. column of a run's row: the contact No., blank for an Outlook item's id."""
+    return ref if len(ref) <= 20 else ""
+
+
+def who(ref: str, name: str) -> str:
+    """A run's row as people read it: ``CT000123 Ann Berg``; an Outlook item (skipped, never in
+    the master) by its name alone, not by an id tail; the tail only when it has no name at all."""
+    return " ".join(p for p in (contact_number(ref), name) if p) or short_ref(ref)
+
+
+def server_label(url: str) -> str:
+    """The server as the status line names it: its host (the EWS path is the same everywhere)."""
+    if not url:
+        return "autodiscover"
+    host = urlsplit(url).netloc
+    return host or url
+
+
 def run_summary(run: dict[str, Any]) -> str:
     """``ok: 3 to Outlook, 1 to master`` — the figures a user looks for first."""
     counts = run.get("counts", {})
@@ -37,9 +60,9 @@ def run_summary(run: dict[str, Any]) -> str:
                                              "outlook_recreated"))
     inward = counts.get("master_created", 0) + counts.get("master_updated", 0)
     parts = [f"{outward} to Outlook", f"{inward} to master"]
-    for key, label in (("conflicts", "conflicts"), ("errors", "errors")):
+    for key, noun in (("conflicts", "conflict"), ("errors", "error")):
         if counts.get(key):
-            parts.append(f"{counts[key]} {label}")
+            parts.append(plural(counts[key], noun))
     return f"{run.get('status', '?')}: {', '.join(parts)}"
 
 
@@ -54,32 +77,43 @@ class StatusLine(Static):
     shown: reactive[tuple[int, int]] = reactive((0, 0))
     notice: reactive[str] = reactive("")
 
-    def render(self) -> Text:
+    def parts(self) -> list[tuple[int, str, str]]:
+        """(priority, text, style) of each piece; the lowest priorities go first when space runs out."""
         p = self.profile
-        text = Text(no_wrap=True, overflow="ellipsis")
         if p is None:
-            return text
-        text.append(p.name, "bold")
+            return []
+        out: list[tuple[int, str, str]] = [(9, p.name, "bold")]
         if not p.configured:
-            text.append(" · not set up (x)", "italic")
+            out.append((8, " · not set up (x)", "italic"))
         else:
-            text.append(f" · {p.where}")
+            out.append((2, f" · {'Microsoft 365' if p.transport == 'graph' else server_label(p.server_url)}", ""))
         run = self.last_run
         if run:
             style = "green" if run.get("status") == "ok" else "red" if run.get("status") == "failed" else "yellow"
-            text.append(" · last sync ")
-            text.append(local_time(run.get("ended_at") or run.get("started_at")))
-            text.append(f" {run_summary(run)}", style)
+            out.append((7, f" · last sync {local_time(run.get('ended_at') or run.get('started_at'))}", ""))
+            out.append((6, f" {run_summary(run)}", style))
         elif p.configured:
-            text.append(" · never synced")
+            out.append((6, " · never synced", ""))
         if p.configured:
             if self.next_auto_sync is not None:
                 due = "due" if self.next_auto_sync <= time.time() else local_time(self.next_auto_sync)
-                text.append(f" · auto every {p.interval_minutes} min, next {due}")
+                out.append((3, f" · auto every {p.interval_minutes} min, next {due}", ""))
             elif not p.enabled:
-                text.append(" · sync disabled")
+                out.append((4, " · sync disabled", ""))
         shown, total = self.shown
-        text.append(f" · {shown:,} of {total:,} contacts" if shown != total else f" · {total:,} contacts")
+        out.append((5, f" · {shown:,} of {total:,} contacts" if shown != total else f" · {total:,} contacts", ""))
         if self.notice:
-            text.append(f" · {self.notice}", "bold red")
+            out.append((9, f" · {self.notice}", "bold red"))
+        return out
+
+    def render(self) -> Text:
+        """Everything that fits the width, whole: the least important pieces are left out first
+        (the automatic sync, then the server), rather than the end of the line cut off."""
+        parts = self.parts()
+        width = self.content_size.width or 10_000
+        while len(parts) > 1 and sum(cell_len(t) for _, t, _ in parts) > width:
+            parts.remove(min(parts, key=lambda part: part[0]))
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for _, piece, style in parts:
+            text.append(piece, style)
         return text

@@ -1,11 +1,15 @@
-"""The progress of the running sync: phase, a progress bar, counts and throttle waits.
+"""The progress of the running sync: its mode, each phase with done/total, an overall bar, counts
+and throttle waits.
 
-Bound to the app's ``sync_progress``; it never takes focus, so the list keeps the keyboard.
+Bound to the app's ``sync_progress``; it never takes focus, so the list keeps the keyboard. The
+engine reports a phase when it starts (and its batches as they go); a phase that gives way to the
+next one is complete, so the panel shows it as done/total = total/total.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar
 
+from ...cli.common import plural
 from ...core.sync.events import Progress
 
 COUNT_LABELS = (
@@ -22,9 +27,57 @@ COUNT_LABELS = (
 )
 
 
+#: the counts that are nouns, by their singular (the others read as verbs: "1 created", "2 created")
+COUNT_NOUNS = {"conflicts": "conflict", "errors": "error"}
+
+
+def count_text(key: str, n: int, label: str) -> str:
+    """``1 conflict``, ``2 conflicts``, ``3 created``."""
+    return plural(n, COUNT_NOUNS[key], label) if key in COUNT_NOUNS else f"{n:,} {label}"
+
+
 def counts_text(counts: dict[str, int]) -> str:
-    shown = [f"{counts[k]:,} {label}" for k, label in COUNT_LABELS if counts.get(k)]
+    shown = [count_text(k, counts[k], label) for k, label in COUNT_LABELS if counts.get(k)]
     return " · ".join(shown) if shown else "no changes yet"
+
+
+#: the engine's phases in the order a run goes through them (for the overall bar)
+PHASES = ("starting", "connecting", "reading Outlook", "planning", "writing master", "updating Outlook",
+          "creating in Outlook", "removing from Outlook", "confirming")
+
+
+@dataclass
+class PhaseProgress:
+    """What the panel knows of each phase of the running sync, in the order they came."""
+
+    phases: dict[str, tuple[int, int]] = field(default_factory=dict)
+    current: str = ""
+
+    def add(self, progress: Progress) -> None:
+        if progress.phase != self.current and self.current in self.phases:
+            _, total = self.phases[self.current]
+            self.phases[self.current] = (total, total)  # it gave way to the next one: complete
+        self.current = progress.phase
+        done, total = self.phases.get(progress.phase, (0, 0))
+        self.phases[progress.phase] = (max(done, progress.done), max(total, progress.total))
+
+    def fraction(self) -> float:
+        """How far the run is, 0..1: the phases behind it, plus the share done of the current one."""
+        if self.current not in PHASES:
+            return 0.0
+        done, total = self.phases[self.current]
+        part = done / total if total else 0.0
+        return min(1.0, (PHASES.index(self.current) + part) / len(PHASES))
+
+    def line(self) -> str:
+        """``updating Outlook 120/250 · done: writing master 7/7, reading Outlook``."""
+        if not self.current:
+            return "starting"
+        done, total = self.phases[self.current]
+        now = f"{self.current} {done:,}/{total:,}" if total else self.current
+        behind = [f"{name} {d:,}/{t:,}" if t else name for name, (d, t) in self.phases.items()
+                  if name != self.current and name != "starting"]
+        return now + (f" · done: {', '.join(reversed(behind))}" if behind else "")
 
 
 class SyncPanel(Vertical):
@@ -46,11 +99,15 @@ class SyncPanel(Vertical):
     running: reactive[bool] = reactive(False)
     kind: reactive[str] = reactive("")
 
+    def __init__(self, *children, **kwargs) -> None:
+        super().__init__(*children, **kwargs)
+        self.phases = PhaseProgress()
+
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label("", id="sync-phase", markup=False)
             yield Label("Esc cancel", id="sync-hint")
-        yield ProgressBar(total=None, show_eta=False, id="sync-bar")
+        yield ProgressBar(total=100, show_eta=False, id="sync-bar")
         yield Label("", id="sync-counts", markup=False)
         yield Label("", id="sync-wait", markup=False)
 
@@ -60,21 +117,23 @@ class SyncPanel(Vertical):
     def watch_running(self, running: bool) -> None:
         self.set_class(running, "-running")
         if running:
-            self.query_one("#sync-bar", ProgressBar).update(total=None, progress=0)
+            self.phases = PhaseProgress()
+            self.query_one("#sync-bar", ProgressBar).update(total=100, progress=0)
             self.query_one("#sync-counts", Label).update("")
             self.query_one("#sync-wait", Label).update("")
             self.query_one("#sync-phase", Label).update(f"{self.kind.capitalize()}: starting")
+
+    def watch_kind(self, kind: str) -> None:
+        if self.running and self.is_mounted:
+            self.query_one("#sync-phase", Label).update(f"{kind.capitalize()}: {self.phases.line()}")
 
     def watch_progress(self, value: tuple[Progress, float] | None) -> None:
         if value is None or not self.is_mounted:
             return
         progress, _ = value
-        phase = f"{self.kind.capitalize()}: {progress.phase}"
-        if progress.total:
-            phase += f" {progress.done:,}/{progress.total:,}"
-        self.query_one("#sync-phase", Label).update(phase)
-        bar = self.query_one("#sync-bar", ProgressBar)
-        bar.update(total=progress.total or None, progress=progress.done)
+        self.phases.add(progress)
+        self.query_one("#sync-phase", Label).update(f"{self.kind.capitalize()}: {self.phases.line()}")
+        self.query_one("#sync-bar", ProgressBar).update(total=100, progress=round(100 * self.phases.fraction()))
         self.query_one("#sync-counts", Label).update(counts_text(progress.counts))
         self._tick_wait()
 
