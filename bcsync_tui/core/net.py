@@ -92,20 +92,22 @@ class _Watch:
         self._timer.cancel()
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """Mixed into urllib3's connections: each request puts its connection under the current watch."""
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         watch = getattr(_local, "watch", None)
         if watch is not None:
-            watch.add(self)
-        super().request(*args, **kwargs)
+            watch.add(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        watch = getattr(_local, "watch", None)
-        if watch is not None:
-            watch.add(self)
-        super().request(*args, **kwargs)
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):

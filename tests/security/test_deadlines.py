@@ -14,25 +14,16 @@ import pytest
 
 from bcsync_tui.core.lock import FileLock
 from bcsync_tui.core.net import DEADLINE_ENV
-from bcsync_tui.ewsserver import LoopbackExchange
 from tests.cli.conftest import BCSYNC
 
+from .conftest import EMAIL, PASSWORD, set_up_profile
 from .hostile_http import HostileServer
-
-EMAIL, PASSWORD = "ann@example.com", "Loopback-pw-7"
-
-
-@pytest.fixture
-def server():
-    with LoopbackExchange(users={EMAIL: PASSWORD}) as srv:
-        yield srv
 
 
 @pytest.fixture
 def synced(cli, server):
     """A profile that has synced once: its folder id and the server version are stored."""
-    assert cli("setup", "--email", EMAIL, "--server", server.url, "--password-stdin", stdin=PASSWORD + "\n").code == 0
-    assert cli("contacts", "add", "--first-name", "Per", "--surname", "Hansen", "--email", "per@example.no").code == 0
+    set_up_profile(cli, server, "Per")
     r = cli("sync")
     assert r.code == 0, r.both
     return cli
@@ -92,24 +83,30 @@ def test_sync_against_a_trickling_server_ends_at_its_deadline_and_frees_the_lock
     lock.release()
 
 
-def test_sigterm_stops_a_running_sync_at_a_safe_point(cli, server, home):
-    assert cli("setup", "--email", EMAIL, "--server", server.url, "--password-stdin", stdin=PASSWORD + "\n").code == 0
-    for i in range(5):
-        assert cli("contacts", "add", "--first-name", f"P{i}", "--surname", "S", "--email", f"p{i}@example.no").code == 0
-    server.faults.slow(4.0, count=None, operation="SyncFolderItems")
-    env = {**os.environ, "BCSYNC_NO_KEYRING": "1"}
-    proc = subprocess.Popen([BCSYNC, "--home", str(home), "--profile", "ann", "sync"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+def _sigterm_during_a_slow_read(server, proc: subprocess.Popen, request: bytes | None = None) -> tuple[bytes, bytes]:
+    """SIGTERM to a sync process while the server takes its time over the sync's read."""
     try:
+        if request is not None:
+            proc.stdin.write(request)
+            proc.stdin.flush()
         for _ in range(600):  # until the sync is in the middle of its (slow) read
             if any(kind == "slow" for kind, _op in server.faults.applied):
                 break
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
+        return proc.communicate(timeout=120)
     finally:
         proc.kill()
-    server.faults.clear()
+        server.faults.clear()
+
+
+def test_sigterm_stops_a_running_sync_at_a_safe_point(cli, server, home):
+    set_up_profile(cli, server, "Ada", "Bo", "Cy")
+    server.faults.slow(4.0, count=None, operation="SyncFolderItems")
+    env = {**os.environ, "BCSYNC_NO_KEYRING": "1"}
+    proc = subprocess.Popen([BCSYNC, "--home", str(home), "--profile", "ann", "sync"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = _sigterm_during_a_slow_read(server, proc)
     assert proc.returncode == 1, (out, err)
     assert b"stopping at the next safe point" in err and b"Traceback" not in err
     last = json.loads(cli("log", "--json").out)["runs"][0]
@@ -124,25 +121,13 @@ def test_sigterm_stops_the_tuis_sync_child_at_a_safe_point(cli, server, home):
     """The TUI runs its sync in a child process; a SIGTERM there (logout, systemd) cancels too."""
     import sys
 
-    assert cli("setup", "--email", EMAIL, "--server", server.url, "--password-stdin", stdin=PASSWORD + "\n").code == 0
-    assert cli("contacts", "add", "--first-name", "Kari", "--surname", "N", "--email", "kari@example.no").code == 0
+    set_up_profile(cli, server, "Kari")
     server.faults.slow(4.0, count=None, operation="SyncFolderItems")
     request = {"store": str(cli.store_file), "backup_dir": None, "secrets_file": str(cli.paths.secrets_file),
                "profile": "ann", "mode": "incremental", "dry_run": False, "force": False}
     proc = subprocess.Popen([sys.executable, "-m", "bcsync_tui.core.sync.child"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        proc.stdin.write(json.dumps(request).encode() + b"\n")
-        proc.stdin.flush()
-        for _ in range(600):
-            if any(kind == "slow" for kind, _op in server.faults.applied):
-                break
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    server.faults.clear()
+    out, err = _sigterm_during_a_slow_read(server, proc, json.dumps(request).encode() + b"\n")
     result = [json.loads(line) for line in out.splitlines() if b'"result"' in line]
     assert result and result[0]["result"]["status"] == "cancelled", (out, err)
     assert server.stats.count("CreateItem") == 0
@@ -152,8 +137,7 @@ def test_a_sync_past_its_run_deadline_stops_at_a_safe_point(cli, server):
     from bcsync_tui.core.sync.ews import EwsTransport
     from bcsync_tui.core.sync.runner import sync_blocking
 
-    assert cli("setup", "--email", EMAIL, "--server", server.url, "--password-stdin", stdin=PASSWORD + "\n").code == 0
-    assert cli("contacts", "add", "--first-name", "Ola", "--surname", "N", "--email", "ola@example.no").code == 0
+    set_up_profile(cli, server, "Ola")
     server.faults.slow(1.5, count=None)  # every request takes longer than the whole run may
     store = cli.store()
     try:

@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
+from .conftest import EMAIL, PASSWORD, set_up_profile
 
-from bcsync_tui.ewsserver import LoopbackExchange
-
-EMAIL, PASSWORD = "ann@example.com", "Loopback-pw-7"
 HOSTILE = "Eve\x1b[31m Red\x1b]0;owned\x07\x08\x08X\x9b2J\u202eevil\rOver"
 # XML 1.0 cannot carry C0 controls (the server's own XML drops ESC), but C1 controls (U+009B is CSI on
 # many terminals) and bidi overrides travel in a SOAP fault as they are.
@@ -21,12 +18,6 @@ RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069
 def _assert_safe(text: str) -> None:
     found = RAW_CONTROL.findall(text)
     assert not found, (found, text[:500])
-
-
-@pytest.fixture
-def server():
-    with LoopbackExchange(users={EMAIL: PASSWORD}) as srv:
-        yield srv
 
 
 def test_contact_fields_are_escaped_in_list_show_and_json(cli):
@@ -45,8 +36,7 @@ def test_contact_fields_are_escaped_in_list_show_and_json(cli):
 
 
 def test_a_fault_string_from_the_server_is_escaped_in_sync_status_and_log(cli, server):
-    assert cli("setup", "--email", EMAIL, "--server", server.url, "--password-stdin", stdin=PASSWORD + "\n").code == 0
-    assert cli("contacts", "add", "--name", "Per Hansen", "--email", "per@example.no").code == 0
+    set_up_profile(cli, server, "Per")
     server.faults.item_errors({0: "ErrorItemSave"}, operation="CreateItem", message=FAULT)
     r = cli("sync")
     assert r.code == 1 and "owned" in r.out, r.both

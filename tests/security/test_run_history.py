@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bcsync_tui.core import run_log
 from bcsync_tui.core.history import list_runs
-from bcsync_tui.ewsserver import LoopbackExchange
 
-EMAIL, PASSWORD = "ann@example.com", "Loopback-pw-7"
-
-
-@pytest.fixture
-def server():
-    with LoopbackExchange(users={EMAIL: PASSWORD}) as srv:
-        yield srv
+from .conftest import set_up_profile
 
 
 def test_a_20_mb_fault_string_is_not_stored_whole(cli, server):
-    assert cli("setup", "--email", EMAIL, "--server", server.url, "--password-stdin", stdin=PASSWORD + "\n").code == 0
-    assert cli("contacts", "add", "--name", "Per Hansen", "--email", "per@example.no").code == 0
+    set_up_profile(cli, server, "Per")
     server.faults.item_errors({0: "ErrorItemSave"}, operation="CreateItem", message="E" * 20_000_000)
     r = cli("sync")
     assert r.code == 1, r.both
