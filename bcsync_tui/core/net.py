@@ -128,7 +128,7 @@ class WatchedResponse(requests.Response):
     _watch: _Watch | None = None
 
     def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False):
-        chunks = super().iter_content(chunk_size, decode_unicode)
+        chunks = super().iter_content(chunk_size, decode_unicode)  # type: ignore[call-overload]
         watch = self._watch
         if watch is None:
             return chunks
