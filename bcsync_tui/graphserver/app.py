@@ -137,7 +137,7 @@ class GraphApp:
             requests = parse_batch(body)
             return self._gated(self._batch_mailbox(principal, requests), "batch", request_id,
                                lambda: run_batch(self, principal, requests, request_id))
-        parsed = self._json(body, h.command)
+        parsed = self._json(body, h.command, h.headers.get("Content-Type") or "")
         url = self.graph_url + "/" + "/".join(urllib.parse.quote(s, safe="$()'=,:@") for s in segments) + (
             "?" + qs if qs else "")
         return self.dispatch(principal, h.command, segments, query, headers, parsed, url, request_id)
@@ -249,9 +249,11 @@ class GraphApp:
         return out
 
     @staticmethod
-    def _json(body: bytes, method: str) -> Any:
+    def _json(body: bytes, method: str, content_type: str) -> Any:
         if method in ("GET", "DELETE") or not body.strip():
             return None
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            raise GraphError(400, "BadRequest", _BAD_JSON)
         try:
             return json.loads(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):

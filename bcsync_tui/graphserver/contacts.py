@@ -16,7 +16,7 @@ from .mapping import CONTACT_TYPE, NAVIGATION, PROPERTIES, apply_contact, contac
 
 EXPANDABLE = {"singleValueExtendedProperties", "multiValueExtendedProperties"}
 _QUERY_OPTIONS = {"$select", "$top", "$skip", "$filter", "$expand", "$orderby", "$count", "$deltatoken",
-                  "$skiptoken", "$search", "$format"}
+                  "$skiptoken", "$format"}
 
 
 class Shape:

@@ -95,6 +95,8 @@ def test_hostile_bodies_and_urls_get_graph_errors(ann):
     assert_graph_error(deep, 400)
     assert_graph_error(ann.request("POST", url, data=b"\xff\xfe{}", headers={"Content-Type": "application/json"}), 400)
     assert_graph_error(ann.post(url, [{"displayName": "x"}]), 400)
+    assert_graph_error(ann.request("POST", url, data=b'{"displayName": "x"}', headers={"Content-Type": "text/plain"}),
+                       400)
     assert_graph_error(ann.get(url, params={"$filter": "displayName eq"}), 400)
     assert_graph_error(ann.get(url, params={"$filter": "(" * 5000 + "displayName eq 'x'" + ")" * 5000}), 400)
     assert_graph_error(ann.get(url, params={"$frobnicate": "1"}), 400)
