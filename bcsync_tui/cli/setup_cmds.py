@@ -194,7 +194,8 @@ def _validate(ctx: Context, profile: Profile, secret: str | None) -> tuple[bool,
 
 
 def cmd_setup(ctx: Context) -> int:
-    from .setup_graph import needs_sign_in, sign_in
+    from ..core.profiles import needs_sign_in
+    from .setup_graph import sign_in
 
     args = ctx.args
     store = ctx.store()

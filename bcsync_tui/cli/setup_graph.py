@@ -11,20 +11,6 @@ from ..core.profiles import DEFAULT_GRAPH_CLIENT_ID, Profile
 from .main import EXIT_INTERRUPTED, CliError, Context
 from .output import say
 
-#: settings that make a new sign-in necessary when they change
-_IDENTITY = ("transport", "email", "oauth_tenant_id", "oauth_client_id", "graph_authority", "graph_auth")
-
-
-def needs_sign_in(profile: Profile, before: Profile | None, secrets: Any, *, force: bool) -> bool:
-    if profile.transport != "graph" or profile.graph_auth != "device_code":
-        return False
-    if force or before is None or any(getattr(before, k) != getattr(profile, k) for k in _IDENTITY):
-        return True
-    from ..core.sync.graph_auth import signed_in
-
-    return not signed_in(profile, secrets)
-
-
 def sign_in(ctx: Context, profile: Profile, secrets: Any) -> None:
     """Show the device code and wait for the person to sign in; Ctrl-C cancels (nothing saved)."""
     from ..core.sync import events as ev

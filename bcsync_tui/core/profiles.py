@@ -157,6 +157,23 @@ def mailbox_where(transport: str, server_url: str) -> str:
     return server_url or "autodiscover"
 
 
+#: settings that need a new sign-in when they change
+SIGN_IN_IDENTITY = ("transport", "email", "oauth_tenant_id", "oauth_client_id", "graph_authority", "graph_auth")
+
+
+def needs_sign_in(profile: Profile, before: Profile | None, secrets: Any, *, force: bool = False) -> bool:
+    """Whether a person's Graph profile must sign in (device code) before it is saved: it is new to
+    Graph, names another account, tenant or app, holds no sign-in yet, or ``force``. MSAL is loaded
+    only for that last check."""
+    if profile.transport != "graph" or profile.graph_auth != "device_code":
+        return False
+    if force or before is None or any(getattr(before, k) != getattr(profile, k) for k in SIGN_IN_IDENTITY):
+        return True
+    from .sync.graph_auth import signed_in
+
+    return not signed_in(profile, secrets)
+
+
 def load_profile(store: Store, name: str) -> Profile:
     for doc in store.profiles.raw().values():
         if doc.get("name") == name:

@@ -22,10 +22,17 @@ def text_of(app, selector: str) -> str:
     return str(app.screen.query_one(selector).render())
 
 
+async def choose_exchange_server(app, pilot) -> None:
+    """The on-premises service (EWS); a new profile starts on Exchange Online."""
+    app.screen.query_one("#transport", Select).value = "ews"
+    await pilot.pause()
+
+
 async def test_exchange_setup_saves_settings_and_keeps_the_password_out_of_the_store(paths, store: Store):
     app = make_app(paths, store)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("x")
+        await choose_exchange_server(app, pilot)
         assert isinstance(app.screen, ExchangeSetupScreen)
         assert app.focused.id == "email"
         assert app.screen.query_one("#verify_tls", Checkbox).value is True  # on unless turned off
@@ -53,6 +60,7 @@ async def test_turning_tls_verification_off_is_explicit_and_warned(paths, store:
     app = make_app(paths, store)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("x")
+        await choose_exchange_server(app, pilot)
         assert text_of(app, "#tls-warning") == ""
         app.screen.query_one("#verify_tls", Checkbox).value = False
         await pilot.pause()
@@ -67,6 +75,7 @@ async def test_oauth_fields_appear_only_for_oauth(paths, store: Store):
     app = make_app(paths, store)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("x")
+        await choose_exchange_server(app, pilot)
         oauth_parts = ("#row-oauth_client_id", "#row-oauth_token_url", "#hint-oauth_token_url")
         assert not any(app.screen.query_one(part).display for part in oauth_parts)
         app.screen.query_one("#auth_type", Select).value = "oauth2"
@@ -83,6 +92,7 @@ async def test_validate_connection_succeeds_against_the_loopback_server(paths, s
     app = make_app(paths, store)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("x")
+        await choose_exchange_server(app, pilot)
         fill(app, email=EMAIL, server_url=exchange.url, password=PASSWORD)
         exchange.faults.slow(1.0)  # long enough to see the check running, and the keyboard stays live
         await pilot.press("ctrl+t")
@@ -101,6 +111,7 @@ async def test_validate_connection_reports_a_wrong_password(paths, store: Store,
     app = make_app(paths, store)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("x")
+        await choose_exchange_server(app, pilot)
         fill(app, email=EMAIL, server_url=exchange.url, password="wrong")
         await pilot.click("#validate")
         await app.screen.workers.wait_for_complete()
@@ -115,6 +126,7 @@ async def test_validate_connection_reports_an_unreachable_server(paths, store: S
     app = make_app(paths, store)
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("x")
+        await choose_exchange_server(app, pilot)
         fill(app, email=EMAIL, server_url="http://127.0.0.1:9/EWS/Exchange.asmx", password="x")
         await pilot.press("ctrl+t")
         await app.screen.workers.wait_for_complete()
@@ -160,3 +172,51 @@ async def test_automatic_sync_is_scheduled_from_the_interval(paths, sample_store
         from bcsync_tui.tui.widgets.status_line import StatusLine
 
         assert "auto every 15 min" in str(app.screen.query_one(StatusLine).render())
+
+
+async def _until(pilot, condition, tries: int = 400) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the dialog did not get there")
+
+
+async def test_the_service_is_suggested_from_the_address(paths, store: Store):
+    app = make_app(paths, store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("x")
+        fill(app, email="ann@contoso.onmicrosoft.com")
+        await pilot.pause()
+        assert app.screen.query_one("#transport", Select).value == "graph"
+        assert "contoso.onmicrosoft.com is a Microsoft 365 domain" in text_of(app, "#hint-transport")
+        assert not app.screen.query_one("#row-server_url").display and app.screen.query_one("#row-graph_url").display
+        fill(app, server_url="https://mail.contoso.com/EWS/Exchange.asmx")
+        await pilot.pause()
+        assert app.screen.query_one("#transport", Select).value == "ews"
+        assert "Exchange Server" in text_of(app, "#hint-transport")
+        assert app.screen.query_one("#row-password").display and not app.screen.query_one("#row-graph_url").display
+
+
+async def test_microsoft_365_sign_in_shows_the_code_in_the_dialog_and_continues_on_its_own(paths, store: Store):
+    import asyncio
+
+    from bcsync_tui.graphserver import LoopbackGraph
+
+    with LoopbackGraph(users=[EMAIL], tls=True) as g:
+        app = make_app(paths, store)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("x")
+            fill(app, email=EMAIL, oauth_client_id=g.public_client_id, graph_authority=g.authority("organizations"),
+                 graph_url=g.graph_url, ca_file=g.ca_file)
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            await _until(pilot, lambda: "enter the code" in text_of(app, "#validate-result"))
+            assert isinstance(app.screen, ExchangeSetupScreen)  # waiting for the person, keyboard live
+            code = text_of(app, "#validate-result").split("enter the code ")[1].split()[0]
+            assert await asyncio.to_thread(g.approve_device_code, code, EMAIL) == 1
+            await _until(pilot, lambda: isinstance(app.screen, ContactsScreen))
+    profile = load_profile(store, PROFILE)
+    assert (profile.transport, profile.graph_auth, profile.email) == ("graph", "device_code", EMAIL)
+    assert SecretStore(paths.secrets_file).get(PROFILE, "graph_token_cache")
+    assert not [f for f in paths.data_dir.rglob("store*") if b"refresh_token" in f.read_bytes()]

@@ -9,16 +9,19 @@ deltaLink, the sync state. A full listing then lists the folder with the stamp a
 fax are extended properties, and expanding them inside delta is not reliable: docs-contrib
 #7929). ``@removed`` entries are gone; an item seen twice (delta may replay) is read once.
 
-How it writes: ``$batch`` of 20 POST/PATCH/DELETE, up to four batches in flight. An update reads
-the items first (arrays are replaced whole, so unmapped entries must be sent back) and refuses,
-as CONFLICT, an item whose change key is no longer the one the engine merged against — so even a
-server that ignores ``If-Match`` cannot make us overwrite an edit we have not seen, except one made
-in the milliseconds between that read and the PATCH (docs/graph.md). The PATCH carries
-``If-Match``; a 412 is CONFLICT. A lost answer is UNKNOWN.
+How it writes: ``$batch`` of 20 POST/PATCH/DELETE, up to four batches in flight. Every PATCH carries
+``If-Match``; a 412 is CONFLICT. An update of e-mail, phone or address reads the item first (arrays
+and addresses are replaced whole, so unmapped entries must be sent back) and refuses, as CONFLICT,
+an item whose change key is no longer the one the engine merged against — so even a server that
+ignores ``If-Match`` cannot make us overwrite an edit we have not seen, except one made in the
+milliseconds between that read and the PATCH. An update of single-valued fields only skips that
+read when this run's delta, at most FRESH_LISTING seconds earlier, showed the item unchanged: on a
+server that ignores ``If-Match`` that is its window (docs/graph.md). A lost answer is UNKNOWN.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -30,6 +33,12 @@ from .graph_http import IMMUTABLE, Answer, GraphClient, Sub, Unanswered
 from .transport import (FolderInfo, FolderMissing, FoundBy, ItemUpdate, NewItem, Outcome, RemoteChanges, RemoteItem,
                         ServerInfo, SyncStateInvalid, TransportStats, WriteResult)
 
+#: fields that travel in arrays or complex values (replaced whole by PATCH): an update of one of
+#: them reads the item right before writing, to send the entries it does not map back unchanged
+WHOLE_VALUES = {"email", "email2", "phone", "address", "address2", "city", "county", "post_code", "country_code"}
+#: an update of single-valued fields only trusts the change key this run's delta listing confirmed
+#: for this long before it reads the item again (the window documented in docs/graph.md)
+FRESH_LISTING = 10.0
 PAGE = 1000  # the largest page Graph serves for Outlook contacts (list $top, delta odata.maxpagesize)
 #: error codes (besides 410 Gone) that mean "this delta token is no longer valid: start again"
 EXPIRED_STATE = {"syncstatenotfound", "syncstateinvalid", "resyncrequired", "errorinvalidsyncstatedata",
@@ -55,6 +64,7 @@ class GraphTransport:
         self.base = f"/users/{quote(profile.email, safe='@')}" if app else "/me"
         self._missing: set[str] = set()
         self._read: dict[str, dict[str, Any]] = {}  # item id → its JSON as last read (for PATCH arrays)
+        self._listed: tuple[float, set[str]] | None = None  # when the last delta ended, and what it named
 
     # --- the protocol's small parts -------------------------------------------------------------
 
@@ -154,6 +164,8 @@ class GraphTransport:
             delta_link = answer.body.get("@odata.deltaLink")
             if not delta_link:
                 raise ev.ConnectionProblem("Microsoft Graph ended a delta listing without a delta link.")
+            if state is not None:  # every item it does not name is as the engine last saw it
+                self._listed = (time.monotonic(), set(changed) | removed)
             return changed, removed, str(delta_link)
 
     def _list_folder(self, folder_id: str) -> list[dict[str, Any]]:
@@ -244,8 +256,18 @@ class GraphTransport:
         subs = [Sub("POST", url, contact_body(new.fields, None, new.stamp), write=True) for new in items]
         return [self._outcome(a) for a in self._write(subs)]
 
+    def _must_read(self, upd: ItemUpdate) -> bool:
+        """An update reads the item right before writing unless it sets single-valued fields only and
+        this run's delta, a moment ago, showed the item unchanged since the engine last saw it."""
+        if WHOLE_VALUES & set(upd.fields) or self._listed is None:
+            return True
+        listed_at, named = self._listed
+        return upd.item_id in named or time.monotonic() - listed_at > FRESH_LISTING
+
     def update(self, items: list[ItemUpdate]) -> list[WriteResult]:
-        current = self._read_items([u.item_id for u in items])  # right before writing: see the module doc
+        to_read = [u.item_id for u in items if self._must_read(u)]
+        read = dict(zip(to_read, self._read_items(to_read), strict=True))  # right before writing (module doc)
+        current = [read[u.item_id] if u.item_id in read else {"changeKey": u.change_key} for u in items]
         results: dict[int, WriteResult] = {}
         writes: list[tuple[int, Sub]] = []
         for n, (upd, doc) in enumerate(zip(items, current, strict=True)):

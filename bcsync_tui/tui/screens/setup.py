@@ -15,10 +15,11 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Footer, Button, Checkbox, Input, Label, Select, Static
 
-from ...core.profiles import (AUTH_TYPES, DEFAULT_FOLDER, LEAVE_FILTER_POLICIES, MASTER_DELETE_POLICIES, Profile,
-                              get_or_new_profile, save_profile)
+from ...core.profiles import (AUTH_TYPES, DEFAULT_FOLDER, LEAVE_FILTER_POLICIES, MASTER_DELETE_POLICIES, TRANSPORTS,
+                              Profile, get_or_new_profile, needs_sign_in, save_profile)
 from ..threads import in_daemon_thread
-from ..widgets.tickbox import TickBox
+from .setup_graph import (EWS_ROWS, GRAPH_ROWS, TRANSPORT_LABELS, DeviceSignIn, graph_rows, graph_values,
+                          suggest_transport)
 
 MASTER_DELETE_LABELS = {
     "move_to_deleted_items": "Move the Outlook copy to Deleted Items",
@@ -33,10 +34,10 @@ AUTH_LABELS = {"basic": "Basic (user name + password)", "ntlm": "NTLM (domain\\u
                "oauth2": "OAuth 2.0 (Microsoft 365 app)"}
 
 
-def _validate_in_thread(profile: Profile, secret: str | None) -> tuple[bool, str]:
+def _validate_in_thread(profile: Profile, secret: str | None, secrets: Any = None) -> tuple[bool, str]:
     from ...core.sync.runner import validate_connection
 
-    return validate_connection(profile, secret, timeout=10.0)
+    return validate_connection(profile, secret, timeout=10.0, secrets=secrets)
 
 
 class SetupForm(ModalScreen[Profile | None]):
@@ -96,6 +97,9 @@ class SetupForm(ModalScreen[Profile | None]):
         return bool(errors)
 
     @on(Button.Pressed, "#save")
+    def _save_pressed(self) -> None:
+        self.action_save()  # by name, so a form's own action_save runs
+
     def action_save(self) -> None:
         try:
             profile = self.form_profile()
@@ -116,25 +120,26 @@ class SetupForm(ModalScreen[Profile | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        from .dialogs import close_or_ask
-
-        try:
-            changed = self.form_profile() != self.saved_profile or bool(getattr(self, "typed_password", str)())
-        except ValueError:  # a number field holds text: something was typed
-            changed = True
-        close_or_ask(self, changed, f"Discard the changes you typed in the {self.TITLE_TEXT.lower()}?")
+        self.dismiss(None)
 
 
 class ExchangeSetupScreen(SetupForm):
     AUTO_FOCUS = "#email"
     TITLE_TEXT = "Exchange sync setup"
-    FIELDS = ("email", "server_url", "auth_type", "username", "password", "oauth_client_id", "oauth_tenant_id",
-              "oauth_token_url", "verify_tls")
+    FIELDS = ("transport", "email", "server_url", "auth_type", "username", "password", "oauth_client_id",
+              "oauth_tenant_id", "oauth_token_url", "graph_authority", "graph_url", "ca_file", "verify_tls")
     BINDINGS = [Binding("ctrl+t", "validate", "Validate connection", id="setup-validate")]
 
     def rows(self, p: Profile) -> ComposeResult:
         where = self.app.secrets.where
         has_secret = self.app.secrets.get(p.name) is not None
+        self.transport_chosen = p.configured  # a saved profile keeps its service; a new one gets a suggestion
+        self.suggested = p.transport if p.configured else "graph"
+        yield from self.row("transport", "Service", Select([(TRANSPORT_LABELS[t], t) for t in TRANSPORTS],
+                                                           value=self.suggested,
+                                                           allow_blank=False, id="transport", compact=True),
+                            hint="Exchange Online: sign in with a code in your browser (Microsoft Graph); "
+                                 "Exchange Server: your company's own server (EWS)")
         yield from self.row("email", "E-mail", Input(p.email, placeholder="ann@example.com", id="email", compact=True))
         yield from self.row("server_url", "Server URL", Input(p.server_url, id="server_url", compact=True,
                                                               placeholder="blank = autodiscover"),
@@ -155,8 +160,9 @@ class ExchangeSetupScreen(SetupForm):
         yield from self.row("oauth_token_url", "OAuth token URL", Input(p.oauth_token_url, id="oauth_token_url",
                                                                         placeholder="blank = Microsoft's", compact=True),
                             hint="an AD FS or other token endpoint; the password field holds the client secret")
-        yield from self.row("verify_tls", "TLS", TickBox("Verify the server's certificate", p.verify_tls,
+        yield from self.row("verify_tls", "TLS", Checkbox("Verify the server's certificate", p.verify_tls,
                                                           id="verify_tls", compact=True))
+        yield from graph_rows(self, p)
         yield Static("", id="tls-warning", markup=False)
         yield Static("", id="validate-result", markup=False)
 
@@ -164,15 +170,37 @@ class ExchangeSetupScreen(SetupForm):
         yield Button("Validate connection", id="validate", compact=True)
 
     def on_mount(self) -> None:
+        self.sign_in: DeviceSignIn | None = None
         self._show_auth_rows()
         self._show_tls_warning()
 
     @on(Select.Changed, "#auth_type")
+    @on(Select.Changed, "#transport")
     def _show_auth_rows(self) -> None:
-        oauth = self.query_one("#auth_type", Select).value == "oauth2"
-        for key in ("oauth_client_id", "oauth_tenant_id", "oauth_token_url"):
-            for part in self.query(f"#row-{key}, #hint-{key}"):
-                part.display = oauth
+        graph = self.query_one("#transport", Select).value == "graph"
+        oauth = graph or self.query_one("#auth_type", Select).value == "oauth2"
+        shown = {**{k: not graph for k in EWS_ROWS}, **{k: graph for k in GRAPH_ROWS},
+                 "oauth_client_id": oauth, "oauth_tenant_id": oauth,
+                 "oauth_token_url": not graph and oauth}
+        for key, visible in shown.items():
+            for part in self.query(f"#row-{key}, #hint-{key}, #{key}.-graph-status"):
+                part.display = visible
+
+    @on(Select.Changed, "#transport")
+    def _transport_chosen(self, event: Select.Changed) -> None:
+        if event.value != self.suggested:  # the user's own choice, not the suggestion
+            self.transport_chosen = True
+
+    @on(Input.Changed, "#email")
+    @on(Input.Changed, "#server_url")
+    def _suggest_transport(self) -> None:
+        if self.transport_chosen:
+            return
+        transport, why = suggest_transport(self.query_one("#email", Input).value,
+                                           self.query_one("#server_url", Input).value)
+        self.suggested = transport
+        self.query_one("#transport", Select).value = transport
+        self.query_one("#hint-transport", Label).update(f"suggested: {TRANSPORT_LABELS[transport]} ({why})")
 
     @on(Checkbox.Changed, "#verify_tls")
     def _show_tls_warning(self) -> None:
@@ -185,8 +213,44 @@ class ExchangeSetupScreen(SetupForm):
     def form_values(self) -> dict[str, Any]:
         text = {k: self.query_one(f"#{k}", Input).value.strip()
                 for k in ("email", "server_url", "username", "oauth_client_id", "oauth_tenant_id", "oauth_token_url")}
-        return {**text, "auth_type": str(self.query_one("#auth_type", Select).value),
+        return {**text, **graph_values(self), "transport": str(self.query_one("#transport", Select).value),
+                "auth_type": str(self.query_one("#auth_type", Select).value),
                 "verify_tls": self.query_one("#verify_tls", Checkbox).value}
+
+    def action_save(self) -> None:
+        """A person's Microsoft 365 profile signs in first (the code shows in the dialog); the
+        dialog saves and closes on its own once the sign-in completes."""
+        try:
+            profile = self.form_profile()
+        except ValueError:
+            return super().action_save()
+        errors = {k: v for k, v in profile.validate().items() if k in self.FIELDS}
+        if errors or not needs_sign_in(profile, self.saved_profile if self.saved_profile.configured else None,
+                                       self.app.secrets):
+            return super().action_save()
+        if self.sign_in is not None:
+            self.sign_in.cancel.set()
+        self._set_result("Starting the Microsoft 365 sign-in…", "-running")
+        self.sign_in = DeviceSignIn(profile, self.app.secrets, self.app.call_from_thread, self._show_code,
+                                    self._signed_in, self._sign_in_failed)
+        self.sign_in.start()
+
+    def _show_code(self, url: str, code: str) -> None:
+        self._set_result(f"To sign in, open {url} in a browser and enter the code {code}\n"
+                         "Waiting for the sign-in… (Esc cancels)", "-running")
+
+    def _signed_in(self, user: str) -> None:
+        self.sign_in = None
+        self._set_result(f"✔ Signed in as {user}", "-ok")
+        super().action_save()
+
+    def _sign_in_failed(self, message: str) -> None:
+        self.sign_in = None
+        self._set_result("✘ " + message, "-failed")
+
+    def on_unmount(self) -> None:
+        if getattr(self, "sign_in", None) is not None:
+            self.sign_in.cancel.set()
 
     def typed_password(self) -> str:
         return self.query_one("#password", Input).value
@@ -206,7 +270,8 @@ class ExchangeSetupScreen(SetupForm):
 
     @work(exclusive=True, exit_on_error=False, group="validate")
     async def _validate(self, profile: Profile, secret: str | None) -> None:
-        ok, message = await in_daemon_thread(_validate_in_thread, profile, secret, name="bcsync-validate")
+        ok, message = await in_daemon_thread(_validate_in_thread, profile, secret, self.app.secrets,
+                                             name="bcsync-validate")
         self._set_result(("✔ " if ok else "✘ ") + message, "-ok" if ok else "-failed")
 
     def _set_result(self, message: str, state: str) -> None:
@@ -219,8 +284,7 @@ class ExchangeSetupScreen(SetupForm):
 class ContactSyncSetupScreen(SetupForm):
     AUTO_FOCUS = "#folder_name"
     TITLE_TEXT = "Contact sync setup"
-    FIELDS = ("folder_name", "master_delete_policy", "leave_filter_policy", "link_outside_filter", "interval_minutes",
-              "enabled")
+    FIELDS = ("folder_name", "master_delete_policy", "leave_filter_policy", "interval_minutes", "enabled")
 
     def rows(self, p: Profile) -> ComposeResult:
         yield from self.row("folder_name", "Outlook folder", Input(p.folder_name, placeholder=DEFAULT_FOLDER,
@@ -234,15 +298,10 @@ class ContactSyncSetupScreen(SetupForm):
                             Select([(LEAVE_FILTER_LABELS[k], k) for k in LEAVE_FILTER_POLICIES],
                                    value=p.leave_filter_policy, allow_blank=False, id="leave_filter_policy",
                                    compact=True))
-        yield from self.row("link_outside_filter", "Outside the filter",
-                            TickBox("Link contacts already in the Outlook folder", p.link_outside_filter,
-                                    id="link_outside_filter", compact=True),
-                            hint="on: an Outlook contact whose e-mail matches a master contact outside the filter "
-                                 "is linked and kept there; off: it is left alone")
         yield from self.row("interval_minutes", "Automatic sync", Input(str(p.interval_minutes), type="integer",
                                                                         id="interval_minutes", compact=True),
                             hint="every this many minutes while bcsync is open; 0 = off")
-        yield from self.row("enabled", "Enabled", TickBox("Sync this profile", p.enabled, id="enabled",
+        yield from self.row("enabled", "Enabled", Checkbox("Sync this profile", p.enabled, id="enabled",
                                                            compact=True))
 
     def buttons(self) -> ComposeResult:
@@ -254,7 +313,6 @@ class ContactSyncSetupScreen(SetupForm):
         return {"folder_name": self.query_one("#folder_name", Input).value.strip(),
                 "master_delete_policy": str(self.query_one("#master_delete_policy", Select).value),
                 "leave_filter_policy": str(self.query_one("#leave_filter_policy", Select).value),
-                "link_outside_filter": self.query_one("#link_outside_filter", Checkbox).value,
                 "interval_minutes": int(interval), "enabled": self.query_one("#enabled", Checkbox).value}
 
     @on(Button.Pressed, "#open-filter")
