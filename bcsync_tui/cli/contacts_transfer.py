@@ -43,15 +43,17 @@ def register(cs: Any, common: argparse.ArgumentParser, filter_options: Any) -> N
     xp.set_defaults(func=cmd_export)
 
 
-def _list(title: str, items: list[Any]) -> None:
+def _list(title: str, items: list[Any], indent: str = "  ") -> None:
+    """``title`` (if any), then the first 20 items and how many more there are."""
     from ..core.contacts_types import capped
 
     shown, more = capped(items)
-    warn(title)
+    if title:
+        warn(title)
     for item in shown:
-        warn(f"  {item}")
+        warn(f"{indent}{item}")
     if more:
-        warn(f"  ... and {more} more (--json lists them all)")
+        warn(f"{indent}... and {more} more (--json lists them all)")
 
 
 def cmd_import(ctx: Context) -> int:
@@ -87,8 +89,7 @@ def cmd_import(ctx: Context) -> int:
                    "backup": str(backup) if backup else None, "exit_code": code})
         return code
     say(f"Read {args.file} as {read.source}: {plan.rows_read} contact(s).")
-    for text in plan.warnings:
-        warn(text)
+    _list("", plan.warnings, indent="")
     if not_kept:
         _list("Not kept (bcsync has no field for these; counts of values):", not_kept)
     if plan.duplicates:

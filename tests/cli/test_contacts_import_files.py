@@ -55,6 +55,15 @@ def test_each_export_says_what_it_was_read_as(cli, name, source):
     assert r.code == 0 and f"as {source}:" in r.out and "would be imported" in r.out
 
 
+def test_many_row_notes_are_capped_too(cli, tmp_path):
+    cards = "".join(f"BEGIN:VCARD\r\nVERSION:3.0\r\nN:张;伟{i};;;\r\nFN:Zhang Wei {i}\r\n"
+                    f"EMAIL:z{i}@example.cn\r\nEND:VCARD\r\n" for i in range(25))
+    f = tmp_path / "many.vcf"
+    f.write_text(cards, encoding="utf-8")
+    r = cli("contacts", "import", str(f))
+    assert r.code == 0 and r.err.count("composed from N") == 20 and "... and 5 more" in r.err
+
+
 def test_vcard_import_reports_the_properties_it_does_not_keep(cli):
     r = cli("contacts", "import", str(EXPORTS / "iphone.vcf"))
     assert r.code == 0 and "Imported 2 of 2" in r.out

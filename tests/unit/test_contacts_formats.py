@@ -281,3 +281,15 @@ def test_export_to_buffer_keeps_header_and_guard_per_cell():
     buf = io.StringIO()
     write_csv(buf, [model.normalise({"name": "=1+1", "email": "a@x.com"})], ("name", "email"))
     assert buf.getvalue().splitlines() == ["Name,E-Mail", "'=1+1,a@x.com"]
+
+
+def test_paused_gc_pauses_and_restores_the_collector():
+    import gc
+
+    from bcsync_tui.core.contacts_io import paused_gc
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), paused_gc():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
