@@ -146,14 +146,15 @@ def outlook_command(paths: Paths, words: list[str], bcsync: str = "bcsync") -> i
                                                          for k, v in changes.items())
             else:
                 result = transport.delete([item.item_id], move_to_deleted_items=True)[0]
-                done = f"deleted {target} (moved to Deleted Items)"
+                done = (f"deleted {target} (moved to Deleted Items). The master still has it, so the next "
+                        "sync puts it back, with a new #number")
         else:
             print(USAGE, file=sys.stderr)
             return 3
         if not result.ok:
             print(f"Outlook refused to change {target}: {result.message or 'no reason given'}", file=sys.stderr)
             return 1
-        print(f"{done}. Sync in the demo (r) to see it arrive in the master.")
+        print(f"{done}." if action == "delete" else f"{done}. Sync in the demo (r) to see it arrive in the master.")
         return 0
     except ValueError as exc:
         print(f"{exc}\n{USAGE}", file=sys.stderr)

@@ -232,3 +232,12 @@ async def test_the_contact_sync_setup_offers_linking_outside_the_filter(app, sam
         await pilot.press("ctrl+s")
         await pilot.pause()
     assert load_profile(sample_store, PROFILE).link_outside_filter is False
+
+
+def test_the_plan_summary_counts_conflicts_as_a_noun():
+    from bcsync_tui.tui.screens.sync import plan_summary
+
+    plan = [{"side": "master", "action": "conflict"}, {"side": "master", "action": "create"},
+            {"side": "outlook", "action": "create"}, {"side": "outlook", "action": "create"}]
+    assert plan_summary(plan) == "to Outlook: 2 create · to master: 1 conflict, 1 create"
+    assert "2 conflicts" in plan_summary(plan + [{"side": "master", "action": "conflict"}])

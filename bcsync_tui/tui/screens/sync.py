@@ -27,6 +27,8 @@ from .filter_editor import save_filter
 #: the preview table shows this many planned actions (the summary counts all of them)
 PLAN_ROWS = 500
 SIDES = {"outlook": "to Outlook", "master": "to master", "link": "links"}
+#: plan actions that read as nouns ("2 conflicts"); the others are verbs ("2 create")
+PLAN_NOUNS = {"conflict"}
 STATUS_TEXT = {
     "ok": "finished", "partial": "finished with errors", "aborted": "stopped by a safety guard",
     "failed": "failed", "cancelled": "cancelled",
@@ -49,7 +51,8 @@ def plan_summary(plan: list[dict[str, Any]]) -> str:
     parts = []
     for side in ("outlook", "master", "link"):
         if side in by_side:
-            actions = ", ".join(f"{n:,} {action}" for action, n in by_side[side].most_common())
+            actions = ", ".join(plural(n, action) if action in PLAN_NOUNS else f"{n:,} {action}"
+                                for action, n in by_side[side].most_common())
             parts.append(f"{SIDES[side]}: {actions}")
     return " · ".join(parts)
 
