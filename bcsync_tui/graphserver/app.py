@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import math
 import threading
 import time
 import urllib.parse
@@ -18,17 +17,17 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
-from ..ewsserver.auth import _basic_pair
 from ..ewsserver.mailbox import Store
 from ..ewsserver.server import EwsApp
 from ..ewsserver.stats import RequestStats
-from .auth import TokenService, parse_form
+from .auth import TokenService
 from .calls import Call, Reply
 from .delta import DeltaRounds
 from .devicelogin import device_login
-from .errors import GraphError, OAuthError, error_body
+from .errors import GraphError, error_body, throttled, unauthorized
 from .faults import GraphFaults
 from .routes import find_mailbox, route
+from .signin import sign_in
 
 log = logging.getLogger("bcsync_tui.graphserver")
 
@@ -83,7 +82,7 @@ class GraphApp:
             elif [p.lower() for p in parts] == ["devicelogin"] and h.command in ("GET", "POST"):
                 reply = device_login(self.tokens, h.command, body)
             elif len(parts) >= 2:
-                reply = self._sign_in(h, parts, body, request_id)
+                reply = sign_in(self, h, parts, body, request_id)
             else:
                 raise GraphError(404, "NotFound", "The requested resource was not found.")
         except Drop:
@@ -94,38 +93,6 @@ class GraphApp:
             log.exception("loopback Graph server: %s %s failed", h.command, h.path)
             reply = Reply(500, error_body("InternalServerError", "An internal server error occurred.", rid, crid))
         self._send(h, reply, rid, crid)
-
-    def _sign_in(self, h: BaseHTTPRequestHandler, parts: list[str], body: bytes, request_id: int) -> Reply:
-        tenant, rest = parts[0], [p.lower() for p in parts[1:]]
-        if rest == ["v2.0", ".well-known", "openid-configuration"] and h.command == "GET":
-            op = "openidConfiguration"
-        elif rest == ["oauth2", "v2.0", "token"] and h.command == "POST":
-            op = "token"
-        elif rest == ["oauth2", "v2.0", "devicecode"] and h.command == "POST":
-            op = "deviceCode"
-        else:
-            raise GraphError(404, "NotFound", "The requested resource was not found.")
-        self.stats.operation(op)
-        pre = self._faults_before(op, request_id)
-        if pre is not None:
-            return pre
-        try:
-            if not self.tokens.tenant_known(tenant):
-                raise OAuthError(400, "invalid_tenant", 90002, f"Tenant '{tenant}' not found. Check to make sure "
-                                 "you have the correct tenant ID and are signing into the correct cloud.")
-            if op == "openidConfiguration":
-                return Reply(200, self.tokens.openid_configuration(self.root, tenant))
-            form = parse_form(body)
-            if op == "deviceCode":
-                return Reply(200, self.tokens.device_code(self.root, form))
-            header = h.headers.get("Authorization") or ""
-            basic: tuple[str, str] | None = None
-            if header[:6].lower() == "basic ":
-                name, secret = _basic_pair(header[6:]) or ("", "")
-                basic = (urllib.parse.unquote(name), urllib.parse.unquote(secret))
-            return Reply(200, self.tokens.token(self.root, form, basic), {"Cache-Control": "no-store, no-cache"})
-        except OAuthError as e:
-            return Reply(e.status, e.body(), {"Cache-Control": "no-store, no-cache"})
 
     def _graph(self, h: BaseHTTPRequestHandler, segments: list[str], qs: str, body: bytes, request_id: int) -> Reply:
         principal = self._principal(h)
@@ -189,9 +156,7 @@ class GraphApp:
             self._in_flight[key] += 1
         try:
             self.faults.wait_open()
-            pre = self._faults_before(op, request_id)
-            if pre is not None:
-                return pre
+            self.faults_before(op, request_id)
             reply = run()
             after = self.faults.after(op, request_id)
             if after is not None:
@@ -206,13 +171,14 @@ class GraphApp:
             with self._flight_lock:
                 self._in_flight[key] -= 1
 
-    def _faults_before(self, op: str, request_id: int) -> Reply | None:
+    def faults_before(self, op: str, request_id: int) -> None:
+        """Delays, then the request-level fault that fires for ``op`` (raised as Drop or GraphError)."""
         delay = self.faults.delay_for(op, request_id)
         if delay:
             time.sleep(delay)
         action = self.faults.before(op, request_id)
         if action is None:
-            return None
+            return
         if action.kind == "drop":
             raise Drop()
         if action.kind == "http_500":
@@ -313,18 +279,3 @@ class GraphApp:
             h.wfile.write(data)
         except OSError:  # the client went away
             h.close_connection = True
-
-
-def unauthorized(message: str) -> GraphError:
-    return GraphError(401, "InvalidAuthenticationToken", message, {
-        "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/'
-                            'authorize", client_id="00000003-0000-0000-c000-000000000000"'})
-
-
-def throttled(backoff_ms: int | None, status: int | None = None) -> GraphError:
-    seconds = str(max(1, math.ceil((backoff_ms or 1000) / 1000)))
-    if status == 503:
-        return GraphError(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry later.",
-                          {"Retry-After": seconds})
-    return GraphError(status or 429, "TooManyRequests", "Too many requests have been made. Please retry later.",
-                      {"Retry-After": seconds})

@@ -13,7 +13,7 @@ from typing import Any
 from ..ewsserver.contact_dict import props_to_dict
 from . import ids
 from .calls import Reply
-from .errors import GraphError, error_body
+from .errors import GraphError, error_body, throttled
 from .faults import ITEM_STATUS
 
 MAX_REQUESTS = 20
@@ -118,8 +118,6 @@ def run_batch(app, principal, requests: list[dict[str, Any]], request_id: int) -
 
 
 def _one(app, principal, r: dict[str, Any], request_id: int, position: int) -> Reply:
-    from .app import throttled
-
     url = r["url"]
     path, _, qs = (url[len("/v1.0"):] if url.lower().startswith("/v1.0/") else url).lstrip("/").partition("?")
     segments = [urllib.parse.unquote(p) for p in path.split("/") if p]

@@ -6,6 +6,7 @@ Sign-in (OAuth2): ``{"error": ..., "error_description": "AADSTSnnnn: ...", "erro
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from typing import Any
@@ -63,3 +64,18 @@ class OAuthError(Exception):
 
 def method_not_allowed() -> GraphError:
     return GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+
+
+def unauthorized(message: str) -> GraphError:
+    return GraphError(401, "InvalidAuthenticationToken", message, {
+        "WWW-Authenticate": 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/'
+                            'authorize", client_id="00000003-0000-0000-c000-000000000000"'})
+
+
+def throttled(backoff_ms: int | None, status: int | None = None) -> GraphError:
+    seconds = str(max(1, math.ceil((backoff_ms or 1000) / 1000)))
+    if status == 503:
+        return GraphError(503, "ServiceUnavailable", "The service is temporarily unavailable. Please retry later.",
+                          {"Retry-After": seconds})
+    return GraphError(status or 429, "TooManyRequests", "Too many requests have been made. Please retry later.",
+                      {"Retry-After": seconds})
