@@ -239,6 +239,7 @@ class GraphApp:
             raise GraphError(400, "BadRequest", "The Content-Length header is not valid.")
         if length > self.max_request_bytes:
             h.close_connection = True
+            _discard(h, length)  # read it first: closing on unread data resets the connection, answer and all
             raise GraphError(413, "RequestEntityTooLarge", f"The request body is larger than "
                              f"{self.max_request_bytes} bytes.")
         data = h.rfile.read(length) if length else b""
@@ -279,3 +280,16 @@ class GraphApp:
             h.wfile.write(data)
         except OSError:  # the client went away
             h.close_connection = True
+
+
+_MAX_DISCARD = 64 * 1024 * 1024
+
+
+def _discard(h: BaseHTTPRequestHandler, length: int) -> None:
+    """Read and drop up to 64 MiB of a refused body, so the client reads the refusal."""
+    left = min(length, _MAX_DISCARD)
+    while left > 0:
+        chunk = h.rfile.read(min(left, 65536))
+        if not chunk:
+            return
+        left -= len(chunk)

@@ -14,9 +14,9 @@ import requests
 from .conftest import ANN
 
 
-def start(*args: str) -> subprocess.Popen:
+def start(home, *args: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
-    return subprocess.Popen([sys.executable, "-m", "bcsync_tui", *args], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "bcsync_tui", "--home", str(home), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env)
 
 
@@ -29,8 +29,8 @@ def stop(proc: subprocess.Popen) -> int:
         proc.stderr.close()
 
 
-def test_graph_server_prints_its_root_and_ca_then_serves_msal():
-    proc = start("graph-server", "--port", "0", "--user", ANN, "--client", "app:s3cret", "--tls")
+def test_graph_server_prints_its_root_and_ca_then_serves_msal(tmp_path):
+    proc = start(tmp_path, "graph-server", "--port", "0", "--user", ANN, "--client", "app:s3cret", "--tls")
     try:
         root, ca = proc.stdout.readline().strip(), proc.stdout.readline().strip()
         assert root.startswith("https://127.0.0.1:")
@@ -47,8 +47,8 @@ def test_graph_server_prints_its_root_and_ca_then_serves_msal():
     assert not os.path.exists(ca)
 
 
-def test_exchange_server_serves_graph_on_the_same_mailboxes():
-    proc = start("exchange-server", "--port", "0", "--user", f"{ANN}:pw", "--demo", "--graph")
+def test_exchange_server_serves_graph_on_the_same_mailboxes(tmp_path):
+    proc = start(tmp_path, "exchange-server", "--port", "0", "--user", f"{ANN}:pw", "--demo", "--graph")
     try:
         ews, root, ca = (proc.stdout.readline().strip() for _ in range(3))
         assert ews.endswith("/EWS/Exchange.asmx") and root.startswith("https://")
@@ -69,6 +69,7 @@ def test_configuration_errors_exit_3(tmp_path):
     for args in (["graph-server"], ["graph-server", "--user", ANN, "--client", "no-secret"],
                  ["graph-server", "--user", ANN, "--port", "70000"],
                  ["graph-server", "--user", ANN, "--data", str(broken)]):
-        proc = subprocess.run([sys.executable, "-m", "bcsync_tui", *args], capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, "-m", "bcsync_tui", "--home", str(tmp_path), *args],
+                              capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=60)
         assert proc.returncode == 3 and "Traceback" not in proc.stderr and proc.stderr.strip()
