@@ -93,7 +93,8 @@ class TokenService:
         self.users = users
         self.clients = clients
         self.tenant_id = tenant_id
-        self.token_lifetime, self.device_interval, self.device_lifetime = token_lifetime, device_interval, device_lifetime
+        self.token_lifetime = token_lifetime
+        self.device_interval, self.device_lifetime = device_interval, device_lifetime
         self.auto_approve: bool | str = False
         self._lock = threading.Condition()
         self._tokens: dict[str, Principal] = {}
