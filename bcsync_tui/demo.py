@@ -27,6 +27,7 @@ from .core.paths import Paths, write_private_file
 from .core.profiles import get_or_new_profile, save_profile
 from .core.secrets import SecretStore
 from .core.store import Store
+from . import demo_graph
 
 PROFILE = "demo"
 USER = "demo@bcsync.example"
@@ -42,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="port of the sample server (default: any free port)")
     parser.add_argument("--no-tui", action="store_true", help="run one sync on the demo and print the summary")
     parser.add_argument("--reset", action="store_true", help="start again from fresh sample data")
+    parser.add_argument("--graph", action="store_true",
+                        help="sync over Microsoft Graph, as with Exchange Online (Microsoft 365), signing in with a "
+                             "device code the demo approves by itself")
     parser.add_argument("words", nargs="*", metavar="outlook ACTION",
                         help="from a second terminal: `outlook list`, `outlook add FIELD=VALUE...`, "
                              "`outlook edit REF FIELD=VALUE...`, `outlook delete REF` act as the Outlook user "
@@ -78,7 +82,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"The demo is running (process {running.pid}, {running.url}); close it before `--reset`.",
               file=sys.stderr)
         return 3
-    server = start(paths, port=args.port, reset=args.reset)
+    if running is not None and getattr(args, "graph", False) and running.graph is None:
+        print(f"The demo is running over EWS (process {running.pid}); close it to start the demo over Graph.",
+              file=sys.stderr)
+        return 3
+    server = start(paths, port=args.port, reset=args.reset, graph=getattr(args, "graph", False))
     try:
         if args.no_tui:
             return sync_once(paths, home)
@@ -98,6 +106,7 @@ class DemoServer:
     pid: int
     paths: Paths
     server: Any = None  # the LoopbackExchange when owned
+    graph: Any = None  # the LoopbackGraph on the same mailbox (`demo --graph`)
 
     @property
     def owned(self) -> bool:
@@ -106,6 +115,8 @@ class DemoServer:
     def stop(self) -> None:
         if self.server is None:
             return
+        if self.graph is not None:
+            self.graph.stop()
         self.server.stop()
         record = _read_record(self.paths)
         if record is not None and record.get("pid") == self.pid:
@@ -154,7 +165,7 @@ def running_server(paths: Paths) -> DemoServer | None:
     return DemoServer(record["url"], record["pid"], paths)
 
 
-def start_server(paths: Paths, port: int = 0) -> DemoServer:
+def start_server(paths: Paths, port: int = 0, graph: bool = False) -> DemoServer:
     """The one place the demo's server starts: reuse the running one, else start a loopback
     Exchange server on the demo mailbox (filled with the sample on first use) and record it."""
     running = running_server(paths)
@@ -168,13 +179,13 @@ def start_server(paths: Paths, port: int = 0) -> DemoServer:
     server = LoopbackExchange(users={USER: PASSWORD}, data_path=mailbox_file).start(port)
     if fresh_mailbox:
         load_demo_mailbox(server, USER)
-    demo = DemoServer(server.url, os.getpid(), paths, server)
+    demo = DemoServer(server.url, os.getpid(), paths, server, demo_graph.start_graph(server) if graph else None)
     write_private_file(paths.data_dir / SERVER_RECORD,
                        json.dumps({"url": demo.url, "user": USER, "pid": demo.pid}).encode())
     return demo
 
 
-def start(paths: Paths, port: int = 0, reset: bool = False) -> DemoServer:
+def start(paths: Paths, port: int = 0, reset: bool = False, graph: bool = False) -> DemoServer:
     """Start (or reuse) the sample server and make sure the demo store and profile point at it."""
     from .demo_data import master_contacts
 
@@ -182,7 +193,7 @@ def start(paths: Paths, port: int = 0, reset: bool = False) -> DemoServer:
         for name in ("store.json", "store.json.wal", "mailbox.json", "secrets.json", "outlook-refs.json"):
             (paths.data_dir / name).unlink(missing_ok=True)
         shutil.rmtree(paths.backup_dir, ignore_errors=True)
-    server = start_server(paths, port)
+    server = start_server(paths, port, graph)
     with Store.open(paths) as store:
         if store.is_empty():
             store.add_contacts(master_contacts())
@@ -194,7 +205,10 @@ def start(paths: Paths, port: int = 0, reset: bool = False) -> DemoServer:
             profile.auth_type = "basic"
             profile.folder_name = FOLDER
             save_profile(store, profile)
+        before = demo_graph.point_profile(store, profile, server.graph)
     SecretStore(paths.secrets_file).set(PROFILE, PASSWORD)
+    if server.graph is not None:
+        demo_graph.sign_in(profile, before, SecretStore(paths.secrets_file), server.graph, USER)
     return server
 
 
