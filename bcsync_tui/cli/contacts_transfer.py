@@ -88,7 +88,8 @@ def cmd_import(ctx: Context) -> int:
                    "duplicates": [p.to_dict() for p in plan.duplicates], "warnings": plan.warnings,
                    "backup": str(backup) if backup else None, "exit_code": code})
         return code
-    say(f"Read {args.file} as {read.source}: {plan.rows_read} contact(s).")
+    named = "standard input" if args.file == "-" else args.file
+    say(f"Read {named} as {read.source}: {plan.rows_read} contact(s).")
     _list("", plan.warnings, indent="")
     if not_kept:
         _list("Not kept (bcsync has no field for these; counts of values):", not_kept)
@@ -100,19 +101,19 @@ def cmd_import(ctx: Context) -> int:
              "or --ignore-unmapped, or remove them from the file.")
         return code
     if plan.invalid:
-        _list(f"{len(plan.invalid)} invalid row(s) in {args.file}:", plan.invalid)
+        _list(f"{len(plan.invalid)} invalid row(s) in {named}:", plan.invalid)
     if blocked:
         warn("Nothing was imported. Fix those rows, or pass --skip-invalid to import the others.")
         return code
     updates = f", {len(plan.updates)} update(s)" if args.update else ""
     if args.dry_run:
-        say(f"Dry run: {len(plan.accepted)} of {plan.rows_read} contact(s) in {args.file} would be imported"
+        say(f"Dry run: {len(plan.accepted)} of {plan.rows_read} contact(s) in {named} would be imported"
             f"{updates}.")
     elif imported or plan.updates:
-        say(f"Imported {len(imported)} of {plan.rows_read} contact(s) from {args.file}{updates}. "
+        say(f"Imported {len(imported)} of {plan.rows_read} contact(s) from {named}{updates}. "
             f"Backup of the store before the import: {backup.name if backup else '-'}")
     else:
-        say(f"Nothing to import from {args.file}: no new contacts"
+        say(f"Nothing to import from {named}: no new contacts"
             + (" and no changes." if args.update else "."))
     return code
 
