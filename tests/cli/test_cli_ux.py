@@ -14,13 +14,10 @@ import pytest
 
 from bcsync_tui.cli import main
 from bcsync_tui.cli.sync_cmds import exact_duration
-from bcsync_tui.core import model
 from bcsync_tui.core.secrets import SecretStore
 from bcsync_tui.core.sync.engine import new_run
-from bcsync_tui.ewsserver import LoopbackExchange
 
-EMAIL, PASSWORD = "ann@example.com", "Loopback-pw-7"
-FOLDER = "Business Central"
+from .test_sync_ews import EMAIL, FOLDER, PASSWORD, server  # noqa: F401 - server is a fixture
 
 
 def _closed_port_url() -> str:
@@ -115,19 +112,6 @@ def test_filter_errors_name_the_column_like_the_tui(ann):
     assert f"(column {error.position + 1})" in caret_text(error).plain
 
 
-def test_the_conflict_log_uses_captions(ann):
-    run = _record_run(ann, ago=timedelta(minutes=1))
-    with ann.store() as store, store.transaction():
-        store.conflicts.insert({"id": model.new_uuid(), "run_id": run["id"], "profile": "ann", "contact_uuid": "u",
-                                "contact_no": "CT000001", "contact_name": "Ann", "field": "job_title",
-                                "master_value": "CEO", "outlook_value": "Boss", "at": model.utc_now(),
-                                "reapplied": False})
-    r = ann("log", "--conflicts")
-    assert r.code == 0 and "Job Title" in r.out and "job_title" not in r.out
-    # JSON keeps the stable key
-    assert json.loads(ann("log", "--conflicts", "--json").out)["conflicts"][0]["field"] == "job_title"
-
-
 def test_a_failed_dry_run_does_not_say_nothing_to_do(ann):
     r = ann("sync", "--dry-run", "-q")
     assert r.code == 3
@@ -136,12 +120,6 @@ def test_a_failed_dry_run_does_not_say_nothing_to_do(ann):
 
 
 # --- profiles remove -------------------------------------------------------------------------------
-
-@pytest.fixture
-def server():
-    with LoopbackExchange(users={EMAIL: PASSWORD}) as srv:
-        yield srv
-
 
 @pytest.fixture
 def synced(cli, server):
@@ -156,6 +134,19 @@ def synced(cli, server):
 def _contacts(cli) -> list[dict]:
     with cli.store() as store:
         return sorted(store.all_contacts(), key=lambda c: c["uuid"])
+
+
+def test_the_conflict_log_uses_captions(synced, server):
+    outlook = server.outlook(EMAIL)
+    (item,) = outlook.find_contacts(FOLDER, email="per@example.no")
+    outlook.edit_contact(item["id"], job_title="Boss")
+    per = next(c["no"] for c in _contacts(synced) if c["email"] == "per@example.no")
+    assert synced("contacts", "edit", per, "--job-title", "CEO").code == 0
+    assert synced("sync", "-q").code == 0  # both sides changed Job Title: the master wins, the conflict is logged
+    r = synced("log", "--conflicts")
+    assert r.code == 0 and "Job Title" in r.out and "job_title" not in r.out and "Boss" in r.out
+    # JSON keeps the stable key
+    assert json.loads(synced("log", "--conflicts", "--json").out)["conflicts"][0]["field"] == "job_title"
 
 
 def test_profiles_remove_needs_yes_without_a_terminal(synced):
