@@ -67,7 +67,8 @@ def measure(label: str, store: Store, secrets: SecretStore) -> dict:
     master = c["master_created"] + c["master_updated"]
     changed = data_snapshot(store) != before
     print(f"{label:<38} {wall:8.2f} s {run['requests']:6d} requests  Outlook writes {writes:6d}  "
-          f"master writes {master:4d}  store data changed: {'yes' if changed else 'no'}  [{run['status']}]")
+          f"master writes {master:4d}  store data changed: {'yes' if changed else 'no'}  "
+          f"throttled {run['throttle_waits']}x  [{run['status']}]")
     return {"wall": wall, "requests": run["requests"], "writes": writes, "store_changed": changed, "run": run}
 
 

@@ -56,7 +56,7 @@ class GraphTransport:
         self.profile = profile
         self.stats = TransportStats()
         self.on_throttle = None
-        session = http_session(profile)
+        session = http_session(profile, deadline=timeout)
         self.auth = GraphAuth(profile, secrets, session, client_secret=client_secret, timeout=timeout)
         self.http = GraphClient(profile, self.auth, session, self.stats, timeout=timeout,
                                 max_retry_seconds=max_retry_seconds)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ from urllib.parse import urlparse
 import msal
 import requests
 
+from ..net import DeadlineAdapter
 from ..profiles import Profile
 from . import events as ev
 
@@ -33,28 +35,33 @@ class Secrets(Protocol):
     def set(self, profile: str, value: str, kind: str = "password") -> None: ...
 
 
-class _CATrustAdapter(requests.adapters.HTTPAdapter):
-    """Trust the system's CAs and one more (a test server's, a company's TLS-inspecting proxy)."""
+class _GraphAdapter(DeadlineAdapter):
+    """Every request under a whole-request deadline (core.net); with ``ca_file``, trust the system's
+    CAs and one more (a test server's, a company's TLS-inspecting proxy)."""
 
-    def __init__(self, ca_file: str):
-        self._context = ssl.create_default_context()
-        self._context.load_verify_locations(ca_file)
+    def __init__(self, deadline: float, ca_file: str = ""):
+        self._context: ssl.SSLContext | None = None
+        if ca_file:
+            self._context = ssl.create_default_context()
+            self._context.load_verify_locations(ca_file)
         super().__init__()
+        self.deadline = deadline
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
+        if self._context is not None:
+            kwargs["ssl_context"] = self._context
         super().init_poolmanager(*args, **kwargs)
 
 
-def http_session(profile: Profile) -> requests.Session:
+def http_session(profile: Profile, deadline: float = 60.0) -> requests.Session:
     session = requests.Session()
-    if profile.ca_file:
-        try:
-            adapter = _CATrustAdapter(profile.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise ev.ConfigurationProblem(f"cannot read the CA file {profile.ca_file}: {exc}. Fix it with "
-                                          "`bcsync setup --ca-file FILE`.") from exc
-        session.mount("https://", adapter)
+    try:
+        adapter = _GraphAdapter(deadline, profile.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ev.ConfigurationProblem(f"cannot read the CA file {profile.ca_file}: {exc}. Fix it with "
+                                      "`bcsync setup --ca-file FILE`.") from exc
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     session.headers["User-Agent"] = "bcsync-tui"
     return session
 
@@ -211,7 +218,7 @@ class GraphAuth:
             self.secrets.set(self.profile.name, self.cache.serialize(), TOKEN_CACHE)
             self.cache.has_state_changed = False
 
-    def _call(self, fn: Any) -> dict[str, Any] | None:
+    def _call(self, fn: Callable[[], dict[str, Any] | None]) -> dict[str, Any] | None:
         self.requests += 1
         try:
             return fn()
@@ -234,7 +241,7 @@ class GraphAuth:
             app = self.app
             scopes = graph_scopes(self.profile)
             if self.profile.graph_auth == "client_credentials":
-                result = self._call(lambda: app.acquire_token_for_client(scopes))  # type: ignore[attr-defined]
+                result = self._call(lambda: app.acquire_token_for_client(scopes))
             else:
                 accounts = app.get_accounts(username=self.profile.email) or app.get_accounts()
                 if not accounts:
@@ -260,7 +267,7 @@ class GraphAuth:
 
     def start_device_flow(self) -> DeviceCode:
         app = self.app
-        flow = self._call(lambda: app.initiate_device_flow(scopes=graph_scopes(self.profile)))  # type: ignore[attr-defined]
+        flow = self._call(lambda: app.initiate_device_flow(scopes=graph_scopes(self.profile)))
         if not flow or "user_code" not in flow:
             raise _explain(flow or {}, self.profile, self.who)
         url = flow.get("verification_uri") or flow.get("verification_url") or ""
@@ -278,7 +285,7 @@ class GraphAuth:
                     flow["expires_at"] = 0
 
             threading.Thread(target=stop_on_cancel, name="bcsync-device-code-cancel", daemon=True).start()
-        result = self._call(lambda: self.app.acquire_token_by_device_flow(flow))  # type: ignore[attr-defined]
+        result = self._call(lambda: self.app.acquire_token_by_device_flow(flow))
         if cancel is not None and cancel.is_set():
             raise ev.ConnectionProblem("The sign-in was cancelled; nothing was saved.")
         if "access_token" not in (result or {}):
@@ -294,7 +301,7 @@ def device_sign_in(profile: Profile, secrets: Secrets, on_code: Any, cancel: thr
                    timeout: float = 30.0) -> str:
     """A person's sign-in: ``on_code(DeviceCode)`` shows the URL and code, then this waits until the
     sign-in completes (tokens saved where passwords go) or ``cancel`` is set. Returns the user name."""
-    session = http_session(profile)
+    session = http_session(profile, deadline=timeout)
     try:
         auth = GraphAuth(profile, secrets, session, timeout=timeout)
         device = auth.start_device_flow()

@@ -32,29 +32,10 @@ BATCH_MAX = 20  # Graph's limit of requests per $batch
 IN_FLIGHT = 4  # Outlook's limit of concurrent requests per app and mailbox
 BACKOFF_CAP = 60.0  # our own back-off when the server names no wait
 MAX_SERVER_WAIT = 300.0  # a Retry-After beyond this is capped
-READ_CHUNK = 1 << 16
 
 
 class Unanswered(Exception):
     """The request may have reached the server, but no answer came (timeout, dropped connection)."""
-
-
-def deadline_request(session: requests.Session, method: str, url: str, timeout: float, **kwargs: Any
-                     ) -> requests.Response:
-    """One HTTP request that ends within ``timeout`` seconds as a whole (requests' own timeout is per
-    socket operation, so a trickling answer could take for ever)."""
-    deadline = time.monotonic() + timeout
-    response = session.request(method, url, timeout=(timeout, timeout), stream=True, **kwargs)
-    try:
-        chunks = []
-        for chunk in response.iter_content(READ_CHUNK):
-            chunks.append(chunk)
-            if time.monotonic() > deadline:
-                raise requests.exceptions.ReadTimeout(f"no complete answer within {timeout:.0f} s")
-        response._content = b"".join(chunks)
-    finally:
-        response.close()
-    return response
 
 
 @dataclass
@@ -190,7 +171,9 @@ class GraphClient:
         self._count(op)
         with self._slots:
             try:
-                return _answer(deadline_request(self.session, method, url, self.timeout, data=data, headers=headers))
+                # The session's adapter (core.net) holds the request as a whole to its deadline.
+                return _answer(self.session.request(method, url, data=data, headers=headers,
+                                                    timeout=(self.timeout, self.timeout)))
             except requests.exceptions.SSLError as exc:
                 raise self._unreachable(exc) from exc
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
