@@ -21,6 +21,7 @@ from ..ewsserver.mailbox import Store
 from ..ewsserver.server import EwsApp
 from ..ewsserver.stats import RequestStats
 from .auth import TokenService
+from .batch import parse_batch, run_batch
 from .calls import Call, Reply
 from .delta import DeltaRounds
 from .devicelogin import device_login
@@ -99,7 +100,6 @@ class GraphApp:
         query = self._query(qs)
         headers = {k.lower(): v for k, v in h.headers.items()}
         if segments and segments[0].lower() == "$batch":
-            from .batch import parse_batch, run_batch
             self.stats.operation("batch")
             requests = parse_batch(body)
             return self._gated(self._batch_mailbox(principal, requests), "batch", request_id,
