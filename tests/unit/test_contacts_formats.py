@@ -54,6 +54,18 @@ def test_outlook_english_maps_surname_email_company_and_business_address_and_ref
     assert not ignored.unmapped and {u.name for u in ignored.not_kept} == {"Title", "Notes", "Home Phone"}
 
 
+def test_classic_outlook_english_in_the_ansi_code_page_with_its_placeholders():
+    read = _read("outlook_en_classic.csv")
+    assert read.source == "Outlook CSV (English)" and any("Windows-1252" in w for w in read.warnings)
+    plan = plan_import(read, [])
+    assert not plan.unmapped and not plan.invalid  # "0/0/00", "Unspecified", "Normal", "False": no data
+    s = _accepted(plan)["siobhan@cafemuller.example"]
+    assert (s["name"], s["company_name"], s["address"], s["address2"], s["post_code"], s["country_code"]) == (
+        "Siobhán O'Connor", "Café Müller Ltd.", "12 Grafton Street", "Unit 4", "D02 X285", "IE")
+    r = _accepted(plan)["renee@creme.example"]
+    assert (r["county"], r["country_code"], r["mobile_phone"]) == ("Québec", "CA", "+1 514 555 0199")
+
+
 @pytest.mark.parametrize("encoding", ["cp1252", "utf-8-sig"])
 def test_outlook_german_in_the_ansi_code_page_or_utf8_with_bom(tmp_path, encoding):
     raw = (EXPORTS / "outlook_de.csv").read_bytes()
