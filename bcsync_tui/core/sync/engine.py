@@ -135,7 +135,7 @@ class SyncRun:
         self.report("planning")
         plan = build_plan(PlanInput(
             snapshot, links, changes.items, set(changes.deleted_ids), changes.full, contact_filter,
-            profile.master_delete_policy, profile.leave_filter_policy))
+            profile.master_delete_policy, profile.leave_filter_policy, profile.link_outside_filter))
         self._record_plan(plan)
         if not self.force:
             self._guard(plan, links, snapshot, changes)

@@ -110,6 +110,9 @@ class PlanInput:
     contact_filter: ContactFilter | None
     master_delete_policy: str = "move_to_deleted_items"
     leave_filter_policy: str = "remove"
+    #: link an Outlook item already in the folder to a master contact outside the filter (it is then
+    #: kept there); False leaves such items alone, unlinked
+    link_outside_filter: bool = True
 
 
 def _label(contact: dict[str, Any]) -> tuple[str, str]:
@@ -232,6 +235,11 @@ def _match_unlinked(p: Plan, inp: PlanInput, item: RemoteItem, contacts, qualifi
         free = [c for c in owners if c["uuid"] not in claimed]
         if free:
             c = free[0]
+            if not inp.link_outside_filter and not qualifies[c["uuid"]]:
+                p.skipped.append(Skip(item.item_id, _item_label(item),
+                                      f"same e-mail as {c.get('no')}, which is outside the filter; left alone "
+                                      "(the profile links no Outlook items outside its filter)"))
+                return
             claimed.add(c["uuid"])
             pairs.append((_new_link(c["uuid"], item, pinned=not qualifies[c["uuid"]]), item, True))
             return
