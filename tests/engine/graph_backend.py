@@ -109,7 +109,8 @@ class GraphBackend(EwsBackend):
         if mode == "invalid_state":
             self.server.expire_delta_tokens()
         elif mode in ("unknown", "crash_after"):
-            faults.ghost_write(count=1, operation=op, mode="drop")
+            # Writes travel in $batch: the whole batch is carried out, then its answer is lost.
+            faults.ghost_write(count=1, operation="batch", mode="drop")
         elif operation != "SyncFolderItems":
             faults.throttle(count=1, backoff_ms=50, operation=op)
 

@@ -209,3 +209,17 @@ def test_master_delete_policies_over_graph(world):
     assert run["counts"]["outlook_deleted"] == 1 and world.backend.items() == []
     assert [i.stamp for i in world.backend.items("Deleted Items")] == [ann["uuid"]]  # permanentDelete
     assert world.backend.server.stats.count("permanentDeleteContact") == 1
+
+
+@pytest.mark.parametrize("mode", ["drop", "500"])
+def test_creates_whose_answer_is_lost_are_unknown_and_the_next_sync_relinks_them_by_stamp(world, mode):
+    people = _people(world, 25)
+    world.backend.server.faults.ghost_write(count=1, operation="batch", mode=mode)  # the whole batch, stored
+    first = world.sync()
+    assert first["status"] == "partial" and first["counts"]["errors"] >= 1
+    assert any("did not confirm" in e["message"] for e in first["errors"])
+    second = world.sync()
+    assert second["status"] == "ok", second
+    stamps = [i.stamp for i in world.backend.items()]
+    assert sorted(stamps) == sorted(p["uuid"] for p in people)  # each exactly once: never sent blindly again
+    check_all(world)
