@@ -26,6 +26,7 @@ from tinydb.table import Document
 from . import model
 from .lock import FileLock
 from .paths import Paths, ensure_private_dir
+from .records import LinkRow
 from .storage import JournaledStorage, StoreCorruptError
 from .tables import JournaledTable, StoreDB
 
@@ -166,16 +167,23 @@ class Store:
     def next_number(self) -> str:
         """The next number of the contact number series; unique across processes (under the lock)."""
         with self.transaction():
-            series = self._meta("number_series") or {"prefix": "CT", "last": 0, "width": 6}
-            used = {d.get("no") for d in self.contacts.raw().values()}
-            last = int(series["last"])
-            while True:
-                last += 1
-                number = f"{series['prefix']}{last:0{series['width']}d}"
-                if number not in used:
-                    break
+            return self._allocate_numbers(1)[0]
+
+    def _allocate_numbers(self, count: int, taken: frozenset[str] | set[str] = frozenset()) -> list[str]:
+        """The contact number allocator: ``count`` numbers of the series that no contact (nor
+        ``taken``) uses, the series advanced past them. Call inside a transaction."""
+        series = self._meta("number_series") or {"prefix": "CT", "last": 0, "width": 6}
+        used = {d.get("no") for d in self.contacts.raw().values()} | set(taken)
+        last = int(series["last"])
+        out: list[str] = []
+        while len(out) < count:
+            last += 1
+            number = f"{series['prefix']}{last:0{series['width']}d}"
+            if number not in used:
+                out.append(number)
+        if count:
             self._set_meta("number_series", prefix=series["prefix"], last=last, width=series["width"])
-            return number
+        return out
 
     def _stamp_new(self, data: dict[str, Any]) -> dict[str, Any]:
         contact = model.prepare(data)
@@ -204,27 +212,17 @@ class Store:
     def add_contacts(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert many already-validated rows in one transaction (imports, demo data)."""
         with self.transaction():
-            series = self._meta("number_series") or {"prefix": "CT", "last": 0, "width": 6}
-            used = {d.get("no") for d in self.contacts.raw().values()}
-            last = int(series["last"])
             now = model.utc_now()
-            out = []
-            for row in rows:
-                contact = model.normalise(row)
+            out = [model.normalise(row) for row in rows]
+            numbers = iter(self._allocate_numbers(sum(1 for c in out if not c["no"]),
+                                                  {c["no"] for c in out if c["no"]}))
+            for row, contact in zip(rows, out, strict=True):
                 contact["uuid"] = row.get("uuid") or model.new_uuid()
-                if not contact["no"]:
-                    while True:
-                        last += 1
-                        contact["no"] = f"{series['prefix']}{last:0{series['width']}d}"
-                        if contact["no"] not in used:
-                            break
-                used.add(contact["no"])
+                contact["no"] = contact["no"] or next(numbers)
                 contact["created_at"] = row.get("created_at") or now
                 contact["modified_at"] = now
                 contact["revision"] = 1
-                out.append(contact)
             self.contacts.insert_multiple(out)
-            self._set_meta("number_series", prefix=series["prefix"], last=last, width=series["width"])
         return out
 
     def update_contact(self, uuid: str, changes: dict[str, Any], *, validate: bool = True) -> dict[str, Any]:
@@ -267,6 +265,33 @@ class Store:
         """Records whose fields equal ``where`` (doc ids kept, so callers can update them)."""
         return [Document(d, int(i)) for i, d in table.raw().items()
                 if all(d.get(k) == v for k, v in where.items())]
+
+    # --- sync links and journal (one profile's rows) ---------------------------------------------
+
+    def links_of(self, profile: str) -> dict[int, LinkRow]:
+        """The profile's link rows, by document id."""
+        return {int(i): LinkRow.from_doc(d) for i, d in self.links.raw().items() if d.get("profile") == profile}
+
+    def link_at(self, doc_id: int) -> LinkRow | None:
+        doc = self.links.raw().get(str(doc_id))
+        return LinkRow.from_doc(doc) if doc is not None else None
+
+    def save_link(self, link: LinkRow, doc_id: int | None = None) -> int:
+        """Insert a link row, or replace the one at ``doc_id``; returns its document id."""
+        if doc_id is None:
+            return int(self.links.insert(link.to_doc()))
+        self.links.update(link.to_doc(), doc_ids=[doc_id])
+        return doc_id
+
+    def journal_of(self, profile: str) -> list[Document]:
+        """The profile's open journal entries (Outlook creates not yet confirmed), doc ids kept."""
+        return self.docs(self.journal, profile=profile)
+
+    def drop_journal(self, profile: str, keep_run: str) -> None:
+        """Remove the profile's journal entries except those of run ``keep_run``."""
+        old = [d.doc_id for d in self.journal_of(profile) if d.get("run_id") != keep_run]
+        if old:
+            self.journal.remove(doc_ids=old)
 
     # --- backups -------------------------------------------------------------------------------
 

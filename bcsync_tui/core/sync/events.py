@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Exit codes shared by the CLI and the run records (SPEC §5).
-EXIT_OK = 0
-EXIT_ITEM_ERRORS = 1
-EXIT_GUARD = 2
-EXIT_CONFIG = 3
-EXIT_LOCKED = 4
+# Exit codes shared by the CLI, the TUI and the run records: one table, in core.exit_codes.
+from ..exit_codes import EXIT_CONFIG, EXIT_GUARD, EXIT_ITEM_ERRORS, EXIT_LOCKED, EXIT_OK, ExitCode  # noqa: F401
 
 #: run record ``status`` values
 STATUS_OK = "ok"

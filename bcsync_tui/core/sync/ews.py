@@ -11,6 +11,7 @@ retried blindly.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 from urllib.parse import urlparse
@@ -118,11 +119,23 @@ class _ChunkedResponse(WatchedResponse):
         return super().iter_content(READ_CHUNK if chunk_size == 1 else chunk_size, decode_unicode)
 
 
+_SENT_LOCK = threading.Lock()
+
+
 class EwsHTTPAdapter(DeadlineAdapter):
     """exchangelib parses every response from ``response.iter_content()``, whose default chunk is
     one byte: a generator step per byte, ~0.1 ms of CPU per synced contact. This adapter (installed
     through exchangelib's ``BaseProtocol.HTTP_ADAPTER_CLS``) hands it 64 KiB chunks, and gives every
-    request a whole-request deadline (core/net.py; exchangelib's timeout bounds each read only)."""
+    request a whole-request deadline (core/net.py; exchangelib's timeout bounds each read only).
+    It also counts the HTTP requests that go on the wire (NTLM's handshake legs included)."""
+
+    #: HTTP requests sent through these adapters by this process; a transport counts its own share
+    sent = 0
+
+    def send(self, request, *args, **kwargs):
+        with _SENT_LOCK:
+            EwsHTTPAdapter.sent += 1
+        return super().send(request, *args, **kwargs)
 
     def build_response(self, req, resp):
         response = super().build_response(req, resp)
@@ -161,6 +174,7 @@ class EwsTransport:
         self.run_deadline = run_deadline
         self._run_ends = time.monotonic() + run_deadline
         self.stats = TransportStats()
+        self._sent_before = EwsHTTPAdapter.sent
         self.on_throttle: ThrottleCallback | None = None
         self.account: Account | None = None
         self._folders: dict[str, Any] = {}
@@ -275,6 +289,12 @@ class EwsTransport:
         close_connections()
 
     def _call(self, op: str, fn, *, write: bool = False, resend: bool = True):
+        try:
+            return self._attempts(op, fn, write=write, resend=resend)
+        finally:  # what went on the wire, not how often we asked exchangelib (it may send nothing)
+            self.stats.requests = EwsHTTPAdapter.sent - self._sent_before
+
+    def _attempts(self, op: str, fn, *, write: bool = False, resend: bool = True):
         """Run one EWS request with capped retries; throttling waits are reported to the engine.
 
         ``resend=False`` is for batch writes that must not be sent twice: a busy answer may refer to
@@ -286,7 +306,6 @@ class EwsTransport:
             if time.monotonic() > self._run_ends:  # before sending: nothing is left half done
                 raise ev.RunCutShort(f"the run reached its time limit ({self.run_deadline / 60:.0f} min) and stopped "
                                      "at a safe point; the next sync continues from there.")
-            self.stats.requests += 1
             self.stats.by_operation[op] = self.stats.by_operation.get(op, 0) + 1
             busy = False
             try:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import model
+from ..records import ItemNote, LinkRow, RunCounts, RunRecord
 from ..store import Store
 from .merge import clean, merge
 from .planner import LinkState, Plan, RemoteCreate, RemoteUpdate
@@ -29,18 +30,26 @@ class Cancelled(Exception):
     pass
 
 
+class Keep:
+    """The default of an optional argument that means "as it is" where None is a value."""
+
+
+KEEP = Keep()
+
+
 class Executor:
-    def __init__(self, store: Store, profile: str, transport: Transport, folder_id: str, run: dict[str, Any],
+    def __init__(self, store: Store, profile: str, transport: Transport, folder_id: str, run: RunRecord,
                  snapshot: dict[str, dict[str, Any]], report: Callable[[str, int, int], None],
                  cancel: threading.Event | None, batch: int = BATCH):
         self.store, self.profile, self.t, self.folder_id = store, profile, transport, folder_id
         self.run, self.snapshot, self.report, self.cancel, self.batch = run, snapshot, report, cancel, batch
-        self.counts: dict[str, int] = run["counts"]
+        self.counts: RunCounts = run.counts
         self.written_ids: set[str] = set()
         # The sync lock makes this run the only writer of the profile's links and journal, so doc ids
         # can be kept here instead of searching the tables for every item (10,000 items: O(n) not O(n²)).
-        self._link_ids = {d["item_id"]: int(i) for i, d in store.links.raw().items() if d.get("profile") == profile}
+        self._link_ids = {lk.item_id: doc_id for doc_id, lk in store.links_of(profile).items()}
         self._journal_ids: dict[str, int] = {}
+        self._pending_states: dict[str, LinkState] = {}
 
     # --- helpers -------------------------------------------------------------------------------
 
@@ -49,23 +58,19 @@ class Executor:
             raise Cancelled()
 
     def _error(self, ref: str, name: str, message: str) -> None:
-        self.run["errors"].append({"ref": ref, "name": name, "message": message})
-        self.counts["errors"] += 1
+        self.run.errors.append(ItemNote(ref, name, message))
+        self.counts.errors += 1
 
-    def _links(self) -> dict[str, Any]:
-        raw = self.store.links.raw()
-        return {item_id: raw[str(doc_id)] for item_id, doc_id in self._link_ids.items()}
+    def _link(self, item_id: str) -> LinkRow | None:
+        doc_id = self._link_ids.get(item_id)
+        return self.store.link_at(doc_id) if doc_id is not None else None
 
-    def _save_link(self, state: LinkState, change_key: str | None = None, **extra: Any) -> None:
-        doc = {"profile": self.profile, "contact_uuid": state.uuid, "item_id": state.item_id,
-               "change_key": change_key or state.change_key, "base_master": state.base_master,
-               "base_remote": state.base_remote, "synced_revision": state.synced_revision,
-               "pinned": state.pinned, "error": None, "needs_stamp": False, **extra}
-        doc_id = self._link_ids.get(state.item_id)
-        if doc_id is None:
-            self._link_ids[state.item_id] = self.store.links.insert(doc)
-        else:
-            self.store.links.update(doc, doc_ids=[doc_id])
+    def _save_link(self, state: LinkState, change_key: str | None = None, *, synced_revision: int | None | Keep = KEEP,
+                   error: str | None = None, needs_stamp: bool = False) -> None:
+        link = LinkRow(self.profile, state.uuid, state.item_id, change_key or state.change_key, state.base_master,
+                       state.base_remote, state.synced_revision if isinstance(synced_revision, Keep) else synced_revision,
+                       state.pinned, error, needs_stamp)
+        self._link_ids[state.item_id] = self.store.save_link(link, self._link_ids.get(state.item_id))
 
     def _drop_link(self, item_id: str) -> None:
         doc_id = self._link_ids.pop(item_id, None)
@@ -83,11 +88,11 @@ class Executor:
     def _log_conflict(self, uuid: str, key: str, master_value: str, outlook_value: str) -> None:
         """The master won on ``key``; keep the Outlook value it overruled (never lost silently)."""
         no, name = self._name(uuid)
-        self.store.conflicts.insert({"id": model.new_uuid(), "run_id": self.run["id"], "profile": self.profile,
+        self.store.conflicts.insert({"id": model.new_uuid(), "run_id": self.run.id, "profile": self.profile,
                                      "contact_uuid": uuid, "contact_no": no, "contact_name": name, "field": key,
                                      "master_value": master_value, "outlook_value": outlook_value,
                                      "at": model.utc_now(), "reapplied": False})
-        self.counts["conflicts"] += 1
+        self.counts.conflicts += 1
 
     def _name(self, uuid: str) -> tuple[str, str]:
         c = self.store.get_contact(uuid, include_deleted=True) or self.snapshot.get(uuid) or {}
@@ -113,14 +118,14 @@ class Executor:
             for mc, contact in zip(plan.master_creates, created, strict=True):
                 revisions[mc.uuid] = contact["revision"]
                 self.snapshot[mc.uuid] = contact
-                self.counts["master_created"] += 1
+                self.counts.master_created += 1
         for mu in plan.master_updates:
             try:
                 updated = st.update_contact(mu.uuid, mu.changes, validate=False)
             except KeyError:
                 continue  # deleted in the master during the run: the next run handles the delete
             revisions[mu.uuid] = updated["revision"]
-            self.counts["master_updated"] += 1
+            self.counts.master_updated += 1
         for state in plan.links:
             if state.uuid in revisions:
                 state.synced_revision = revisions[state.uuid]
@@ -132,14 +137,14 @@ class Executor:
             state.synced_revision = self._revision_after(state.uuid, state.synced_revision)
             self._save_link(state)
         self._pending_states = {s.item_id: s for s in plan.links if s.item_id in pending_links}
-        for item_id, reason in plan.unlink_items:
-            self._drop_link(item_id)
-            self.counts["unlinked"] += 1
+        for unlink in plan.unlink_items:
+            self._drop_link(unlink.item_id)
+            self.counts.unlinked += 1
         now = model.utc_now()
-        for uuid, key, m_val, r_val in plan.conflicts:
-            self._log_conflict(uuid, key, m_val, r_val)
+        for c in plan.conflicts:
+            self._log_conflict(c.uuid, c.key, c.master, c.outlook)
         ids = st.journal.insert_multiple({"profile": self.profile, "op": "create", "contact_uuid": rc.uuid,
-                                          "run_id": self.run["id"], "at": now} for rc in plan.remote_creates)
+                                          "run_id": self.run.id, "at": now} for rc in plan.remote_creates)
         self._journal_ids = {rc.uuid: doc_id for rc, doc_id in zip(plan.remote_creates, ids, strict=True)}
 
     def _remote_updates(self, plan: Plan) -> None:
@@ -168,7 +173,7 @@ class Executor:
             state.synced_revision = self._revision_after(upd.uuid, state.synced_revision)
             self._save_link(state, change_key=res.change_key)
         if upd.fields:
-            self.counts["outlook_updated"] += 1
+            self.counts.outlook_updated += 1
 
     def _update_failed(self, upd: RemoteUpdate, res: WriteResult) -> None:
         state = self._pending_states.get(upd.item_id)
@@ -178,8 +183,8 @@ class Executor:
             # The unwritten fields keep Outlook's old values in the bases, so they are pushed again
             # next run and not read back as Outlook edits.
             state.base_master, state.base_remote = _agreed_bases(state, upd)
-            links = self._links()
-            self._save_link(state, change_key=links.get(upd.item_id, {}).get("change_key", upd.change_key),
+            old = self._link(upd.item_id)
+            self._save_link(state, change_key=old.change_key if old else upd.change_key,
                             synced_revision=None, error=res.message or res.outcome.value, needs_stamp=upd.set_stamp)
 
     def _retry_updates(self, upds: list[RemoteUpdate]) -> None:
@@ -216,7 +221,7 @@ class Executor:
         result = merge(contact, fresh.fields, base_master, base_remote)
         if result.master_changes:
             self.store.update_contact(upd.uuid, result.master_changes, validate=False)
-            self.counts["master_updated"] += 1
+            self.counts.master_updated += 1
         for key, m_val, r_val in result.conflicts:
             self._log_conflict(upd.uuid, key, m_val, r_val)
         stamp = upd.set_stamp and fresh.stamp != upd.uuid
@@ -257,14 +262,17 @@ class Executor:
             return
         self.written_ids.add(res.item_id)
         if rc.recreate:  # drop the link to the item that was deleted in Outlook
-            for item_id, link in self._links().items():
-                if link["contact_uuid"] == rc.uuid:
-                    self._drop_link(item_id)
+            for link in self.store.links_of(self.profile).values():
+                if link.contact_uuid == rc.uuid:
+                    self._drop_link(link.item_id)
         revision = self.snapshot.get(rc.uuid, {}).get("revision")
         state = LinkState(rc.uuid, res.item_id, res.change_key, dict(rc.fields), dict(rc.fields),
                           self._revision_after(rc.uuid, revision), rc.pinned)
         self._save_link(state, change_key=res.change_key)
-        self.counts["outlook_recreated" if rc.recreate else "outlook_created"] += 1
+        if rc.recreate:
+            self.counts.outlook_recreated += 1
+        else:
+            self.counts.outlook_created += 1
 
     def _remote_deletes(self, plan: Plan) -> None:
         for move in (True, False):
@@ -279,7 +287,7 @@ class Executor:
                         if res.outcome in (Outcome.OK, Outcome.NOT_FOUND):
                             self.written_ids.add(d.item_id)
                             self._drop_link(d.item_id)
-                            self.counts["outlook_deleted"] += 1
+                            self.counts.outlook_deleted += 1
                         else:
                             no, name = self._name(d.uuid)
                             self._error(no, name, f"Outlook delete failed ({res.message or res.outcome.value}); retried next run")

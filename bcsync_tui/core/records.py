@@ -1,0 +1,222 @@
+"""Typed records the sync keeps in the store: run records, link rows, a profile's sync state.
+
+Each is a dataclass inside the code and a plain JSON document in the store (TinyDB). ``to_doc`` and
+``from_doc`` are the one place each maps between the two, so the stored shape (documented for
+``--json`` in docs/cli.md) stays what it was while the code reads attributes, not string keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
+from typing import Any
+
+from .exit_codes import ExitCode
+
+
+class RunStatus(Enum):
+    OK = "ok"
+    PARTIAL = "partial"  # some items failed; they are retried next run
+    ABORTED = "aborted"  # a guard stopped the run before any write
+    FAILED = "failed"  # configuration, authentication or connection error
+    CANCELLED = "cancelled"
+
+    @property
+    def words(self) -> str:
+        """How the run ended, for people: "finished", "stopped by a safety guard", ..."""
+        return _WORDS[self]
+
+    @property
+    def problem(self) -> str | None:
+        """A sentence naming a bad last run ("the last sync failed"), None for a good one."""
+        return None if self is RunStatus.OK else f"the last sync {_PROBLEM[self]}"
+
+    @classmethod
+    def of(cls, value: str) -> RunStatus | None:
+        """The status a stored record names (None for a value this version does not know)."""
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+
+_WORDS = {RunStatus.OK: "finished", RunStatus.PARTIAL: "finished with errors",
+          RunStatus.ABORTED: "stopped by a safety guard", RunStatus.FAILED: "failed", RunStatus.CANCELLED: "cancelled"}
+_PROBLEM = {RunStatus.PARTIAL: "finished with errors", RunStatus.ABORTED: "was stopped by a safety guard",
+            RunStatus.FAILED: "failed", RunStatus.CANCELLED: "was cancelled"}
+
+
+def status_words(value: str) -> str:
+    """Words for a stored status value (a value this version does not know is shown as it is)."""
+    status = RunStatus.of(value)
+    return status.words if status else value
+
+
+@dataclass
+class RunCounts:
+    outlook_created: int = 0
+    outlook_updated: int = 0
+    outlook_deleted: int = 0
+    outlook_recreated: int = 0
+    master_created: int = 0
+    master_updated: int = 0
+    unlinked: int = 0
+    conflicts: int = 0
+    skipped: int = 0
+    errors: int = 0
+
+    def to_doc(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> RunCounts:
+        return cls(**{f.name: int(doc.get(f.name, 0)) for f in fields(cls)})
+
+
+COUNT_KEYS = tuple(f.name for f in fields(RunCounts))
+
+
+@dataclass
+class ItemNote:
+    """One skipped item or one failed item of a run: which (No. or item id), its name, and why."""
+
+    ref: str
+    name: str
+    reason: str
+
+    def to_doc(self, key: str = "reason") -> dict[str, str]:
+        return {"ref": self.ref, "name": self.name, key: self.reason}
+
+
+@dataclass
+class PlanRow:
+    """One planned action of a dry run, as the preview lists it."""
+
+    action: str  # create | recreate | update | delete | unlink | conflict
+    side: str  # outlook | master | link
+    ref: str
+    name: str
+    detail: str = ""
+
+    def to_doc(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass
+class RunRecord:
+    id: str
+    profile: str
+    mode: str
+    dry_run: bool
+    started_at: str
+    ended_at: str | None = None
+    status: RunStatus = RunStatus.OK
+    exit_code: int = ExitCode.OK
+    message: str = ""
+    counts: RunCounts = field(default_factory=RunCounts)
+    skipped: list[ItemNote] = field(default_factory=list)
+    errors: list[ItemNote] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    plan: list[PlanRow] = field(default_factory=list)
+    throttle_waits: int = 0
+    throttle_seconds: float = 0.0
+    token_resets: int = 0
+    #: HTTP requests that went on the wire
+    requests: int = 0
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored / ``--json`` shape (docs/cli.md)."""
+        return {"id": self.id, "profile": self.profile, "mode": self.mode, "dry_run": self.dry_run,
+                "started_at": self.started_at, "ended_at": self.ended_at, "status": self.status.value,
+                "exit_code": int(self.exit_code), "message": self.message, "counts": self.counts.to_doc(),
+                "skipped": [s.to_doc() for s in self.skipped], "errors": [e.to_doc("message") for e in self.errors],
+                "warnings": list(self.warnings), "plan": [p.to_doc() for p in self.plan],
+                "throttle_waits": self.throttle_waits, "throttle_seconds": self.throttle_seconds,
+                "token_resets": self.token_resets, "requests": self.requests}
+
+
+@dataclass
+class LinkRow:
+    """One master contact linked to one Outlook item, for one profile."""
+
+    profile: str
+    contact_uuid: str
+    item_id: str
+    change_key: str
+    #: the master's projection and the Outlook item's fields at the last sync; None on a first link
+    base_master: dict[str, str] | None
+    base_remote: dict[str, str] | None
+    #: the contact revision both sides agree on (None: merge again next run)
+    synced_revision: int | None = None
+    #: put into the folder by the user in Outlook, not by the filter
+    pinned: bool = False
+    error: str | None = None
+    #: the item does not carry the contact's stamp yet
+    needs_stamp: bool = False
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> LinkRow:
+        return cls(profile=doc.get("profile", ""), contact_uuid=doc["contact_uuid"], item_id=doc["item_id"],
+                   change_key=doc.get("change_key") or "", base_master=doc.get("base_master"),
+                   base_remote=doc.get("base_remote"), synced_revision=doc.get("synced_revision"),
+                   pinned=bool(doc.get("pinned")), error=doc.get("error"), needs_stamp=bool(doc.get("needs_stamp")))
+
+
+class OrphanKind(Enum):
+    """Why a folder item the profile knows is not linked (it is looked at again when that may change)."""
+
+    INELIGIBLE = "ineligible"  # no e-mail or name: not imported
+    COPY = "copy"  # a copy of a linked item (its stamp is duplicated)
+    DUPLICATE = "duplicate"  # the same e-mail as a contact linked to another item
+    DELETED_CONTACT = "deleted-contact"  # its contact was deleted in the master
+    UNLINKED = "unlinked"  # unlinked by a policy; left in the folder
+
+
+@dataclass(frozen=True)
+class Orphan:
+    stamp: str
+    email: str  # normalised
+    kind: OrphanKind
+
+    def to_doc(self) -> list[str]:
+        return [self.stamp, self.email, self.kind.value]
+
+    @classmethod
+    def from_doc(cls, doc: list[str]) -> Orphan:
+        stamp, email, kind = doc
+        return cls(stamp, email, OrphanKind(kind))
+
+
+@dataclass
+class SyncState:
+    """What a profile remembers between runs (``Profile.state``)."""
+
+    folder_id: str = ""
+    folder_name: str | None = None
+    sync_state: str = ""
+    #: items to read again next run (changed by someone else while this run wrote)
+    recheck_ids: list[str] = field(default_factory=list)
+    linked_count: int = 0
+    orphans: dict[str, Orphan] = field(default_factory=dict)
+    #: what the transport asked to keep (``ServerInfo.remember``)
+    server_version: Any = None
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"folder_id": self.folder_id, "folder_name": self.folder_name,
+                               "sync_state": self.sync_state, "recheck_ids": list(self.recheck_ids),
+                               "linked_count": self.linked_count,
+                               "orphans": {i: o.to_doc() for i, o in self.orphans.items()}}
+        if self.server_version:
+            doc["server_version"] = self.server_version
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> SyncState:
+        return cls(folder_id=doc.get("folder_id") or "", folder_name=doc.get("folder_name"),
+                   sync_state=doc.get("sync_state") or "", recheck_ids=list(doc.get("recheck_ids") or []),
+                   linked_count=int(doc.get("linked_count") or 0),
+                   orphans={i: Orphan.from_doc(o) for i, o in (doc.get("orphans") or {}).items()},
+                   server_version=doc.get("server_version"))
