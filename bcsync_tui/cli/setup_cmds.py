@@ -176,14 +176,6 @@ def _check_combination(args: argparse.Namespace, profile: Profile) -> None:
         raise CliError(f"{graph_only[0]} is for Microsoft Graph profiles: add --transport graph")
 
 
-def _forget_server_state(profile: Profile) -> None:
-    """The profile now talks to its mailbox over another protocol: ids and sync states of the old one
-    mean nothing to the new one. The links stay: the next sync lists the folder and relinks every
-    item by its stamp (the same extended property over EWS and Graph): nothing created or deleted."""
-    for key in ("folder_id", "sync_state", "recheck_ids", "orphans", "server_version"):
-        profile.state.pop(key, None)
-
-
 def _validate(ctx: Context, profile: Profile, secret: str | None) -> tuple[bool, str]:
     from ..core.sync.runner import validate_connection
 
@@ -224,7 +216,7 @@ def cmd_setup(ctx: Context) -> int:
             secret = _read_password("--client-secret-stdin", "client secret")
         moved = exists and before.transport != profile.transport
         if moved:
-            _forget_server_state(profile)
+            profile.forget_server_state()
         if needs_sign_in(profile, before if exists else None, secrets, force=args.sign_in):
             sign_in(ctx, profile, secrets)
         if args.validate and secret is not None:

@@ -135,6 +135,14 @@ class Profile:
     def where(self) -> str:
         return mailbox_where(self.transport, self.server_url)
 
+    def forget_server_state(self) -> None:
+        """The profile now reaches its mailbox over another protocol: the old one's folder id, sync
+        state and remembered items mean nothing to the new one. The links stay: the next sync lists
+        the folder and relinks every item by its stamp (the same extended property over EWS and
+        Graph), creating and deleting nothing."""
+        for key in ("folder_id", "sync_state", "recheck_ids", "orphans", "server_version"):
+            self.state.pop(key, None)
+
     @property
     def configured(self) -> bool:
         return bool(self.email)

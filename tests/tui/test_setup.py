@@ -220,3 +220,29 @@ async def test_microsoft_365_sign_in_shows_the_code_in_the_dialog_and_continues_
     assert (profile.transport, profile.graph_auth, profile.email) == ("graph", "device_code", EMAIL)
     assert SecretStore(paths.secrets_file).get(PROFILE, "graph_token_cache")
     assert not [f for f in paths.data_dir.rglob("store*") if b"refresh_token" in f.read_bytes()]
+
+
+async def test_switching_a_synced_profile_to_microsoft_365_forgets_the_ews_ids_and_keeps_the_links(paths, store):
+    import asyncio
+
+    from bcsync_tui.core.profiles import Profile, save_profile
+    from bcsync_tui.graphserver import LoopbackGraph
+
+    save_profile(store, Profile(name=PROFILE, email=EMAIL, server_url="https://mail.example.com/EWS/Exchange.asmx",
+                                state={"folder_id": "EWS-F1", "sync_state": "EWS-S1", "linked_count": 1}))
+    store.links.insert({"profile": PROFILE, "contact_uuid": "u1", "item_id": "EWS-I1", "change_key": "CK"})
+    with LoopbackGraph(users=[EMAIL], tls=True) as g:
+        g.auto_approve = EMAIL
+        app = make_app(paths, store)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await pilot.press("x")
+            app.screen.query_one("#transport", Select).value = "graph"
+            await pilot.pause()
+            fill(app, oauth_client_id=g.public_client_id, graph_authority=g.authority("organizations"),
+                 graph_url=g.graph_url, ca_file=g.ca_file)
+            await pilot.press("ctrl+s")
+            await _until(pilot, lambda: isinstance(app.screen, ContactsScreen))
+    profile = load_profile(store, PROFILE)
+    assert profile.transport == "graph"
+    assert "folder_id" not in profile.state and "sync_state" not in profile.state
+    assert [d["item_id"] for d in store.links.raw().values()] == ["EWS-I1"]  # relinked by stamp at the next sync

@@ -258,6 +258,8 @@ class ExchangeSetupScreen(SetupForm):
     def before_save(self, profile: Profile) -> None:
         if self.typed_password():
             self.app.secrets.set(profile.name, self.typed_password())
+        if self.saved_profile.configured and profile.transport != self.saved_profile.transport:
+            profile.forget_server_state()  # moved between EWS and Graph: relinked by stamp at the next sync
 
     @on(Button.Pressed, "#validate")
     def action_validate(self) -> None:
