@@ -137,8 +137,8 @@ def report(counts: Counts, files: list[str], show_errors: bool) -> None:
         print(f"  skipped {n}: {reason}")
     for title, names in (("failed", counts.failed), ("errors", counts.errors)):
         for name in sorted(names):
-            reason = not_modelled(counts, name)
-            why = f"  (not modelled: {reason})" if reason else "  (a difference to look at)"
+            gap = not_modelled(counts, name)
+            why = f"  (not modelled: {gap})" if gap else "  (a difference to look at)"
             print(f"  {title}: {name}{why}" + (f"  -- {counts.messages[name]}" if show_errors and counts.messages[name]
                                                 else ""))
     other = [n for n in counts.failed + counts.errors if not not_modelled(counts, n)]
