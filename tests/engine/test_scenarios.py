@@ -635,3 +635,39 @@ def test_email_case_is_not_a_change_nor_a_conflict(world):
     assert world.contact(a["uuid"])["email"] == "CARMEN.lecki@example.com"
     assert world.item_of(a["uuid"]).fields["email"] == "carmen.LECKI@example.com"
     check_all(world)
+
+
+def test_a_no_change_sync_sends_one_request(world):
+    """Issue 10 §5: the run record's ``requests`` counts what went on the wire. A sync with nothing
+    to do asks for the folder's changes and nothing else (the server version is remembered)."""
+    world.person("Ann", "Lee")
+    world.sync()
+    world.sync()  # the first run after a write confirms its own writes; from here nothing changes
+    run = world.sync()
+    assert run["status"] == "ok" and sum(run["counts"].values()) == 0
+    assert run["requests"] == 1, run["requests"]
+
+
+def test_dry_run_rows_and_counts_agree(world):
+    """Every preview row is counted in the summary and every count has its rows: a first link that
+    only needs the stamp is neither; every row names its contact."""
+    people = [world.person(f"P{i}", "Row", city="Oslo") for i in range(4)]
+    world.backend.user_create(blank_fields(name="P0 Row", first_name="P0", surname="Row", email=people[0]["email"],
+                                           city="Oslo"))  # links by e-mail, needs only the stamp
+    world.backend.user_create(blank_fields(name="P1 Row", first_name="P1", surname="Row", email=people[1]["email"],
+                                           city="Bergen"))  # links by e-mail; the master's city wins
+    world.backend.user_create(blank_fields(name="Kari N", first_name="Kari", surname="N", email="kari@example.com"))
+    dry = world.sync(dry_run=True)
+    rows = dry["plan"]
+    assert all(r["ref"] and r["name"] for r in rows), rows
+    by_kind = {}
+    for r in rows:
+        key = {("create", "outlook"): "outlook_created", ("recreate", "outlook"): "outlook_recreated",
+               ("update", "outlook"): "outlook_updated", ("delete", "outlook"): "outlook_deleted",
+               ("create", "master"): "master_created", ("update", "master"): "master_updated",
+               ("unlink", "link"): "unlinked", ("conflict", "master"): "conflicts"}[(r["action"], r["side"])]
+        by_kind[key] = by_kind.get(key, 0) + 1
+    assert by_kind == {k: v for k, v in dry["counts"].items() if v and k != "skipped"}, (by_kind, dry["counts"])
+    assert by_kind == {"outlook_created": 2, "outlook_updated": 1, "master_created": 1, "conflicts": 1}
+    real = world.sync()
+    assert {k: v for k, v in real["counts"].items() if v} == {k: v for k, v in dry["counts"].items() if v}

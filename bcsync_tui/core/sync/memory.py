@@ -165,9 +165,9 @@ class MemoryTransport:
         pass
 
     def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
-        self._request("GetFolder")
-        if known_id and known_id in self.mb.folders:
+        if known_id and known_id in self.mb.folders:  # a known id costs no request (as in the EWS adapter)
             return FolderInfo(known_id, FoundBy.ID)
+        self._request("GetFolder")
         found = self.mb.folder_by_name(name)
         if found:
             return FolderInfo(found, FoundBy.NAME)
