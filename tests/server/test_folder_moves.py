@@ -40,6 +40,8 @@ def test_a_folder_deleted_to_deleted_items_keeps_syncing_by_id(server, account, 
     ann.create_contact(f"Deleted Items/{FOLDER}", display_name="Bob")
     changes, _ = sync(folder, state)
     assert [(kind, item.display_name) for kind, item in changes] == [("create", "Bob")]
+    folder.refresh()  # what a client can tell it by: its parent is now Deleted Items
+    assert folder.parent_folder_id.id == account.trash.id
 
 
 def test_a_recreated_folder_is_a_new_folder(server, account, folder):
