@@ -176,6 +176,22 @@ def _check_combination(args: argparse.Namespace, profile: Profile) -> None:
         raise CliError(f"{graph_only[0]} is for Microsoft Graph profiles: add --transport graph")
 
 
+def _carry_links_over(ctx: Context, profile: Profile, secret: str | None) -> int:
+    """EWS link ids → Graph ids (see core.sync.graph_move); 0 when that cannot be done now, and the
+    next sync relinks by stamp instead."""
+    from ..core.sync import events as ev
+    from ..core.sync.graph_move import carry_links_over
+
+    secrets = ctx.secrets()
+    try:
+        return carry_links_over(ctx.store(), profile, secrets, secret or secrets.get(profile.name),
+                                timeout=ctx.args.timeout)
+    except ev.SyncError as exc:
+        if not ctx.json:
+            say(f"The links could not be carried over to Graph's ids now ({exc}).")
+        return 0
+
+
 def _validate(ctx: Context, profile: Profile, secret: str | None) -> tuple[bool, str]:
     from ..core.sync.runner import validate_connection
 
@@ -231,10 +247,14 @@ def cmd_setup(ctx: Context) -> int:
         save_profile(store, profile)
         if secret is not None:
             secrets.set(profile.name, secret)
+        carried = _carry_links_over(ctx, profile, secret) if moved and profile.transport == "graph" else None
         if not ctx.json:
             where = profile.transport_label if profile.transport == "graph" else (profile.server_url or "autodiscover")
             say(f"{'Updated' if exists else 'Created'} profile {profile.name!r} ({profile.email}, {where}).")
-            if moved:
+            if carried:
+                say(f"The profile now syncs over {profile.transport_label}; {carried} link(s) were carried over to "
+                    "Graph's ids, so the next sync merges as before (nothing is created twice or deleted).")
+            elif moved:
                 say(f"The profile now syncs over {profile.transport_label}; the next sync relinks the folder's "
                     "contacts by their stamps (nothing is created twice or deleted).")
             if secret is not None:

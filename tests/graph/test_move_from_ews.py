@@ -1,5 +1,7 @@
-"""A profile that synced over EWS moves to Graph: one mailbox served over both protocols; the first Graph
-sync relinks every item by its stamp — nothing created, nothing deleted, no conflicts."""
+"""A profile that synced over EWS moves to Graph: one mailbox served over both protocols. The setup carries
+the links over to Graph's ids (translateExchangeIds), so the first Graph sync merges three-way as the
+next EWS sync would have — nothing created, nothing deleted, no conflicts, an Outlook edit made in
+between flows in."""
 
 from __future__ import annotations
 
@@ -40,22 +42,28 @@ def test_moving_a_profile_from_ews_to_graph_keeps_every_link(cli, servers):
     assert _sync(cli)["counts"]["master_created"] == 1
     with cli.store() as store:
         ews_links = {d["contact_uuid"]: d["item_id"] for d in store.links.raw().values()}
+    edited = next(c for c in outlook.contacts("Business Central") if c.get("email1") == "p7@example.com")
+    outlook.edit_contact(edited["id"], {"job_title": "Edited before the move"})
 
     g.auto_approve = EMAIL
     r = cli("setup", "--transport", "graph", "--graph-url", g.graph_url, "--authority", g.authority("organizations"),
             "--ca-file", g.ca_file, "--client-id", g.public_client_id)
     assert r.code == 0, r.err
-    assert "enter the code" in r.out and "Signed in as" in r.out and "relinks" in r.out
+    assert "enter the code" in r.out and "Signed in as" in r.out
+    assert "31 link(s) were carried over to Graph's ids" in r.out
+    with cli.store() as store:
+        carried = {d["contact_uuid"]: d["item_id"] for d in store.links.raw().values()}
 
     moved = _sync(cli)
     counts = moved["counts"]
     assert moved["status"] == "ok", moved
     assert counts["outlook_created"] == counts["outlook_recreated"] == counts["outlook_deleted"] == 0
-    assert counts["master_created"] == counts["conflicts"] == 0
+    assert counts["master_created"] == counts["conflicts"] == counts["unlinked"] == 0
+    assert counts["master_updated"] == 1  # the Outlook edit made between the last EWS sync and the move
     with cli.store() as store:
         graph_links = {d["contact_uuid"]: d["item_id"] for d in store.links.raw().values()}
         assert load_profile(store, "ann").transport == "graph"
-    assert set(graph_links) == set(ews_links)  # the same contacts, now under their Graph ids
+    assert graph_links == carried and set(graph_links) == set(ews_links)  # the same contacts, under Graph ids
     assert not set(graph_links.values()) & set(ews_links.values())
     assert len(outlook.contacts("Business Central")) == 31
 
@@ -66,3 +74,5 @@ def test_moving_a_profile_from_ews_to_graph_keeps_every_link(cli, servers):
     assert _sync(cli)["counts"]["master_updated"] == 1
     with cli.store() as store:
         assert any(c.get("fax") == "+47 999" for c in store.contacts_raw())
+        assert [c.get("job_title") for c in store.contacts_raw() if c.get("email") == "p7@example.com"] == [
+            "Edited before the move"]

@@ -31,7 +31,7 @@ from .graph_auth import GraphAuth, Secrets, http_session
 from .graph_fields import EXPAND, SELECT, contact_body, to_remote
 from .graph_http import IMMUTABLE, Answer, GraphClient, Sub, Unanswered
 from .transport import (FolderInfo, FolderMissing, FoundBy, ItemUpdate, NewItem, Outcome, RemoteChanges, RemoteItem,
-                        ServerInfo, SyncStateInvalid, TransportStats, WriteResult)
+                        ServerInfo, SyncStateInvalid, ThrottleCallback, TransportStats, WriteResult)
 
 #: fields that travel in arrays or complex values (replaced whole by PATCH): an update of one of
 #: them reads the item right before writing, to send the entries it does not map back unchanged
@@ -39,6 +39,7 @@ WHOLE_VALUES = {"email", "email2", "phone", "address", "address2", "city", "coun
 #: an update of single-valued fields only trusts the change key this run's delta listing confirmed
 #: for this long before it reads the item again (the window documented in docs/graph.md)
 FRESH_LISTING = 10.0
+TRANSLATE_MAX = 1000  # ids per translateExchangeIds request
 PAGE = 1000  # the largest page Graph serves for Outlook contacts (list $top, delta odata.maxpagesize)
 #: error codes (besides 410 Gone) that mean "this delta token is no longer valid: start again"
 EXPIRED_STATE = {"syncstatenotfound", "syncstateinvalid", "resyncrequired", "errorinvalidsyncstatedata",
@@ -55,7 +56,7 @@ class GraphTransport:
                  timeout: float = 30.0, max_retry_seconds: float = 600.0):
         self.profile = profile
         self.stats = TransportStats()
-        self.on_throttle = None
+        self.on_throttle: ThrottleCallback | None = None
         session = http_session(profile, deadline=timeout)
         self.auth = GraphAuth(profile, secrets, session, client_secret=client_secret, timeout=timeout)
         self.http = GraphClient(profile, self.auth, session, self.stats, timeout=timeout,
@@ -290,6 +291,21 @@ class GraphTransport:
         else:
             subs = [Sub("POST", f"{self._item_url(i)}/permanentDelete", write=True) for i in item_ids]
         return [self._outcome(a, i) for i, a in zip(item_ids, self._write(subs), strict=True)]
+
+    # --- moving a profile from EWS -------------------------------------------------------------
+
+    def translate_ews_ids(self, ews_ids: list[str]) -> dict[str, str]:
+        """EWS item ids → Graph immutable ids (``translateExchangeIds``, 1,000 a request); ids the
+        server cannot translate (items deleted meanwhile) are left out."""
+        out: dict[str, str] = {}
+        for start in range(0, len(ews_ids), TRANSLATE_MAX):
+            body = {"inputIds": ews_ids[start:start + TRANSLATE_MAX], "sourceIdType": "ewsId",
+                    "targetIdType": "restImmutableEntryId"}
+            for entry in self._ok(self._call("TranslateIds", "POST", f"{self.base}/translateExchangeIds", body)
+                                  ).get("value") or []:
+                if isinstance(entry, dict) and entry.get("sourceId") and entry.get("targetId"):
+                    out[str(entry["sourceId"])] = str(entry["targetId"])
+        return out
 
 
 def validate_graph(profile: Profile, secrets: Secrets | None, client_secret: str | None,
