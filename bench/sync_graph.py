@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("BCSYNC_NO_KEYRING", "1")
@@ -31,7 +30,9 @@ from bcsync_tui.core.sync.graph_http import BATCH_MAX  # noqa: E402
 from bcsync_tui.core.sync.runner import sync_blocking  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync import contacts, data_snapshot  # noqa: E402
+import sync as sync_bench  # noqa: E402
+
+contacts = sync_bench.contacts
 
 USER = "bench@example.com"
 APP, SECRET = "0b5e7c1a-0000-4000-8000-00000000be11", "bench-app-secret"
@@ -58,18 +59,7 @@ def new_store(home: str, root: str, ca_file: str, n: int) -> tuple[Store, Secret
 
 
 def measure(label: str, store: Store, secrets: SecretStore) -> dict:
-    before = data_snapshot(store)
-    t0 = time.perf_counter()
-    run = sync_blocking(store, "bench", secrets=secrets)
-    wall = time.perf_counter() - t0
-    c = run["counts"]
-    writes = c["outlook_created"] + c["outlook_updated"] + c["outlook_deleted"] + c["outlook_recreated"]
-    master = c["master_created"] + c["master_updated"]
-    changed = data_snapshot(store) != before
-    print(f"{label:<38} {wall:8.2f} s {run['requests']:6d} requests  Outlook writes {writes:6d}  "
-          f"master writes {master:4d}  store data changed: {'yes' if changed else 'no'}  "
-          f"throttled {run['throttle_waits']}x  [{run['status']}]")
-    return {"wall": wall, "requests": run["requests"], "writes": writes, "store_changed": changed, "run": run}
+    return sync_bench.measure(label, store, secrets, requests_of=lambda run: run["requests"])
 
 
 def outlook_edits(root: str, ca_file: str, n: int, total: int) -> None:

@@ -98,6 +98,11 @@ _SETTINGS = ("email", "server", "username", "auth", "oauth_client_id", "oauth_te
              "device_code", "sign_in")
 
 
+#: options whose text is a setting as given: option dest → Profile attribute
+_TEXT_SETTINGS = {"username": "username", "oauth_client_id": "oauth_client_id", "oauth_tenant_id": "oauth_tenant_id",
+                  "oauth_token_url": "oauth_token_url", "authority": "graph_authority", "graph_url": "graph_url"}
+
+
 def _read_password(option: str = "--password-stdin", what: str = "password") -> str:
     if sys.stdin is None or sys.stdin.closed:
         raise CliError(f"{option}: there is no standard input to read the {what} from")
@@ -117,26 +122,18 @@ def _apply(profile: Profile, args: argparse.Namespace) -> None:
         profile.email = args.email.strip()
     if args.server is not None:
         profile.server_url = "" if args.server.strip().lower() in ("auto", "") else args.server.strip()
-    if args.username is not None:
-        profile.username = args.username.strip()
+    for option, attr in _TEXT_SETTINGS.items():
+        value = getattr(args, option)
+        if value is not None:
+            setattr(profile, attr, value.strip())
+    for option, attr in (("ca_file", "ca_file"), ("certificate", "graph_certificate")):
+        value = getattr(args, option)
+        if value is not None:
+            setattr(profile, attr, str(Path(value).expanduser().resolve()) if value.strip() else "")
     if args.auth:
         profile.auth_type = args.auth
-    if args.oauth_client_id is not None:
-        profile.oauth_client_id = args.oauth_client_id.strip()
-    if args.oauth_tenant_id is not None:
-        profile.oauth_tenant_id = args.oauth_tenant_id.strip()
-    if args.oauth_token_url is not None:
-        profile.oauth_token_url = args.oauth_token_url.strip()
     if args.transport:
         profile.transport = args.transport
-    if args.authority is not None:
-        profile.graph_authority = args.authority.strip()
-    if args.graph_url is not None:
-        profile.graph_url = args.graph_url.strip()
-    if args.ca_file is not None:
-        profile.ca_file = str(Path(args.ca_file).expanduser().resolve()) if args.ca_file.strip() else ""
-    if args.certificate is not None:
-        profile.graph_certificate = str(Path(args.certificate).expanduser().resolve()) if args.certificate else ""
     if args.client_secret_stdin or args.certificate:
         profile.graph_auth = "client_credentials"
     elif args.device_code:

@@ -1,13 +1,6 @@
+"""The Graph tests run isolated as the CLI tests do (own --home and config dir, no keyring) and may use
+the command line fixtures."""
+
 from __future__ import annotations
 
-import pytest
-
-from tests.cli.conftest import cli, home  # noqa: F401 - the command line fixtures, for the Graph CLI tests
-
-
-@pytest.fixture(autouse=True)
-def _no_keyring(monkeypatch, tmp_path):
-    monkeypatch.setenv("BCSYNC_NO_KEYRING", "1")
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
-    for name in ("BCSYNC_HOME", "BCSYNC_PROFILE", "BCSYNC_DEBUG"):
-        monkeypatch.delenv(name, raising=False)
+from tests.cli.conftest import _isolated_env, cli, home  # noqa: F401 - fixtures, shared with the CLI tests
