@@ -283,15 +283,30 @@ class Store:
         self.links.update(link.to_doc(), doc_ids=[doc_id])
         return doc_id
 
+    def remove_links(self, doc_ids: list[int]) -> None:
+        if doc_ids:
+            self.links.remove(doc_ids=doc_ids)
+
+    def journal_creates(self, profile: str, run_id: str, uuids: list[str]) -> list[int]:
+        """Journal entries for Outlook creates about to be sent (see executor.py); their doc ids."""
+        now = model.utc_now()
+        return list(self.journal.insert_multiple({"profile": profile, "op": "create", "contact_uuid": uuid,
+                                                  "run_id": run_id, "at": now} for uuid in uuids))
+
+    def remove_journal(self, doc_ids: list[int]) -> None:
+        if doc_ids:
+            self.journal.remove(doc_ids=doc_ids)
+
+    def log_conflict(self, row: dict[str, Any]) -> None:
+        self.conflicts.insert(row)
+
     def journal_of(self, profile: str) -> list[Document]:
         """The profile's open journal entries (Outlook creates not yet confirmed), doc ids kept."""
         return self.docs(self.journal, profile=profile)
 
     def drop_journal(self, profile: str, keep_run: str) -> None:
         """Remove the profile's journal entries except those of run ``keep_run``."""
-        old = [d.doc_id for d in self.journal_of(profile) if d.get("run_id") != keep_run]
-        if old:
-            self.journal.remove(doc_ids=old)
+        self.remove_journal([d.doc_id for d in self.journal_of(profile) if d.get("run_id") != keep_run])
 
     # --- backups -------------------------------------------------------------------------------
 

@@ -71,7 +71,8 @@ def sync_in_child(store_path: Path, profile_name: str, *, backup_dir: Path | Non
             raise ChildFailed(f"the sync process ended unexpectedly (exit code {code})"
                               + (f": {detail[-1]}" if detail else ""))
     if "result" in outcome:
-        return outcome["result"]
+        result: dict[str, Any] = outcome["result"]
+        return result
     error = outcome["error"]
     raise _KINDS.get(error.get("kind"), ev.SyncError)(error.get("message", "the sync failed"))
 

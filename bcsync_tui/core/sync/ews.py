@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -115,8 +116,9 @@ class TokenUrlOAuth2Credentials(OAuth2Credentials):
 
 
 class _ChunkedResponse(WatchedResponse):
-    def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False):
-        return super().iter_content(READ_CHUNK if chunk_size == 1 else chunk_size, decode_unicode)
+    def iter_content(self, chunk_size: int | None = 1, decode_unicode: bool = False) -> Iterator[Any]:
+        chunks: Iterator[Any] = super().iter_content(READ_CHUNK if chunk_size == 1 else chunk_size, decode_unicode)
+        return chunks
 
 
 _SENT_LOCK = threading.Lock()
@@ -132,12 +134,12 @@ class EwsHTTPAdapter(DeadlineAdapter):
     #: HTTP requests sent through these adapters by this process; a transport counts its own share
     sent = 0
 
-    def send(self, request, *args, **kwargs):
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with _SENT_LOCK:
             EwsHTTPAdapter.sent += 1
         return super().send(request, *args, **kwargs)
 
-    def build_response(self, req, resp):
+    def build_response(self, req: Any, resp: Any) -> Any:
         response = super().build_response(req, resp)
         response.__class__ = _ChunkedResponse
         return response
@@ -152,7 +154,7 @@ class _IdOnlySyncFolderItems(SyncFolderItems):
     service builds a full Contact object per change even for an IdOnly shape (~0.1 ms each, a tenth
     of a first sync's CPU). Non-contact items (a distribution list in the folder) give None."""
 
-    def _elem_to_obj(self, elem):
+    def _elem_to_obj(self, elem: Any) -> Any:
         change_type = self.change_types_map[elem.tag]
         if change_type in (self.CREATE, self.UPDATE):
             item_elem = elem[0]
@@ -176,9 +178,9 @@ class EwsTransport:
         self.stats = TransportStats()
         self._sent_before = EwsHTTPAdapter.sent
         self.on_throttle: ThrottleCallback | None = None
-        self.account: Account | None = None
+        self.account: Any = None  # an exchangelib Account once connected
         self._folders: dict[str, Any] = {}
-        self._root = None  # the Contacts folder, once looked up
+        self._root: Any = None  # the Contacts folder, once looked up
         self._missing: set[str] = set()  # folder names found missing in this run
         self._lists: dict[str, tuple[str, dict[str, list[Any]]]] = {}  # item id → (change key, indexed lists)
         self._info = ServerInfo(protocol="Exchange Web Services")
@@ -235,7 +237,7 @@ class EwsTransport:
                 f"{where} did not answer like an Exchange EWS endpoint. The URL usually ends in /EWS/Exchange.asmx.")
         return ev.ConnectionProblem(f"Exchange error at {where}: {type(exc).__name__}: {exc}")
 
-    def _credentials(self):
+    def _credentials(self) -> Any:
         p = self.profile
         if p.auth_type == "oauth2":
             return TokenUrlOAuth2Credentials(client_id=p.oauth_client_id, client_secret=self.secret or "",
@@ -288,13 +290,13 @@ class EwsTransport:
         self._folders.clear()
         close_connections()
 
-    def _call(self, op: str, fn, *, write: bool = False, resend: bool = True):
+    def _call(self, op: str, fn: Callable[[], Any], *, write: bool = False, resend: bool = True) -> Any:
         try:
             return self._attempts(op, fn, write=write, resend=resend)
         finally:  # what went on the wire, not how often we asked exchangelib (it may send nothing)
             self.stats.requests = EwsHTTPAdapter.sent - self._sent_before
 
-    def _attempts(self, op: str, fn, *, write: bool = False, resend: bool = True):
+    def _attempts(self, op: str, fn: Callable[[], Any], *, write: bool = False, resend: bool = True) -> Any:
         """Run one EWS request with capped retries; throttling waits are reported to the engine.
 
         ``resend=False`` is for batch writes that must not be sent twice: a busy answer may refer to
@@ -358,7 +360,7 @@ class EwsTransport:
 
     # --- folders -------------------------------------------------------------------------------
 
-    def _folder(self, folder_id: str):
+    def _folder(self, folder_id: str) -> Any:
         folder = self._folders.get(folder_id)
         if folder is None:
             # A bare Root carries the account without the GetFolder request ``account.root`` makes.
@@ -397,7 +399,7 @@ class EwsTransport:
         self._folders[folder.id] = folder
         return FolderInfo(folder.id, found_by)
 
-    def _create_folder(self, parent, name: str):
+    def _create_folder(self, parent: Any, name: str) -> Any:
         """CreateFolder, and nothing else: ``Folder.save()`` would then load the mailbox's whole
         folder tree into exchangelib's cache (four more requests)."""
         created = self._call("CreateFolder", lambda: CreateFolder(account=self.account).get(
@@ -406,7 +408,7 @@ class EwsTransport:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def _to_remote(self, item) -> RemoteItem:
+    def _to_remote(self, item: Any) -> RemoteItem:
         fields = {k: getattr(item, attr) or "" for k, attr in SCALAR.items()}
         lists: dict[str, list[Any]] = {"email_addresses": list(item.email_addresses or []),
                                        "phone_numbers": list(item.phone_numbers or []),
@@ -435,7 +437,7 @@ class EwsTransport:
         while True:
             svc = (_IdOnlySyncFolderItems if ids_only else SyncFolderItems)(account=self.account)
 
-            def page(svc=svc, current=current):
+            def page(svc: Any = svc, current: str | None = current) -> list[Any]:
                 return list(svc.call(folder=folder, shape="IdOnly",
                                      additional_fields=fields, sync_state=current, ignore=None,
                                      max_changes_returned=SYNC_PAGE, sync_scope=None))
@@ -469,7 +471,7 @@ class EwsTransport:
         out: list[RemoteItem | None] = []
         for start in range(0, len(item_ids), self.write_chunk):
             chunk = item_ids[start:start + self.write_chunk]
-            got = self._call("GetItem", lambda chunk=chunk: list(self.account.fetch(
+            got = self._call("GetItem", lambda: list(self.account.fetch(
                 ids=[(i, None) for i in chunk], only_fields=ONLY + ["parent_folder_id"], chunk_size=len(chunk))))
             for item in got:
                 in_folder = isinstance(item, Contact) and item.parent_folder_id and item.parent_folder_id.id == folder_id
@@ -478,7 +480,7 @@ class EwsTransport:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def _apply(self, item, fields: dict[str, str], lists: dict[str, list[Any]]) -> list[str]:
+    def _apply(self, item: Any, fields: dict[str, str], lists: dict[str, list[Any]]) -> list[str]:
         """Set ``fields`` on an exchangelib contact; returns the exchangelib field names touched."""
         touched: list[str] = []
         for key, attr in SCALAR.items():
@@ -489,9 +491,10 @@ class EwsTransport:
             item.file_as = fields["name"] or None
             touched.append("file_as")
         # Indexed fields are replaced whole: keep the entries we do not map (EmailAddress3, home phone).
-        for attr, mapping, value_of, make in (
-                ("email_addresses", EMAILS, lambda e: e.email, lambda k, v: EmailAddress(email=v, label=k)),
-                ("phone_numbers", PHONES, lambda ph: ph.phone_number, lambda k, v: PhoneNumber(label=k, phone_number=v))):
+        indexed: list[tuple[str, dict[str, str], Callable[[Any], str], Callable[[str, str], Any]]] = [
+            ("email_addresses", EMAILS, lambda e: e.email, lambda k, v: EmailAddress(email=v, label=k)),
+            ("phone_numbers", PHONES, lambda ph: ph.phone_number, lambda k, v: PhoneNumber(label=k, phone_number=v))]
+        for attr, mapping, value_of, make in indexed:
             if any(k in fields for k in mapping):
                 entries = {e.label: value_of(e) for e in lists[attr]}
                 entries.update({label: fields[key] for key, label in mapping.items() if key in fields})
@@ -517,9 +520,9 @@ class EwsTransport:
             out += self._create_chunk(folder, items[start:start + self.write_chunk])
         return out
 
-    def _create_chunk(self, folder, chunk: list[NewItem]) -> list[WriteResult]:
+    def _create_chunk(self, folder: Any, chunk: list[NewItem]) -> list[WriteResult]:
         """Create, and after a busy answer create only what the folder does not hold yet (by stamp)."""
-        empty = {"email_addresses": [], "phone_numbers": [], "physical_addresses": []}
+        empty: dict[str, list[Any]] = {"email_addresses": [], "phone_numbers": [], "physical_addresses": []}
         done: dict[int, WriteResult] = {}
         pending = list(enumerate(chunk))
         for _ in range(4):
@@ -531,7 +534,7 @@ class EwsTransport:
                     setattr(c, STAMP, new.stamp)
                 contacts.append(c)
             try:
-                results = self._write("CreateItem", len(pending), lambda contacts=contacts: self.account.bulk_create(
+                results = self._write("CreateItem", len(pending), lambda: self.account.bulk_create(
                     folder=folder, items=contacts, message_disposition=SAVE_ONLY, chunk_size=len(contacts)),
                     resend=False)
             except Busy:
@@ -550,13 +553,13 @@ class EwsTransport:
             done[n] = WriteResult(Outcome.FAILED, message="ErrorServerBusy: the server stayed busy")
         return [done[n] for n in range(len(chunk))]
 
-    def _find_stamped(self, folder, stamps: list[str]) -> dict[str, tuple[str, str]]:
+    def _find_stamped(self, folder: Any, stamps: list[str]) -> dict[str, tuple[str, str]]:
         """Items of the folder carrying one of these stamps (FindItem with a restriction)."""
         query = folder.filter(**{f"{STAMP}__in": stamps}).only(STAMP)
         found = self._call("FindItem", lambda: list(query))
         return {getattr(i, STAMP): (i.id, i.changekey) for i in found if isinstance(i, Contact)}
 
-    def _write(self, op: str, n: int, fn, resend: bool = True) -> list[WriteResult]:
+    def _write(self, op: str, n: int, fn: Callable[[], Any], resend: bool = True) -> list[WriteResult]:
         """One batch write as per-item results; ``Busy`` propagates when ``resend`` is False."""
         try:
             results = self._call(op, fn, write=True, resend=resend)
@@ -608,7 +611,7 @@ class EwsTransport:
         for start in range(0, len(batch), self.write_chunk):
             chunk = batch[start:start + self.write_chunk]
             try:
-                written = self._write("UpdateItem", len(chunk), lambda chunk=chunk: self.account.bulk_update(
+                written = self._write("UpdateItem", len(chunk), lambda: self.account.bulk_update(
                     items=[(c, touched) for _, c, touched in chunk], conflict_resolution=NEVER_OVERWRITE,
                     message_disposition=SAVE_ONLY, chunk_size=len(chunk)), resend=len(chunk) == 1)
             except Busy:  # some may be written: the engine re-reads and retries each one
@@ -621,7 +624,7 @@ class EwsTransport:
         """Read current indexed lists (and change keys) so an update can send them back whole."""
         for start in range(0, len(item_ids), self.write_chunk):
             chunk = item_ids[start:start + self.write_chunk]
-            got = self._call("GetItem", lambda chunk=chunk: list(self.account.fetch(
+            got = self._call("GetItem", lambda: list(self.account.fetch(
                 ids=[(i, None) for i in chunk], only_fields=ONLY, chunk_size=len(chunk))))
             for item_id, item in zip(chunk, got, strict=True):
                 if isinstance(item, Contact):
@@ -633,7 +636,7 @@ class EwsTransport:
         out: list[WriteResult] = []
         for start in range(0, len(item_ids), self.write_chunk):
             chunk = item_ids[start:start + self.write_chunk]
-            res = self._write("DeleteItem", len(chunk), lambda chunk=chunk: self.account.bulk_delete(
+            res = self._write("DeleteItem", len(chunk), lambda: self.account.bulk_delete(
                 ids=[(i, None) for i in chunk],
                 delete_type="MoveToDeletedItems" if move_to_deleted_items else "HardDelete", chunk_size=len(chunk)))
             for item_id, r in zip(chunk, res, strict=True):

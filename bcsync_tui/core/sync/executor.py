@@ -75,7 +75,7 @@ class Executor:
     def _drop_link(self, item_id: str) -> None:
         doc_id = self._link_ids.pop(item_id, None)
         if doc_id is not None:
-            self.store.links.remove(doc_ids=[doc_id])
+            self.store.remove_links([doc_id])
 
     def _revision_after(self, uuid: str, planned: int | None) -> int | None:
         """The revision a link may claim as synced: the one the plan saw (or this run wrote), unless
@@ -88,7 +88,7 @@ class Executor:
     def _log_conflict(self, uuid: str, key: str, master_value: str, outlook_value: str) -> None:
         """The master won on ``key``; keep the Outlook value it overruled (never lost silently)."""
         no, name = self._name(uuid)
-        self.store.conflicts.insert({"id": model.new_uuid(), "run_id": self.run.id, "profile": self.profile,
+        self.store.log_conflict({"id": model.new_uuid(), "run_id": self.run.id, "profile": self.profile,
                                      "contact_uuid": uuid, "contact_no": no, "contact_name": name, "field": key,
                                      "master_value": master_value, "outlook_value": outlook_value,
                                      "at": model.utc_now(), "reapplied": False})
@@ -140,11 +140,9 @@ class Executor:
         for unlink in plan.unlink_items:
             self._drop_link(unlink.item_id)
             self.counts.unlinked += 1
-        now = model.utc_now()
         for c in plan.conflicts:
             self._log_conflict(c.uuid, c.key, c.master, c.outlook)
-        ids = st.journal.insert_multiple({"profile": self.profile, "op": "create", "contact_uuid": rc.uuid,
-                                          "run_id": self.run.id, "at": now} for rc in plan.remote_creates)
+        ids = st.journal_creates(self.profile, self.run.id, [rc.uuid for rc in plan.remote_creates])
         self._journal_ids = {rc.uuid: doc_id for rc, doc_id in zip(plan.remote_creates, ids, strict=True)}
 
     def _remote_updates(self, plan: Plan) -> None:
@@ -256,7 +254,7 @@ class Executor:
             return
         journal_id = self._journal_ids.pop(rc.uuid, None)
         if journal_id is not None:
-            self.store.journal.remove(doc_ids=[journal_id])
+            self.store.remove_journal([journal_id])
         if not res.ok:
             self._error(no, name, f"Outlook create failed ({res.message or res.outcome.value}); retried next run")
             return

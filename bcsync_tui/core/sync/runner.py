@@ -17,6 +17,7 @@ from ..secrets import SecretStore
 from ..store import Store
 from . import events as ev
 from .engine import ProgressCallback, SyncRun, TransportFactory
+from .transport import Transport
 from .executor import BATCH
 
 
@@ -31,7 +32,7 @@ def _secrets_for(store: Store, secrets: SecretStore | None) -> SecretStore:
 
 
 def ews_factory(secrets: SecretStore, timeout: float = 30.0) -> TransportFactory:
-    def make(profile: Profile):
+    def make(profile: Profile) -> Transport:
         if profile.transport == "graph":
             from .graph import GraphTransport
 
