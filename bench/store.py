@@ -1,12 +1,16 @@
 """Store benchmark (SPEC §6): a 50,000-contact master.
 
     python bench/store.py [--contacts 50000] [--edits 50] [--stock-edits 5] [--dir DIR]
+    python bench/store.py --status-only [--status-sizes 1000,10000,50000]
 
 Measures, in one run: import of N contacts (model.prepare on every row + Store.add_contacts in one
 transaction), opening a Store on the existing file, one contact edit (Store.update_contact, each a
 crash-safe journaled transaction; median and max) next to stock TinyDB JSONStorage doing the same
 edit on the same data, a BC filter pass over all contacts, compaction, file sizes and memory.
-Targets: one edit <= 50 ms, import <= 3 s.
+Then `bcsync status` (a fresh process, as a person or a monitor runs it) on stores of 1,000 /
+10,000 / 50,000 contacts with a profile and a run history: the first call after a write, and the
+calls after it. Targets: one edit <= 50 ms, import <= 3 s, status <= 150 ms and within 1.2x of its
+time at 1,000 at 50,000 contacts.
 """
 
 from __future__ import annotations
@@ -137,13 +141,79 @@ def load_memory(path: Path) -> tuple[int, int]:
     return int(out[0]), int(out[1])
 
 
+def status_store(home: Path, n: int) -> None:
+    """A store as status finds it after some syncs: n contacts, a profile with a filter, runs."""
+    from bcsync_tui.core.profiles import Profile, save_profile
+    from bcsync_tui.core.run_log import record_run
+
+    store = Store(home / "store.json")
+    store.add_contacts([model.prepare(r) for r in realistic_rows(n)])
+    save_profile(store, Profile(name="bench", email="bench@example.com", server_url="https://ex.example/EWS",
+                                filter={"city": "Oslo|Bergen"}))
+    for i in range(20):
+        record_run(store, {"id": f"run{i:04d}", "profile": "bench", "mode": "incremental", "status": "ok",
+                           "started_at": f"2026-12-01T09:{i:02d}:00+00:00",
+                           "ended_at": f"2026-12-01T09:{i:02d}:05+00:00", "counts": {"outlook_created": i}})
+    store.close()
+
+
+def status_wall(home: Path, runs: int = 5) -> tuple[float, float]:
+    """`bcsync status` wall in a fresh process: the first call after a write, and the median after it."""
+    cmd = [sys.executable, "-m", "bcsync_tui", "--home", str(home), "--profile", "bench", "status"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    times = []
+    for _ in range(runs + 1):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, capture_output=True, check=False)
+        times.append(time.perf_counter() - t0)
+    return times[0], statistics.median(times[1:])
+
+
+def status_figures(sizes: list[int], row) -> None:
+    walls = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory(prefix="bcsync-bench-status-") as tmp:
+            status_store(Path(tmp), n)
+            first, later = status_wall(Path(tmp))
+        walls[n] = later
+        row(f"`bcsync status` at {n:,} contacts: first after a write", ms(first))
+        row(f"`bcsync status` at {n:,} contacts: median of 5 after it", ms(later), "<= 150 ms", later <= 0.150)
+    if len(sizes) > 1:
+        ratio = walls[sizes[-1]] / walls[sizes[0]]
+        row(f"`bcsync status` {sizes[-1]:,} / {sizes[0]:,} contacts", f"{ratio:.2f}x", "<= 1.2x", ratio <= 1.2)
+
+
+def print_table(results: list[tuple[str, str, str, str]]) -> int:
+    w1 = max(len(r[0]) for r in results)
+    w2 = max(len(r[1]) for r in results)
+    w3 = max(len(r[2]) for r in results)
+    line = "-" * (w1 + w2 + w3 + 14)
+    print(line)
+    print(f"{'measure':<{w1}} | {'result':<{w2}} | {'target':<{w3}} | verdict")
+    print(line)
+    for what, value, target, verdict in results:
+        print(f"{what:<{w1}} | {value:<{w2}} | {target:<{w3}} | {verdict}")
+    print(line)
+    failed = [r for r in results if r[3] == "FAIL"]
+    print("all targets met" if not failed else f"{len(failed)} target(s) missed")
+    return len(failed)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--contacts", type=int, default=50_000)
     ap.add_argument("--edits", type=int, default=50)
     ap.add_argument("--stock-edits", type=int, default=5)
     ap.add_argument("--dir", type=Path, default=None, help="work directory (default: a temp dir)")
+    ap.add_argument("--status-sizes", default="1000,10000,50000", help="store sizes for `bcsync status`")
+    ap.add_argument("--status-only", action="store_true", help="only the `bcsync status` figures")
     args = ap.parse_args()
+    sizes = [int(x) for x in args.status_sizes.split(",") if x]
+    if args.status_only:
+        only: list[tuple[str, str, str, str]] = []
+        status_figures(sizes, lambda what, value, target="", ok=None: only.append(
+            (what, value, target, "" if ok is None else ("PASS" if ok else "FAIL"))))
+        return 1 if print_table(only) else 0
     n = args.contacts
     work = Path(args.dir or tempfile.mkdtemp(prefix="bcsync-bench-store-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -259,19 +329,9 @@ def main() -> int:
     row("memory: peak RSS of this benchmark process",
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
 
-    # --- table ----------------------------------------------------------------------------------------------
-    w1 = max(len(r[0]) for r in results)
-    w2 = max(len(r[1]) for r in results)
-    w3 = max(len(r[2]) for r in results)
-    line = "-" * (w1 + w2 + w3 + 14)
-    print(line)
-    print(f"{'measure':<{w1}} | {'result':<{w2}} | {'target':<{w3}} | verdict")
-    print(line)
-    for what, value, target, verdict in results:
-        print(f"{what:<{w1}} | {value:<{w2}} | {target:<{w3}} | {verdict}")
-    print(line)
-    failed = [r for r in results if r[3] == "FAIL"]
-    print("all targets met" if not failed else f"{len(failed)} target(s) missed")
+    status_figures(sizes, row)
+
+    failed = print_table(results)
     if not args.dir:
         for p in work.iterdir():
             p.unlink() if p.is_file() else None
