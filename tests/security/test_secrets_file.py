@@ -38,3 +38,13 @@ def test_a_keyring_that_keeps_nothing_is_reported_truthfully(tmp_path):
     assert r.returncode == 0, r.stderr.decode()
     assert "OS keyring" in out and "did not keep it" in out and str(home / "secrets.json") in out
     assert json.loads((home / "secrets.json").read_text()) == {"ann:password": "pw-kept"}
+
+
+def test_a_sync_with_a_damaged_secrets_file_fails_clearly(cli):
+    r = cli("setup", "--email", "ann@example.com", "--server", "http://127.0.0.1:9/EWS/Exchange.asmx",
+            "--password-stdin", stdin="pw\n")
+    assert r.code == 0, r.both
+    cli.paths.secrets_file.write_bytes(b"{broken")
+    r = cli("sync")
+    assert r.code == 3 and str(cli.paths.secrets_file) in r.out and "unexpected" not in r.both, r.both
+    assert cli.paths.secrets_file.read_bytes() == b"{broken"

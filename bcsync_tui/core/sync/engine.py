@@ -14,6 +14,7 @@ from .. import model
 from ..exit_codes import ExitCode
 from ..filters import ContactFilter, FilterError
 from ..lock import LockedError
+from ..paths import FileProblem
 from ..profiles import Profile, load_profile, update_state
 from ..records import ItemNote, LinkRow, Orphan, OrphanKind, RunRecord, RunStatus, SyncState
 from ..run_log import record_run
@@ -96,6 +97,8 @@ class SyncRun:
                     type(exc), RunStatus.FAILED)
                 self._finish(status, exc.exit_code, str(exc))
             except NotFoundError as exc:
+                self._finish(RunStatus.FAILED, ExitCode.CONFIG, str(exc))
+            except FileProblem as exc:  # e.g. a damaged secrets file: a failed run saying what to do, not a crash
                 self._finish(RunStatus.FAILED, ExitCode.CONFIG, str(exc))
             finally:
                 if transport is not None:
