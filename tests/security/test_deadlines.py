@@ -83,8 +83,9 @@ def test_sync_against_a_trickling_server_ends_at_its_deadline_and_frees_the_lock
     lock.release()
 
 
-def _sigterm_during_a_slow_read(server, proc: subprocess.Popen, request: bytes | None = None) -> tuple[bytes, bytes]:
-    """SIGTERM to a sync process while the server takes its time over the sync's read."""
+def _signal_during_a_slow_read(server, proc: subprocess.Popen, request: bytes | None = None,
+                               sig: int = signal.SIGTERM) -> tuple[bytes, bytes]:
+    """A signal to a sync process while the server takes its time over the sync's read."""
     try:
         if request is not None:
             proc.stdin.write(request)
@@ -93,20 +94,21 @@ def _sigterm_during_a_slow_read(server, proc: subprocess.Popen, request: bytes |
             if any(kind == "slow" for kind, _op in server.faults.applied):
                 break
             time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         return proc.communicate(timeout=120)
     finally:
         proc.kill()
         server.faults.clear()
 
 
-def test_sigterm_stops_a_running_sync_at_a_safe_point(cli, server, home):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_stops_a_running_sync_at_a_safe_point(cli, server, home, sig):
     set_up_profile(cli, server, "Ada", "Bo", "Cy")
     server.faults.slow(4.0, count=None, operation="SyncFolderItems")
     env = {**os.environ, "BCSYNC_NO_KEYRING": "1"}
     proc = subprocess.Popen([BCSYNC, "--home", str(home), "--profile", "ann", "sync"], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out, err = _sigterm_during_a_slow_read(server, proc)
+    out, err = _signal_during_a_slow_read(server, proc, sig=sig)
     assert proc.returncode == 1, (out, err)
     assert b"stopping at the next safe point" in err and b"Traceback" not in err
     last = json.loads(cli("log", "--json").out)["runs"][0]
@@ -127,7 +129,7 @@ def test_sigterm_stops_the_tuis_sync_child_at_a_safe_point(cli, server, home):
                "profile": "ann", "mode": "incremental", "dry_run": False, "force": False}
     proc = subprocess.Popen([sys.executable, "-m", "bcsync_tui.core.sync.child"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = _sigterm_during_a_slow_read(server, proc, json.dumps(request).encode() + b"\n")
+    out, err = _signal_during_a_slow_read(server, proc, json.dumps(request).encode() + b"\n")
     result = [json.loads(line) for line in out.splitlines() if b'"result"' in line]
     assert result and result[0]["result"]["status"] == "cancelled", (out, err)
     assert server.stats.count("CreateItem") == 0
