@@ -208,7 +208,9 @@ def _escape(text: str) -> str:
 
 def _fold(line: str, limit: int = 75) -> str:
     """Fold at 75 octets without splitting a UTF-8 character (RFC 6350 §3.2)."""
-    out, cur, size = [], [], 0
+    out: list[str] = []
+    cur: list[str] = []
+    size = 0
     for ch in line:
         width = len(ch.encode("utf-8"))
         if size + width > limit:
@@ -224,7 +226,10 @@ def vcard_lines(contact: dict[str, Any], version: str = "3.0") -> list[str]:
     if version not in VERSIONS:
         raise ValueError(f"vCard version must be one of {', '.join(VERSIONS)}")
     v4 = version == "4.0"
-    g = lambda key: str(contact.get(key) or "")  # noqa: E731
+
+    def g(key: str) -> str:
+        return str(contact.get(key) or "")
+
     lines = ["BEGIN:VCARD", f"VERSION:{version}"]
     if v4 and contact.get("type") == model.COMPANY:
         lines.append("KIND:org")
