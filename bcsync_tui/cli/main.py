@@ -17,17 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
+# the one table of exit codes, under the names the CLI modules use
+from ..core.exit_codes import EXIT_CONFIG, EXIT_GUARD, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK
+from ..core.exit_codes import EXIT_ITEM_ERRORS as EXIT_ITEMS
 from ..core.lock import LockedError
 from ..core.model import ValidationError
 from ..core.paths import PROFILE_ENV, FileProblem, Paths, default_profile_name
 from ..core.profiles import only_profile
+from ..core.status_file import read_facts
 from ..core.storage import StoreCorruptError
 from ..core.store import NotFoundError, Store
 from .output import printable, warn
 
-EXIT_OK, EXIT_ITEMS, EXIT_GUARD, EXIT_CONFIG, EXIT_LOCKED = 0, 1, 2, 3, 4
-EXIT_INTERRUPTED = 130
-EXIT_INTERNAL = 70
 DEBUG_ENV = "BCSYNC_DEBUG"
 
 
@@ -67,6 +68,12 @@ class Context:
             self._store = Store(self.paths.store_file, backup_dir=self.paths.backup_dir)
         return self._store
 
+    def status_facts(self) -> Any:
+        """What ``bcsync status`` reports: from ``status.json`` when current, without loading the store."""
+        from .status_facts import current_facts
+
+        return current_facts(self.paths.store_file, self.store)
+
     def secrets(self) -> Any:
         from ..core.secrets import SecretStore
 
@@ -74,6 +81,9 @@ class Context:
 
     def close(self) -> None:
         if self._store is not None:
+            from .status_facts import refresh_facts
+
+            refresh_facts(self._store)  # the next `bcsync status` need not load the store
             self._store.close()
             self._store = None
 
@@ -261,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Recovery commands (backups, restore) work on files and must run on a store that no longer loads.
         if not args.profile and not os.environ.get(PROFILE_ENV) and not getattr(args, "recovery", False) and (
                 store_file.exists() or store_file.with_name(store_file.name + ".wal").exists()):
-            ctx.profile = only_profile(ctx.store(), ctx.profile)
+            known = read_facts(store_file)  # current status.json: the profile names without loading the store
+            ctx.profile = only_profile(known.names() if known else ctx.store(), ctx.profile)
         func = args.func
         return int((func(ctx) if func else _open_tui(ctx)) or 0)
     except KeyboardInterrupt:

@@ -17,7 +17,8 @@ from typing import Any
 
 from ..core.history import get_run, list_conflicts, list_runs
 from ..core.profiles import Profile, list_profiles, load_profile, mailbox_where
-from ..tui.badges import KEPT_TEXT, count_kept
+from ..core.status_file import StoreFacts
+from ..tui.badges import KEPT_TEXT
 from .main import (DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, CliError, Context,
                    filter_error_lines)
 from .main import _caption as field_caption
@@ -162,26 +163,18 @@ def exact_duration(seconds: int) -> str:
     return " ".join(parts) or "0 s"
 
 
-def profile_status(ctx: Context, profile: Profile, max_age: int | None) -> dict[str, Any]:
+def profile_status(facts: StoreFacts, profile: Profile, max_age: int | None) -> dict[str, Any]:
     from ..core.filters import ContactFilter, FilterError
-    from ..core.sync.eligibility import outbound_reason
 
-    store = ctx.store()
-    runs = list_runs(store, profile.name)
-    last = runs[0] if runs else None
-    last_ok = next((r for r in runs if r.get("status") == "ok"), None)
-    contacts = store.contacts_raw()
+    counted = facts.profile(profile.name)
+    last, last_ok = (counted.last_run, counted.last_ok_run) if counted else (None, None)
+    selected, linked, kept = (counted.selected, counted.linked, counted.kept) if counted else (None, 0, 0)
     problems: list[str] = []
     try:
-        cf = ContactFilter.from_dict(profile.filter)
-        description = cf.describe()
-        selected = sum(1 for c in contacts if outbound_reason(c, cf) is None)
+        description = ContactFilter.from_dict(profile.filter).describe()
     except FilterError as exc:
-        description, selected = f"invalid: {filter_error_lines(exc)[0]}", None
+        description = f"invalid: {filter_error_lines(exc)[0]}"
         problems.append(f"the filter is invalid ({filter_error_lines(exc)[0]}); fix it with `bcsync filter`")
-    links = {lk["contact_uuid"]: lk for lk in store.links.raw().values() if lk.get("profile") == profile.name}
-    linked = len(links)
-    kept = count_kept(contacts, cf, links) if selected is not None else 0
     age = age_seconds(last) if last else None
     if not profile.configured:
         problems.append("no mailbox set up (`bcsync setup`)")
@@ -197,7 +190,7 @@ def profile_status(ctx: Context, profile: Profile, max_age: int | None) -> dict[
             "server_url": profile.server_url, "transport": profile.transport,
             "folder_name": profile.folder_name, "filter": dict(profile.filter),
             "filter_description": description,
-            "contacts": {"master": len(contacts), "selected": selected, "linked": linked, "kept": kept},
+            "contacts": {"master": facts.master, "selected": selected, "linked": linked, "kept": kept},
             "last_run": run_summary(last) if last else None,
             "last_success_at": (last_ok.get("ended_at") or last_ok.get("started_at")) if last_ok else None,
             "age_seconds": round(age) if age is not None else None, "max_age_seconds": max_age,
@@ -239,14 +232,15 @@ def cmd_status(ctx: Context) -> int:
     from ..core.schedule import current_status
 
     max_age = _max_age(ctx.args.max_age)
-    store = ctx.store()
+    facts = ctx.status_facts()
     if ctx.args.all_profiles:
-        profiles = list_profiles(store)
+        profiles = [Profile.from_doc(p.doc) for p in facts.profiles]
         if not profiles:
             raise CliError("no profiles in this store yet; create one with `bcsync setup`")
     else:
-        profiles = [load_profile(store, ctx.profile)]
-    reports = [profile_status(ctx, p, max_age) for p in profiles]
+        counted = facts.profile(ctx.profile)
+        profiles = [Profile.from_doc(counted.doc) if counted else load_profile(ctx.store(), ctx.profile)]
+    reports = [profile_status(facts, p, max_age) for p in profiles]
     schedule = current_status().to_dict()
     code = EXIT_OK if all(r["healthy"] for r in reports) else EXIT_ITEMS
     if ctx.json:

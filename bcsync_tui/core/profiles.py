@@ -196,10 +196,11 @@ def get_or_new_profile(store: Store, name: str) -> Profile:
         return Profile(name=name)
 
 
-def only_profile(store: Store, default: str) -> str:
-    """The profile to use when none was named: ``default`` (the OS user), or, when the store has no
-    profile of that name but exactly one other, that one (a store set up for one user)."""
-    names = [d.get("name") for d in store.profiles.raw().values()]
+def only_profile(store: Store | list[str], default: str) -> str:
+    """The profile to use when none was named: ``default`` (the OS user), or, when the store (or the
+    list of its profile names) has no profile of that name but exactly one other, that one (a store
+    set up for one user)."""
+    names = store if isinstance(store, list) else [d.get("name") for d in store.profiles.raw().values()]
     return names[0] if default not in names and len(names) == 1 else default
 
 

@@ -79,6 +79,12 @@ def _sig(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def files_signature(path: Path) -> tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]:
+    """(snapshot, journal) of a store on disk as (inode, size, mtime) each, None for a missing file:
+    what ``JournaledStorage.signature`` reports once its memory holds exactly these files."""
+    return _sig(path), _sig(path.with_name(path.name + ".wal"))
+
+
 class JournaledStorage(Storage):
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0,
                  compact_min_bytes: int = 1 << 20):
@@ -131,6 +137,12 @@ class JournaledStorage(Storage):
             self._apply_wal_tail()
         self.generation += 1
         return True
+
+    def signature(self) -> tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]:
+        """The (snapshot, journal) signature of the files the data in memory reflects (refreshed
+        first): anything derived from this data is current while ``files_signature`` still equals it."""
+        self.refresh()
+        return self._snap_sig, self._wal_sig
 
     def _whole_reload_needed(self, snap_sig: tuple[int, int, int] | None,
                              wal_sig: tuple[int, int, int] | None) -> bool:
