@@ -260,7 +260,7 @@ class ContactsScreen(Screen[None]):
         from .setup import ExchangeSetupScreen
 
         self.notify(f"Profile '{self.app.profile_name}' has no mailbox to sync with yet: enter its e-mail "
-                    "address, server and password here, then save.", title="Set up Exchange first",
+                    "address and how to sign in here, then save.", title="Set up Exchange first",
                     severity="warning", timeout=8, markup=False)
 
         def saved(profile: Any) -> None:
