@@ -142,3 +142,11 @@ def test_batches_count_towards_the_mailbox_concurrency_limit(ann):
     g.faults.resume()
     t.join(30)
     assert results == [200]
+
+
+def test_latency_delays_graph_requests_but_not_sign_in():
+    with LoopbackGraph(users=[ANN], tls=True, latency_ms=20) as g:
+        client = Graph(g, device_sign_in(g)["access_token"])
+        assert client.get("/me").status_code == 200
+        slowed = {op for kind, op in g.faults.applied if kind == "slow"}
+        assert slowed == {"getUser"}
