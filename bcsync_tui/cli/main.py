@@ -231,7 +231,7 @@ def _caption(key: str) -> str:
 
 def filter_error_where(exc: Any) -> str:
     """Where a filter error is, in the words the CLI and the TUI both use: ``column N`` (from 1)."""
-    return f"column {exc.position + 1}"
+    return f"column {exc.column}"
 
 
 def filter_error_lines(exc: Any) -> list[str]:

@@ -50,10 +50,15 @@ class FilterError(ValueError):
         super().__init__(field, expression, position, reason)
         self.field, self.expression, self.position, self.reason = field, expression, position, reason
 
+    @property
+    def column(self) -> int:
+        """Where the error is as people count (from 1), in the TUI and the CLI alike."""
+        return self.position + 1
+
     def __str__(self) -> str:
         f = FIELD_BY_KEY.get(self.field)
         label = f.caption if f else self.field
-        text = f"{self.reason} at position {self.position}: {self.expression}"
+        text = f"{self.reason} (column {self.column}): {self.expression}"
         return f"{label}: {text}" if label else text
 
 

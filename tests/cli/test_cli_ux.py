@@ -110,6 +110,7 @@ def test_filter_errors_name_the_column_like_the_tui(ann):
     assert first == f"bcsync: {filter_error_message(error)}"
     assert f"(column {error.position + 1})" in first and "position" not in first
     assert f"(column {error.position + 1})" in caret_text(error).plain
+    assert f"(column {error.column})" in str(error) and "position" not in str(error)  # every other message too
 
 
 def test_a_failed_dry_run_does_not_say_nothing_to_do(ann):

@@ -194,10 +194,10 @@ def test_error_str_attributes_and_type():
     err = validate_expression("City", "'Oslo")
     assert isinstance(err, ValueError)
     assert err.field == "city"  # caption resolved to the key
-    assert str(err) == "City: unclosed quote at position 5: 'Oslo"
+    assert str(err) == "City: unclosed quote (column 6): 'Oslo"
     again = pickle.loads(pickle.dumps(err))
     assert (again.field, again.expression, again.position, again.reason) == ("city", "'Oslo", 5, "unclosed quote")
-    assert str(validate_expression("Foo", "x")) == "Foo: unknown field 'Foo' at position 0: x"
+    assert str(validate_expression("Foo", "x")) == "Foo: unknown field 'Foo' (column 1): x"
 
 
 def test_non_text_expression_is_rejected():
