@@ -7,7 +7,7 @@ from __future__ import annotations
 import quopri
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from .contacts_types import check_encoding
 
@@ -24,7 +24,7 @@ class Prop:
     value: str  # raw, still escaped (quoted-printable already decoded)
     line: int
 
-    @property
+    @cached_property
     def types(self) -> set[str]:
         out = {t.lower() for t in self.params.get("TYPE", [])}
         out |= {t.lower() for t in self.params.get("", [])}  # vCard 2.1: bare ;WORK;FAX
@@ -78,7 +78,7 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
         else:
             flush()
             parts, start = [line], number
-            qp = _is_qp(_head(line))
+            qp = ("RINTABLE" in line or "rintable" in line) and _is_qp(_head(line))
     flush()
     return out
 
@@ -116,6 +116,8 @@ def parse_prop(number: int, line: str) -> Prop | str:
             key, val = "", key
         values = [v.strip() for v in val.replace('"', "").split(",")]
         params.setdefault(key.strip().upper(), []).extend(v for v in values if v)
+    if "CHARSET" not in params and not _is_qp(head):
+        return Prop(name, params, value, number)
     encoding = {e.upper() for e in params.get("ENCODING", [])} | {e.upper() for e in params.get("", [])}
     charset = (params.get("CHARSET") or ["utf-8"])[0]
     if "QUOTED-PRINTABLE" in encoding:
