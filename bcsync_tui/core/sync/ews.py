@@ -32,6 +32,7 @@ from exchangelib.services import CreateFolder, SyncFolderItems
 from ..net import DeadlineAdapter, WatchedResponse, default_deadline, last_request_overran
 from ..profiles import Profile
 from . import events as ev
+from .ews_payload import create_contacts
 from .transport import (FolderInfo, FolderMissing, FoundBy, ItemUpdate, NewItem, Outcome, RemoteChanges,
                         RemoteItem, ServerInfo, SyncStateInvalid, ThrottleCallback, TransportStats, WriteResult)
 
@@ -534,9 +535,8 @@ class EwsTransport:
                     setattr(c, STAMP, new.stamp)
                 contacts.append(c)
             try:
-                results = self._write("CreateItem", len(pending), lambda: self.account.bulk_create(
-                    folder=folder, items=contacts, message_disposition=SAVE_ONLY, chunk_size=len(contacts)),
-                    resend=False)
+                results = self._write("CreateItem", len(pending), lambda: create_contacts(self.account, folder, contacts),
+                                      resend=False)
             except Busy:
                 found = self._find_stamped(folder, [new.stamp for _n, new in pending if new.stamp])
                 for n, new in pending:
