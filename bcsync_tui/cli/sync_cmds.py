@@ -17,6 +17,7 @@ from typing import Any
 
 from ..core.history import get_run, list_conflicts, list_runs
 from ..core.profiles import Profile, list_profiles, load_profile, mailbox_where
+from ..core.records import RunStatus
 from ..core.status_file import StoreFacts
 from ..tui.badges import KEPT_TEXT
 from .main import (DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, CliError, Context,
@@ -24,11 +25,6 @@ from .main import (DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, C
 from .main import _caption as field_caption
 from .output import ProgressPrinter, emit_json, fields_block, human_age, local_time, say, table, warn
 from .runview import age_seconds, counts_line, log_rows, print_run, run_summary
-
-
-#: how `status` names a last run that did not end well
-LAST_RUN_PROBLEM = {"failed": "the last sync failed", "aborted": "the last sync was stopped by a safety guard",
-                    "partial": "the last sync finished with errors", "cancelled": "the last sync was cancelled"}
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -182,7 +178,8 @@ def profile_status(facts: StoreFacts, profile: Profile, max_age: int | None) -> 
         if max_age is not None:
             problems.append("never synced")
     elif last.get("status") != "ok":
-        problems.append(LAST_RUN_PROBLEM.get(last.get("status", ""), f"the last sync ended {last.get('status')}"))
+        status = RunStatus.of(last.get("status", ""))
+        problems.append(status.problem if status and status.problem else f"the last sync ended {last.get('status')}")
     if max_age is not None and age is not None and age > max_age:
         problems.append(f"the last sync was {exact_duration(math.ceil(age))} ago, longer than the "
                         f"{exact_duration(max_age)} --max-age allows")

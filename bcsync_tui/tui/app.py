@@ -28,7 +28,7 @@ from ..core.store import Store
 from ..core.sync.events import Progress, StoreLocked
 from . import commands as cmd
 from .errors import explain
-from .messages import SyncFinished, SyncPhaseChanged, SyncProgressed
+from .messages import SyncFinished, SyncProgressed
 from .settings import load_settings, save_settings
 from .threads import in_daemon_thread
 
@@ -78,8 +78,6 @@ class BcsyncApp(App[int]):
         self.secrets = SecretStore(paths.secrets_file)
         self.sync_cancel: threading.Event | None = None
         self._reloading = False
-        self.sync_progress_latest: tuple[Progress, float] | None = None
-        self._progress_posted = False
         self._auto_retry_at: float | None = None
         settings = load_settings(paths)
         if settings.get("theme") in self.available_themes:
@@ -189,7 +187,7 @@ class BcsyncApp(App[int]):
         self.sync_cancel = threading.Event()
         # The kind first: the progress panel reads it when it sees the sync start.
         self.sync_kind = f"{'dry run' if dry_run else mode} sync"
-        self.sync_progress = self.sync_progress_latest = None
+        self.sync_progress = None
         self.sync_running = True
         return self._sync_worker(mode, dry_run, force, manual, self.sync_cancel)
 
@@ -218,35 +216,20 @@ class BcsyncApp(App[int]):
         CPU work never competes with the keyboard for the GIL (see core/sync/child.py). The store's
         file lock orders its writes and the UI's like those of two processes."""
         from ..core.sync.child import sync_in_child
+        from ..core.sync.events import Coalescer
+
+        # The sync thread hands progress to the UI only as messages (coalesced: one per interval).
+        def post(progress: Progress) -> None:
+            self.post_message(SyncProgressed(progress, time.monotonic()))
 
         return sync_in_child(self.store.path, self.profile_name, backup_dir=self.store.backup_dir,
                              secrets_file=self.secrets.file, mode=mode, dry_run=dry_run, force=force,
-                             on_progress=self._progress_from_thread, cancel=cancel)
-
-    def _progress_from_thread(self, progress: Progress) -> None:
-        previous = self.sync_progress_latest
-        self.sync_progress_latest = (progress, time.monotonic())
-        if previous is None or previous[0].phase != progress.phase:
-            self.post_message(SyncPhaseChanged(*self.sync_progress_latest))
-        elif not self._progress_posted:
-            self._progress_posted = True
-            self.post_message(SyncProgressed())
+                             on_progress=Coalescer(post, PROGRESS_INTERVAL), cancel=cancel)
 
     @on(SyncProgressed)
-    def _show_progress(self) -> None:
-        self.sync_progress = self.sync_progress_latest
-        self.set_timer(PROGRESS_INTERVAL, self._progress_window_closed)
-
-    @on(SyncPhaseChanged)
-    def _show_phase(self, message: SyncPhaseChanged) -> None:
+    def _show_progress(self, message: SyncProgressed) -> None:
         if self.sync_running:
             self.sync_progress = (message.progress, message.at)
-
-    def _progress_window_closed(self) -> None:
-        self._progress_posted = False
-        if self.sync_progress_latest is not self.sync_progress and self.sync_running:
-            self._progress_posted = True
-            self._show_progress()
 
     @on(SyncFinished)
     def _sync_finished(self, message: SyncFinished) -> None:

@@ -8,13 +8,10 @@ from typing import Any
 from textual.message import Message
 
 
-class SyncProgressed(Message):
-    """New progress from the sync thread is waiting in ``app.sync_progress_latest`` (coalesced)."""
-
-
 @dataclass
-class SyncPhaseChanged(Message):
-    """The sync began a new phase (a handful per run, so never coalesced: the panel lists each)."""
+class SyncProgressed(Message):
+    """Progress from the sync thread, coalesced by ``events.Coalescer`` (a new phase is never
+    coalesced away: the panel lists each)."""
 
     progress: Any  # events.Progress
     at: float

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Exit codes shared by the CLI, the TUI and the run records: one table, in core.exit_codes.
@@ -56,3 +58,21 @@ class Progress:
     message: str = ""
     #: seconds the run is waiting because the server throttles it (0 when not waiting)
     throttle_wait: float = 0.0
+
+
+class Coalescer:
+    """The one progress coalescer (the CLI and the TUI both use it): forwards at most one report
+    per ``interval`` seconds, so a fast sync cannot flood a screen; phase changes, throttle waits
+    and a phase's last step pass at once, so none is coalesced away."""
+
+    def __init__(self, target: Callable[[Progress], None], interval: float = 0.1):
+        self.target, self.interval = target, interval
+        self._last = 0.0
+        self._phase = ""
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        urgent = progress.phase != self._phase or progress.throttle_wait or progress.done == progress.total
+        if urgent or now - self._last >= self.interval:
+            self._last, self._phase = now, progress.phase
+            self.target(progress)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from typing import Any
 
 from ..paths import Paths
@@ -17,6 +16,7 @@ from ..secrets import SecretStore
 from ..store import Store
 from . import events as ev
 from .engine import ProgressCallback, SyncRun, TransportFactory
+from .events import Coalescer
 from .transport import Transport
 from .executor import BATCH
 
@@ -43,22 +43,6 @@ def ews_factory(secrets: SecretStore, timeout: float = 30.0) -> TransportFactory
 
     return make
 
-
-class Coalescer:
-    """Forward at most one progress report per ``interval`` seconds (always the newest), so a fast
-    sync cannot flood a screen; phase changes and throttle waits pass at once."""
-
-    def __init__(self, target: ProgressCallback, interval: float = 0.1):
-        self.target, self.interval = target, interval
-        self._last = 0.0
-        self._phase = ""
-
-    def __call__(self, progress: ev.Progress) -> None:
-        now = time.monotonic()
-        urgent = progress.phase != self._phase or progress.throttle_wait or progress.done == progress.total
-        if urgent or now - self._last >= self.interval:
-            self._last, self._phase = now, progress.phase
-            self.target(progress)
 
 
 def sync_blocking(store: Store, profile_name: str, *, mode: str = "incremental", dry_run: bool = False,

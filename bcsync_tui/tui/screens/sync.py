@@ -18,6 +18,7 @@ from textual.worker import WorkerFailed
 
 from ...cli.common import plural
 from ...core.filters import ContactFilter
+from ...core.records import status_words
 from ..widgets.tickbox import TickBox
 from ..widgets.filter_form import FilterForm, filter_error_message
 from ..widgets.status_line import contact_number, local_time, who
@@ -29,10 +30,6 @@ PLAN_ROWS = 500
 SIDES = {"outlook": "to Outlook", "master": "to master", "link": "links"}
 #: plan actions that read as nouns ("2 conflicts"); the others are verbs ("2 create")
 PLAN_NOUNS = {"conflict"}
-STATUS_TEXT = {
-    "ok": "finished", "partial": "finished with errors", "aborted": "stopped by a safety guard",
-    "failed": "failed", "cancelled": "cancelled",
-}
 
 
 @dataclass(frozen=True)
@@ -143,7 +140,7 @@ class SyncDialog(ModalScreen[SyncRequest | None]):
         plan = record.get("plan", [])
         text = Text()
         if record.get("status") != "ok":
-            text.append(f"This sync would be {STATUS_TEXT.get(record.get('status', ''), record.get('status'))}: ",
+            text.append(f"This sync would be {status_words(record.get('status', ''))}: ",
                         "bold red")
             text.append(f"{record.get('message', '')}\n")
         if plan or record.get("status") == "ok":
@@ -192,7 +189,7 @@ class SyncSummaryScreen(ModalScreen[None]):
         r = self.record
         status = r.get("status", "")
         with Vertical(classes=f"dialog-box summary -{status}"):
-            yield Label(f"{r.get('mode', '').capitalize()} sync {STATUS_TEXT.get(status, status)} · "
+            yield Label(f"{r.get('mode', '').capitalize()} sync {status_words(status)} · "
                         f"{local_time(r.get('ended_at'))}", classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-scroll"):
                 yield Static(self._body(), markup=False)
