@@ -284,3 +284,25 @@ def test_display_value():
     assert model.display_value({"privacy_blocked": False}, "privacy_blocked") == "no"
     assert model.display_value({}, "city") == ""
     assert model.display_value({"revision": 3}, "revision") == "3"
+
+
+def test_run_record_and_sync_state_keep_their_stored_shape():
+    from bcsync_tui.core.records import (ItemNote, Orphan, OrphanKind, PlanRow, RunRecord, RunStatus, SyncState,
+                                         status_words)
+
+    run = RunRecord("id1", "ann", "full", True, "2026-12-01T10:00:00Z", status=RunStatus.ABORTED, exit_code=2)
+    run.counts.outlook_created = 3
+    run.skipped.append(ItemNote("item-1", "Kari", "no e-mail; not imported"))
+    run.errors.append(ItemNote("CT000001", "Ann", "ErrorQuotaExceeded: full"))
+    run.plan.append(PlanRow("create", "outlook", "CT000002", "Bo"))
+    doc = run.to_doc()
+    assert doc["status"] == "aborted" and doc["exit_code"] == 2 and doc["counts"]["outlook_created"] == 3
+    assert doc["skipped"] == [{"ref": "item-1", "name": "Kari", "reason": "no e-mail; not imported"}]
+    assert doc["errors"] == [{"ref": "CT000001", "name": "Ann", "message": "ErrorQuotaExceeded: full"}]
+    assert doc["plan"] == [{"action": "create", "side": "outlook", "ref": "CT000002", "name": "Bo", "detail": ""}]
+    assert RunStatus.ABORTED.problem == "the last sync was stopped by a safety guard" and RunStatus.OK.problem is None
+    assert status_words("partial") == "finished with errors" and status_words("weird") == "weird"
+    state = SyncState("f1", "Business Central", "s1", ["i2"], 4, {"i3": Orphan("", "a@x.example", OrphanKind.DUPLICATE)})
+    stored = state.to_doc()
+    assert stored["orphans"] == {"i3": ["", "a@x.example", "duplicate"]} and "server_version" not in stored
+    assert SyncState.from_doc(stored) == state

@@ -919,3 +919,39 @@ def test_temp_files_of_dead_writers_are_removed_on_open(tmp_path):
     mine.write_bytes(b"in progress")
     store_mod.Store(tmp_path / "store.json").close()
     assert not orphan.exists() and mine.exists()
+
+
+def test_one_number_allocator_for_single_and_bulk_adds(tmp_path):
+    """add_contact and add_contacts draw from the same series and never reuse a number, even one a
+    row brought along."""
+    s = Store(tmp_path / "store.json")
+    first = s.add_contact({"first_name": "Ann", "email": "ann@example.com"})
+    bulk = s.add_contacts([{"first_name": "Bo", "type": model.PERSON}, {"first_name": "Cy", "no": "CT000003",
+                                                                         "type": model.PERSON},
+                           {"first_name": "Di", "type": model.PERSON}])
+    last = s.add_contact({"first_name": "Ed"})
+    numbers = [first["no"], *(c["no"] for c in bulk), last["no"]]
+    assert numbers == ["CT000001", "CT000002", "CT000003", "CT000004", "CT000005"]
+    s.close()
+
+
+def test_link_and_journal_queries_of_one_profile(tmp_path):
+    from bcsync_tui.core.records import LinkRow
+
+    s = Store(tmp_path / "store.json")
+    with s.transaction():
+        ann = s.save_link(LinkRow("ann", "u1", "item-1", "ck", {"city": "Oslo"}, {"city": "Oslo"}, 3))
+        s.save_link(LinkRow("bob", "u1", "item-9", "ck", None, None))
+        s.journal_creates("ann", "run-1", ["u2", "u3"])
+        s.journal_creates("ann", "run-2", ["u4"])
+        s.journal_creates("bob", "run-3", ["u5"])
+    assert [(lk.item_id, lk.base_master) for lk in s.links_of("ann").values()] == [("item-1", {"city": "Oslo"})]
+    moved = s.links_of("ann")[ann]
+    moved.change_key = "ck2"
+    s.save_link(moved, ann)
+    assert s.link_at(ann).change_key == "ck2" and len(s.links_of("ann")) == 1
+    assert sorted(j["contact_uuid"] for j in s.journal_of("ann")) == ["u2", "u3", "u4"]
+    s.drop_journal("ann", keep_run="run-2")
+    assert [j["contact_uuid"] for j in s.journal_of("ann")] == ["u4"]
+    assert [j["contact_uuid"] for j in s.journal_of("bob")] == ["u5"]
+    s.close()
