@@ -321,4 +321,4 @@ def signed_in(profile: Profile, secrets: Secrets) -> bool:
         cache.deserialize(cached)
     except ValueError:
         return False
-    return bool(cache.find(msal.TokenCache.CredentialType.REFRESH_TOKEN))
+    return any(True for _ in cache.search(msal.TokenCache.CredentialType.REFRESH_TOKEN))
