@@ -148,3 +148,18 @@ def test_a_setting_change_keeps_the_sign_in(cli, g):
     with cli.store() as store:
         p = load_profile(store, "ann")
         assert (p.transport, p.folder_name, p.graph_auth) == ("graph", "BC Kontakter", "device_code")
+
+
+def test_a_mailbox_that_does_not_exist_is_named(cli, g):
+    r = cli("setup", "--email", "nobody@example.com", *_graph_args(g, "example.com"), "--client-id", APP,
+            "--client-secret-stdin", "--validate", stdin=APP_SECRET + "\n")
+    assert r.code == 3 and "No Exchange Online mailbox was found for nobody@example.com" in r.err
+
+
+def test_a_sync_without_a_sign_in_says_to_sign_in(cli, g):
+    g.auto_approve = EMAIL
+    assert cli("setup", "--email", EMAIL, *_graph_args(g), "--client-id", g.public_client_id).code == 0
+    cli.paths.secrets_file.unlink()  # the token cache is gone (another machine, a cleared keyring)
+    r = cli("sync")
+    assert r.code == 3 and "Not signed in to Microsoft 365 as ann@example.com" in r.both
+    assert "bcsync setup --transport graph" in r.both
