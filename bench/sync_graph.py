@@ -27,7 +27,6 @@ from bcsync_tui.core.secrets import SecretStore  # noqa: E402
 from bcsync_tui.core.store import Store  # noqa: E402
 from bcsync_tui.core.sync.graph import PAGE  # noqa: E402
 from bcsync_tui.core.sync.graph_http import BATCH_MAX  # noqa: E402
-from bcsync_tui.core.sync.runner import sync_blocking  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sync as sync_bench  # noqa: E402
