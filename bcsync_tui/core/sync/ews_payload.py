@@ -30,10 +30,12 @@ from exchangelib.services.common import folder_ids_element
 from exchangelib.util import TNS, create_element, safe_xml_value, value_to_xml_text
 from lxml import etree
 
-#: builds one field's element from its value
-Render = Callable[[Any], Any]
+#: adds one field's element, holding the value, to the item's element
+Render = Callable[[Any, Any], None]
 _SCALARS = (str, bool, int)
 _ITEM_ID = f"{{{TNS}}}ItemId"
+_ENTRY = f"{{{TNS}}}Entry"
+SubElement = etree.SubElement
 
 
 def _text(value: Any) -> str:
@@ -51,37 +53,33 @@ def _text(value: Any) -> str:
 def _text_field(tag: str, field: Any) -> Render:
     limit = field.max_length if isinstance(field, CharField) else None
 
-    def render(value: Any) -> Any:
+    def render(parent: Any, value: Any) -> None:
         if type(value) not in _SCALARS:
-            return field.to_xml(value, version=None)
+            parent.append(field.to_xml(value, version=None))
+            return
         if limit is not None and isinstance(value, str) and len(value) > limit:
             field.clean(value)  # raises exchangelib's own error for a value too long
-        elem = etree.Element(tag)
-        elem.text = _text(value)
-        return elem
+        SubElement(parent, tag).text = _text(value)
     return render
 
 
 def _single_entries(tag: str, value_attr: str) -> Render:
-    def render(entries: Any) -> Any:
-        parent = etree.Element(tag)
+    def render(parent: Any, entries: Any) -> None:
+        container = SubElement(parent, tag)
         for entry in entries:
-            child = etree.SubElement(parent, f"{{{TNS}}}Entry", Key=entry.label)
-            child.text = _text(getattr(entry, value_attr))
-        return parent
+            SubElement(container, _ENTRY, Key=entry.label).text = _text(getattr(entry, value_attr))
     return render
 
 
 def _multi_entries(tag: str, subfields: list[tuple[str, str]]) -> Render:
-    def render(entries: Any) -> Any:
-        parent = etree.Element(tag)
+    def render(parent: Any, entries: Any) -> None:
+        container = SubElement(parent, tag)
         for entry in entries:
-            child = etree.SubElement(parent, f"{{{TNS}}}Entry", Key=entry.label)
+            child = SubElement(container, _ENTRY, Key=entry.label)
             for attr, sub_tag in subfields:
                 value = getattr(entry, attr)
                 if value is not None:
-                    etree.SubElement(child, sub_tag).text = _text(value)
-        return parent
+                    SubElement(child, sub_tag).text = _text(value)
     return render
 
 
@@ -89,12 +87,13 @@ def _extended(field: Any, version: Any) -> Render:
     template = field.to_xml("x", version=version)
     values = template.findall(f"{{{TNS}}}Value")
 
-    def render(value: Any) -> Any:
+    def render(parent: Any, value: Any) -> None:
         if len(values) != 1 or not isinstance(value, str):
-            return field.to_xml(value, version=version)
+            parent.append(field.to_xml(value, version=version))
+            return
         elem = copy.deepcopy(template)
         elem.find(f"{{{TNS}}}Value").text = _text(value)
-        return elem
+        parent.append(elem)
     return render
 
 
@@ -114,7 +113,7 @@ def _renderer(field: Any, version: Any) -> Render:
     # Plain value fields whose to_xml is "an element holding the value's text" (not enums as ints).
     if isinstance(field, FieldURIField) and type(field).to_xml in (FieldURIField.to_xml, IntegerField.to_xml):
         return _text_field(f"{{{TNS}}}{field.field_uri_postfix}", field)
-    return lambda value: field.to_xml(value, version=version)
+    return lambda parent, value: parent.append(field.to_xml(value, version=version))
 
 
 class ContactXml:
@@ -137,7 +136,7 @@ class ContactXml:
                 value = field.clean(None) if field.is_required else default  # clean() raises exchangelib's error
             if value is None or (is_list and not value):
                 continue
-            elem.append(render(value))
+            render(elem, value)
         return elem
 
 
