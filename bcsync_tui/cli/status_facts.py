@@ -55,6 +55,8 @@ def refresh_facts(store: Store) -> None:
             record_facts(store)
     except (OSError, StoreCorruptError):
         pass  # the store changed under us into something unreadable: the next command says so
+    except Exception:  # noqa: BLE001 - a cache must never turn a command that worked into a failure;
+        pass  # whatever the counting met (a hand-edited link), `bcsync status` meets and reports it
 
 
 def current_facts(store_file, load_store) -> StoreFacts:
