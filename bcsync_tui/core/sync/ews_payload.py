@@ -42,12 +42,14 @@ def _text(value: Any) -> str:
     """``value_to_xml_text`` for the types contacts hold, without its per-call imports and checks."""
     kind = type(value)
     if kind is str:
-        return safe_xml_value(value)
+        text: str = safe_xml_value(value)
+        return text
     if kind is bool:
         return "1" if value else "0"
     if kind is int:
         return str(value)
-    return value_to_xml_text(value)
+    other: str = value_to_xml_text(value)
+    return other
 
 
 def _text_field(tag: str, field: Any) -> Render:
