@@ -111,8 +111,17 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
+# Which module registers each subcommand, so that a command builds only its own module's parsers
+# (`bcsync status` then neither imports nor builds the others); `bcsync --help` builds them all.
+COMMAND_MODULES = {"sync": "sync_cmds", "status": "sync_cmds", "log": "sync_cmds", "setup": "setup_cmds",
+                   "filter": "setup_cmds", "profiles": "setup_cmds", "contacts": "contacts", "schedule": "schedule",
+                   "backups": "backups", "restore": "backups"}
+SERVER_COMMANDS = ("demo", "exchange-server", "graph-server")
+
+
 def build_parser(command: str | None = None) -> Parser:
-    from . import backups, contacts, profiles_cmd, schedule, setup_cmds, sync_cmds
+    """The parser of every subcommand, or with ``command`` one of them, only that command's module."""
+    import importlib
 
     parser = Parser(prog="bcsync", description="Keep a business contact master and Outlook/Exchange contacts "
                     "in sync. Without a command, opens the terminal UI.",
@@ -123,13 +132,17 @@ def build_parser(command: str | None = None) -> Parser:
     common = Parser(add_help=False)
     _global_options(common, suppress=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    sync_cmds.register(sub, common)
-    setup_cmds.register(sub, common)
-    profiles_cmd.register(sub.choices["profiles"], common)  # `profiles remove NAME` under `profiles`
-    contacts.register(sub, common)
-    schedule.register(sub, common)
-    backups.register(sub, common)
-    _register_servers(sub, common, command)
+    known = command in COMMAND_MODULES or command in SERVER_COMMANDS
+    wanted = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else [] if known else \
+        list(dict.fromkeys(COMMAND_MODULES.values()))
+    for name in wanted:
+        importlib.import_module(f"{__package__}.{name}").register(sub, common)
+        if name == "setup_cmds":
+            from . import profiles_cmd
+
+            profiles_cmd.register(sub.choices["profiles"], common)  # `profiles remove NAME` under `profiles`
+    if command in SERVER_COMMANDS or not known:
+        _register_servers(sub, common, command)
     parser.set_defaults(func=None)
     return parser
 
