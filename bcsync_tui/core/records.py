@@ -64,6 +64,8 @@ class RunCounts:
     conflicts: int = 0
     skipped: int = 0
     errors: int = 0
+    #: linked contacts the run left in the Outlook folder although outside the filter (0 in records before it)
+    kept: int = 0
 
     def to_doc(self) -> dict[str, int]:
         return asdict(self)
@@ -210,6 +212,10 @@ class SyncState:
     orphans: dict[str, Orphan] = field(default_factory=dict)
     #: what the transport asked to keep (``ServerInfo.remember``)
     server_version: Any = None
+    #: after a clean run: the store's contacts revision it planned from and the fingerprint of the
+    #: settings the plan depends on (None/"": unknown, plan in full next run)
+    contacts_revision: int | None = None
+    plan_fingerprint: str = ""
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"folder_id": self.folder_id, "folder_name": self.folder_name,
@@ -218,6 +224,8 @@ class SyncState:
                                "orphans": {i: o.to_doc() for i, o in self.orphans.items()}}
         if self.server_version:
             doc["server_version"] = self.server_version
+        # always written: update_state merges keys, and an unknown revision must replace a known one
+        doc["contacts_revision"], doc["plan_fingerprint"] = self.contacts_revision, self.plan_fingerprint
         return doc
 
     @classmethod
@@ -226,4 +234,5 @@ class SyncState:
                    sync_state=doc.get("sync_state") or "", recheck_ids=list(doc.get("recheck_ids") or []),
                    linked_count=int(doc.get("linked_count") or 0),
                    orphans={i: Orphan.from_doc(o) for i, o in (doc.get("orphans") or {}).items()},
-                   server_version=doc.get("server_version"))
+                   server_version=doc.get("server_version"), contacts_revision=doc.get("contacts_revision"),
+                   plan_fingerprint=str(doc.get("plan_fingerprint") or ""))

@@ -125,6 +125,16 @@ class Store:
 
     # --- contacts ------------------------------------------------------------------------------
 
+    @property
+    def contacts_revision(self) -> int:
+        """The store-wide contacts revision: bumped in the same transaction as every contact write,
+        so a sync that finds it where it left it knows the master is unchanged without reading it."""
+        doc = self._meta("contacts_revision")
+        return int(doc["value"]) if doc else 0
+
+    def _bump_contacts_revision(self) -> None:
+        self._set_meta("contacts_revision", value=self.contacts_revision + 1)
+
     def _doc_id(self, uuid: str) -> str | None:
         """The document id of a contact. An index hit is checked against the document, so the
         O(n) rebuild happens only on a miss after a change, not after every commit."""
@@ -203,6 +213,7 @@ class Store:
                 raise model.ValidationError({"no": f"number {contact['no']} is already used"})
             doc_id = self.contacts.insert(contact)
             self._uuid_index[contact["uuid"]] = str(doc_id)
+            self._bump_contacts_revision()
         return dict(contact)
 
     def _number_taken(self, number: str, except_uuid: str | None = None) -> bool:
@@ -223,6 +234,8 @@ class Store:
                 contact["modified_at"] = now
                 contact["revision"] = 1
             self.contacts.insert_multiple(out)
+            if out:
+                self._bump_contacts_revision()
         return out
 
     def update_contact(self, uuid: str, changes: dict[str, Any], *, validate: bool = True) -> dict[str, Any]:
@@ -241,6 +254,7 @@ class Store:
                 diff["revision"] = int(current.get("revision", 0)) + 1
                 diff["modified_at"] = model.utc_now()
                 self.contacts.update(diff, doc_ids=[int(doc_id)])
+                self._bump_contacts_revision()
             return dict(self.contacts.raw()[doc_id])
 
     def delete_contact(self, uuid: str) -> None:
@@ -252,11 +266,14 @@ class Store:
                 raise NotFoundError(f"no contact with id {uuid}")
             self.contacts.update({"deleted": True, "deleted_at": model.utc_now(),
                                   "revision": int(current.get("revision", 0)) + 1}, doc_ids=[int(doc_id)])
+            self._bump_contacts_revision()
 
     def purge_tombstone(self, uuid: str) -> None:
-        doc_id = self._doc_id(uuid)
-        if doc_id and self.contacts.raw()[doc_id].get("deleted"):
-            self.contacts.remove(doc_ids=[int(doc_id)])
+        with self.transaction():
+            doc_id = self._doc_id(uuid)
+            if doc_id and self.contacts.raw()[doc_id].get("deleted"):
+                self.contacts.remove(doc_ids=[int(doc_id)])
+                self._bump_contacts_revision()
 
     # --- generic keyed records (profiles, links, runs, ...) -------------------------------------
 

@@ -6,6 +6,8 @@ asyncio). Every outcome, including failures and guard aborts, ends as a run reco
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +21,7 @@ from ..profiles import Profile, load_profile, update_state
 from ..records import ItemNote, LinkRow, Orphan, OrphanKind, RunRecord, RunStatus, SyncState
 from ..run_log import record_run
 from ..store import NotFoundError, Store
+from ..words import plural
 from . import events as ev
 from . import guards
 from .eligibility import outbound_reason
@@ -61,6 +64,7 @@ class SyncRun:
         self.folder = FolderInfo("", FoundBy.MISSING)
         self.changes = RemoteChanges([], [], "", True)
         self.snapshot: Snapshot = {}  # every master contact (tombstones too) when planning started
+        self.contacts_revision = 0  # the store's contacts revision the plan was made from
 
     # --- progress ------------------------------------------------------------------------------
 
@@ -124,6 +128,9 @@ class SyncRun:
             guards.check_folder(self.profile.folder_name, self.state.folder_name, self.state.folder_id,
                                 self.folder, self.links)
         self._create_folder_if_missing(t)
+        if self._nothing_to_do():
+            self._finish(RunStatus.OK, ExitCode.OK, "")
+            return
         self._read_master()
         self._fetch_orphans(t)
         plan = self._plan()
@@ -138,7 +145,7 @@ class SyncRun:
         self._save_state(t, plan, written)
         errors = self.run.counts.errors
         self._finish(RunStatus.PARTIAL if errors else RunStatus.OK, ExitCode.ITEM_ERRORS if errors else ExitCode.OK,
-                     f"{errors} item(s) failed; they are retried at the next sync" if errors else "")
+                     f"{plural(errors, 'item')} failed; they are retried at the next sync" if errors else "")
 
     # --- the steps, in order ---------------------------------------------------------------------
 
@@ -177,7 +184,31 @@ class SyncRun:
             self.folder = t.ensure_folder(self.profile.folder_name, None, create=True)
             self.changes = self._read_changes(t, None)
 
+    def _plan_fingerprint(self) -> str:
+        """A digest of the settings the plan depends on besides the contacts and the links."""
+        p = self.profile
+        settings = [p.filter, p.master_delete_policy, p.leave_filter_policy, p.link_outside_filter, p.folder_name,
+                    self.folder.folder_id, p.transport, p.server_url, p.email]
+        return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+    def _nothing_to_do(self) -> bool:
+        """An incremental run can skip reading the master and planning (O(changes), not O(contacts))
+        when Outlook reported no change, the master's revision and the plan's settings are those of
+        the last clean run, and nothing is pending: no journal (it makes the run full), no item to
+        re-read, no link in error, unstamped, unmerged or lost."""
+        c, state = self.changes, self.state
+        if self.mode != "incremental" or self.dry_run or c.full or c.items or c.deleted_ids or c.state_reset:
+            return False
+        if state.recheck_ids or state.contacts_revision is None or len(self.links) != state.linked_count:
+            return False
+        if (self.server_remember or state.server_version) != state.server_version:
+            return False
+        if state.contacts_revision != self.store.contacts_revision or state.plan_fingerprint != self._plan_fingerprint():
+            return False
+        return not any(lk.error or lk.needs_stamp or lk.synced_revision is None for lk in self.links)
+
     def _read_master(self) -> None:
+        self.contacts_revision = self.store.contacts_revision
         self.snapshot = {c["uuid"]: dict(c) for c in self.store.contacts.raw().values()}
 
     def _plan(self) -> Plan:
@@ -197,14 +228,19 @@ class SyncRun:
         return executor.written_ids
 
     def _save_state(self, t: Transport, plan: Plan, written: set[str]) -> None:
-        orphans = self._orphans_after(plan)
-        new_state, recheck = self._drain(t, written)
+        rows = self.store.links_of(self.name)  # the links as this run left them, read once
+        links = {lk.item_id: lk for lk in rows.values()}
+        orphans = self._orphans_after(plan, links)
+        new_state, recheck = self._drain(t, written, links)
         c = self.changes
         if not c.full and not c.items and not c.deleted_ids and not written:
             new_state = self.state.sync_state or new_state  # nothing happened: the old state is as good
+        clean = not self.run.counts.errors and not recheck
         new = SyncState(folder_id=self.folder.folder_id, folder_name=self.profile.folder_name, sync_state=new_state,
-                        recheck_ids=recheck, linked_count=len(self.store.links_of(self.name)), orphans=orphans,
-                        server_version=self.server_remember or self.state.server_version)
+                        recheck_ids=recheck, linked_count=len(rows), orphans=orphans,
+                        server_version=self.server_remember or self.state.server_version,
+                        contacts_revision=self.contacts_revision if clean else None,
+                        plan_fingerprint=self._plan_fingerprint() if clean else "")
         with self.store.transaction():
             if new != self.state:
                 update_state(self.store, self.name, **new.to_doc())
@@ -265,14 +301,13 @@ class SyncRun:
         if fetch:
             changes.items += [item for item in t.get(self.folder.folder_id, fetch) if item is not None]
 
-    def _orphans_after(self, plan: Plan) -> dict[str, Orphan]:
+    def _orphans_after(self, plan: Plan, linked: dict[str, LinkRow]) -> dict[str, Orphan]:
         """Folder items this profile knows but has not linked, by item id."""
         changes = self.changes
         orphans = {} if changes.full else dict(self.state.orphans)
         for item_id in changes.deleted_ids:
             orphans.pop(item_id, None)
         by_id = {it.item_id: it for it in changes.items}
-        linked = {lk.item_id for lk in self.store.links_of(self.name).values()}
         for item_id in list(by_id) + list(orphans):
             if item_id in linked:
                 orphans.pop(item_id, None)
@@ -293,12 +328,13 @@ class SyncRun:
         run = self.run
         run.skipped += [ItemNote(s.ref, s.name, s.reason) for s in plan.skipped]
         run.counts.skipped = len(plan.skipped)
+        run.counts.kept = plan.kept
         run.warnings += plan.warnings
         if self.dry_run:
             owners = {lk.item_id: lk.contact_uuid for lk in self.links}
             run.plan = preview(plan, self.snapshot, owners, run.counts)
 
-    def _drain(self, t: Transport, written: set[str]) -> tuple[str, list[str]]:
+    def _drain(self, t: Transport, written: set[str], links: dict[str, LinkRow]) -> tuple[str, list[str]]:
         """Move the sync state past our own writes so they do not come back as edits (NO-ECHO).
         Anything else that changed meanwhile (the user editing during the run) is re-read next run."""
         state = self.changes.state
@@ -309,7 +345,6 @@ class SyncRun:
             after = t.changes(self.folder.folder_id, state, ids_only=True)
         except SyncStateInvalid:
             return "", []
-        links = {lk.item_id: lk for lk in self.store.links_of(self.name).values()}
         recheck = [it.item_id for it in after.items
                    if it.item_id not in links or links[it.item_id].change_key != it.change_key]
         recheck += [i for i in after.deleted_ids if i in links]
