@@ -166,12 +166,30 @@ class LoopbackGraph:
         with self.store.lock:
             self.store.ensure_mailbox(email)
 
-    def add_client(self, client_id: str, secret: str | None = None, *, public: bool = False) -> None:
-        """Register an application: with a secret for client credentials, ``public`` for device code."""
+    def add_client(self, client_id: str, secret: str | None = None, *, public: bool = False,
+                   certificate_pem: str | None = None) -> None:
+        """Register an application: with a secret and/or a certificate (PEM; its client assertions are
+        verified) for client credentials, ``public`` for device code."""
         if secret is not None:
             self.clients.secrets[client_id] = secret
+        if certificate_pem is not None:
+            self.clients.certificates[client_id] = certificate_pem
         if public:
             self.clients.public.add(client_id)
+
+    def expire_client_secret(self, client_id: str) -> None:
+        """The application's secret has expired (AADSTS7000222)."""
+        self.clients.expired_secrets.add(client_id)
+
+    def require_consent(self, client_id: str, required: bool = True) -> None:
+        """Nobody consented to the application's permissions: a person's sign-in fails with AADSTS65001
+        (consent_required); an application token has no roles, so Graph answers 403 ErrorAccessDenied."""
+        (self.clients.unconsented.add if required else self.clients.unconsented.discard)(client_id)
+
+    def deny_mailbox(self, email: str, denied: bool = True) -> None:
+        """Application tokens may not open ``email``'s mailbox (outside the app's Exchange RBAC scope):
+        403 ErrorAccessDenied on /users/{email}/... A person's own token still may."""
+        (self.clients.denied_mailboxes.add if denied else self.clients.denied_mailboxes.discard)(email.lower())
 
     def approve_device_code(self, user_code: str | None = None, user: str | None = None,
                             timeout: float = 10.0) -> int:

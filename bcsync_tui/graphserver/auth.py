@@ -25,12 +25,14 @@ import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 
+from .assertion import verify_assertion
 from .errors import OAuthError
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 RESERVED_SCOPES = frozenset({"openid", "profile", "offline_access", "email"})
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+ASSERTED = "<a verified client assertion>"  # the credential of a request that signed in with a certificate
 
 
 @dataclass
@@ -41,6 +43,14 @@ class Principal:
     user: str | None  # the user's e-mail for delegated tokens, None for application tokens
     expires: float
     scopes: tuple[str, ...] = ()
+    #: application tokens: whether an admin consented to the app's permissions (no: a token without roles)
+    consented: bool = True
+    #: application tokens: mailboxes outside the app's Exchange RBAC scope (the tenant's live set)
+    denied: set[str] = field(default_factory=set)
+
+    def may_open(self, email: str) -> bool:
+        """Whether an application token may open ``email``'s mailbox (delegated: checked by the caller)."""
+        return self.delegated or (self.consented and email.lower() not in self.denied)
 
     @property
     def delegated(self) -> bool:
@@ -68,13 +78,20 @@ class RefreshGrant:
 
 @dataclass
 class Clients:
-    """Registered applications: confidential ones (id -> secret) and public ones (device code allowed)."""
+    """Registered applications: confidential ones (id -> secret, id -> certificate PEM) and public ones
+    (device code allowed); and what the tenant's admin did to them."""
 
     secrets: dict[str, str] = field(default_factory=dict)
     public: set[str] = field(default_factory=set)
+    certificates: dict[str, str] = field(default_factory=dict)
+    expired_secrets: set[str] = field(default_factory=set)
+    #: applications without consent to their permissions
+    unconsented: set[str] = field(default_factory=set)
+    #: mailboxes (lower case) application tokens may not open (outside their RBAC scope)
+    denied_mailboxes: set[str] = field(default_factory=set)
 
     def known(self, client_id: str) -> bool:
-        return client_id in self.secrets or client_id in self.public
+        return client_id in self.secrets or client_id in self.public or client_id in self.certificates
 
 
 def _b64url(data: bytes) -> str:
@@ -189,11 +206,19 @@ class TokenService:
                 "message": f"To sign in, use a web browser to open the page {uri} and enter the code "
                            f"{code.user_code} to authenticate."}
 
-    def token(self, root: str, form: dict[str, str], basic: tuple[str, str] | None) -> dict:
+    def token(self, root: str, form: dict[str, str], basic: tuple[str, str] | None, endpoint: str = "") -> dict:
+        """Answer a token request; ``endpoint`` is the token endpoint asked (a client assertion's audience)."""
         grant = form.get("grant_type", "")
         client, secret = form.get("client_id", ""), form.get("client_secret")
         if basic is not None:
             client, secret = basic
+        if "client_assertion" in form:
+            if not self.clients.known(client):
+                raise self._unknown_client(client)
+            verify_assertion(client, self.clients.certificates.get(client), form["client_assertion"],
+                             form.get("client_assertion_type", ""),
+                             [endpoint, f"{root}/{self.tenant_id}/oauth2/v2.0/token"])
+            secret = ASSERTED
         if grant == "client_credentials":
             return self._client_credentials(client, secret, form.get("scope", ""))
         if grant == DEVICE_GRANT:
@@ -210,17 +235,26 @@ class TokenService:
     def _client_credentials(self, client: str, secret: str | None, scope: str) -> dict:
         if not self.clients.known(client):
             raise self._unknown_client(client)
-        if client not in self.clients.secrets or not secret or not secrets.compare_digest(
+        if secret is ASSERTED:
+            pass
+        elif client not in self.clients.secrets or not secret or not secrets.compare_digest(
                 self.clients.secrets[client].encode(), secret.encode()):
             raise OAuthError(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret "
                              "being sent in the request is the client secret value, not the client secret ID, "
                              f"for a secret added to app '{client}'.")
+        elif client in self.clients.expired_secrets:
+            raise OAuthError(401, "invalid_client", 7000222, f"The provided client secret keys for app '{client}' "
+                             "are expired. Visit the Azure portal to create new keys for your app: "
+                             "https://aka.ms/NewClientSecret, or consider using certificate credentials for added "
+                             "security: https://aka.ms/certCreds.")
         scopes = tuple(scope.split())
         if not scopes or any(not s.endswith("/.default") for s in scopes):
             raise OAuthError(400, "invalid_scope", 1002012, f"The provided value for scope {scope} is not valid. "
                              "Client credential flows must have a scope value with /.default suffixed to the "
                              "resource identifier (application ID URI).")
-        token = self._issue(Principal(client, None, time.time() + self.token_lifetime, scopes))
+        # without admin consent Entra still issues the token, without roles: Graph then answers 403
+        token = self._issue(Principal(client, None, time.time() + self.token_lifetime, scopes,
+                                      client not in self.clients.unconsented, self.clients.denied_mailboxes))
         return {"token_type": "Bearer", "expires_in": self.token_lifetime, "ext_expires_in": self.token_lifetime,
                 "access_token": token}
 
@@ -241,6 +275,8 @@ class TokenService:
             if client not in self.clients.public and not secret:
                 raise OAuthError(401, "invalid_client", 7000218, "The request body must contain the following "
                                  "parameter: 'client_assertion' or 'client_secret'.")
+            if client in self.clients.unconsented:
+                raise _consent_required(client, code.scopes)
             code.redeemed = True
             return self._delegated(root, client, code.user, code.scopes)
 
@@ -293,6 +329,13 @@ class TokenService:
                           f"found in the directory '{self.tenant_id}'. This can happen if the application has not "
                           "been installed by the administrator of the tenant or consented to by any user in the "
                           "tenant.")
+
+
+def _consent_required(client: str, scopes: tuple[str, ...]) -> OAuthError:
+    resource = " ".join(s for s in scopes if s.lower() not in RESERVED_SCOPES)
+    return OAuthError(400, "invalid_grant", 65001, f"The user or administrator has not consented to use the "
+                      f"application with ID '{client}' named 'bcsync'. Send an interactive authorization request "
+                      f"for this user and resource ({resource}).", suberror="consent_required")
 
 
 def parse_form(body: bytes) -> dict[str, str]:

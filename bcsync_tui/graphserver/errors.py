@@ -48,9 +48,10 @@ def wrong_type(expected: str = "Edm.String") -> GraphError:
 class OAuthError(Exception):
     """An answer of the token or device-code endpoint: ``error`` plus an AADSTS-numbered description."""
 
-    def __init__(self, status: int, error: str, aadsts: int, description: str):
+    def __init__(self, status: int, error: str, aadsts: int, description: str, *, suberror: str = ""):
         super().__init__(f"{error}: AADSTS{aadsts}: {description}")
         self.status, self.error, self.aadsts, self.description = status, error, aadsts, description
+        self.suberror = suberror
 
     def body(self) -> dict[str, Any]:
         trace = str(uuid.uuid4())
@@ -59,7 +60,8 @@ class OAuthError(Exception):
                 f"{time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime())}",
                 "error_codes": [self.aadsts], "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
                 "trace_id": trace, "correlation_id": str(uuid.uuid4()),
-                "error_uri": f"https://login.microsoftonline.com/error?code={self.aadsts}"}
+                "error_uri": f"https://login.microsoftonline.com/error?code={self.aadsts}",
+                **({"suberror": self.suberror} if self.suberror else {})}
 
 
 def method_not_allowed() -> GraphError:

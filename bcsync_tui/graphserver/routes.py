@@ -50,6 +50,8 @@ def find_mailbox(store: Store, principal: Principal, segments: list[str]) -> tup
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segments[0]}'.")
     if mbx is None:
         raise GraphError(404, "ErrorInvalidUser", "The requested user is invalid.")
+    if not principal.may_open(mbx.email):  # no admin consent, or outside the app's RBAC scope
+        raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
     return mbx, rest, f"users('{mbx.email}')"
 
 

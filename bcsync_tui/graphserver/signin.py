@@ -38,6 +38,6 @@ def sign_in(app, h: BaseHTTPRequestHandler, parts: list[str], body: bytes, reque
         if header[:6].lower() == "basic ":
             name, secret = _basic_pair(header[6:]) or ("", "")
             basic = (urllib.parse.unquote(name), urllib.parse.unquote(secret))
-        return Reply(200, app.tokens.token(app.root, form, basic), {"Cache-Control": "no-store, no-cache"})
+        return Reply(200, app.tokens.token(app.root, form, basic, f"{app.root}/{tenant}/oauth2/v2.0/token"), {"Cache-Control": "no-store, no-cache"})
     except OAuthError as e:
         return Reply(e.status, e.body(), {"Cache-Control": "no-store, no-cache"})
