@@ -103,6 +103,11 @@ _AADSTS = {
                      "--client-secret-stdin.",
     "AADSTS7000222": "the client secret has expired. Create a new one in the app registration and enter it with "
                      "--client-secret-stdin.",
+    "AADSTS700027": "the certificate is not one registered for the app (or its assertion is invalid). Upload the "
+                     "public certificate under the app registration → Certificates & secrets, or give the registered "
+                     "one with --certificate.",
+    "AADSTS700024": "the certificate's sign-in assertion is outside its valid time range. Check this computer's "
+                    "clock and time zone.",
     "AADSTS50034": "the user account does not exist in this tenant. Check the e-mail address and --tenant.",
     "AADSTS70008": "the sign-in has expired (unused for too long).",
     "AADSTS70043": "the sign-in has expired (refresh token too old).",

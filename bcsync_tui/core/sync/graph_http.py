@@ -119,9 +119,10 @@ class GraphClient:
         if answer.status == 403:
             if self.profile.graph_auth == "client_credentials":
                 return ev.ConnectionProblem(
-                    f"The application has no permission on the mailbox {self.mailbox} ({answer.words}). It needs the "
-                    "application permission Contacts.ReadWrite with admin consent, and, where Exchange RBAC for "
-                    "Applications scopes it, a role assignment that includes this mailbox (see docs/graph.md).")
+                    f"The application has no permission on the mailbox {self.mailbox} ({answer.words}). Ask your Microsoft "
+                    "365 administrator for the application permission Contacts.ReadWrite with admin consent and, "
+                    "where Exchange RBAC for Applications scopes the app, a role assignment that includes this "
+                    "mailbox (see docs/graph.md).")
             return ev.ConnectionProblem(f"{self.mailbox} may not use the contacts of this mailbox ({answer.words}). "
                                         "The sign-in needs Contacts.ReadWrite; ask your administrator.")
         if answer.status == 404 and code in ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "ResourceNotFound",
