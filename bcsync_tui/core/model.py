@@ -141,66 +141,124 @@ class ValidationError(ValueError):
                                    for k, m in errors.items()))
 
 
+def _text_check(f: Field) -> Any:
+    """The check of one text field, its limits bound once (imports call it for every cell)."""
+    max_len, kind = f.max_len, f.kind
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str):
+            return "must be text"
+        if max_len is not None and len(value) > max_len:
+            return f"is {len(value)} characters long; at most {max_len} allowed"
+        if not value:
+            return None
+        if kind == "email" and not _EMAIL_RE.match(value.strip()):
+            return f"{value!r} is not an e-mail address (expected name@example.com)"
+        if kind == "phone" and not _PHONE_RE.match(value):
+            return "may contain only digits, spaces and + ( ) - . / x # *"
+        if kind == "code" and ("\n" in value or "\r" in value):
+            return "must be on one line"
+        return None
+    return check
+
+
+def _check_bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be yes or no"
+
+
+def _check_type(value: Any) -> str | None:
+    return None if value in CONTACT_TYPES else "must be Person or Company"
+
+
+def _check_nothing(value: Any) -> None:
+    return None
+
+
+def _checker(f: Field) -> Any:
+    if f.kind == "bool":
+        return _check_bool
+    if f.kind == "type":
+        return _check_type
+    if f.kind in ("int", "stamp"):
+        return _check_nothing
+    return _text_check(f)
+
+
+#: field key -> its check, built once from FIELDS
+_CHECKS: dict[str, Any] = {f.key: _checker(f) for f in FIELDS}
+#: (key, default, check) of every editable field, in field order
+_EDITABLE_CHECKS: tuple[tuple[str, Any, Any], ...] = tuple((k, _BLANK[k], _CHECKS[k]) for k in EDITABLE_KEYS)
+
+
 def validate_field(key: str, value: Any) -> str | None:
     """Return a message for a bad value, or None."""
-    f = FIELD_BY_KEY.get(key)
-    if f is None:
+    check = _CHECKS.get(key)
+    if check is None:
         return f"unknown field {key!r}"
-    if f.kind == "bool":
-        return None if isinstance(value, bool) else "must be yes or no"
-    if f.kind == "type":
-        return None if value in CONTACT_TYPES else "must be Person or Company"
-    if f.kind in ("int", "stamp"):
-        return None
-    if not isinstance(value, str):
-        return "must be text"
-    if f.max_len is not None and len(value) > f.max_len:
-        return f"is {len(value)} characters long; at most {f.max_len} allowed"
-    if not value:
-        return None
-    if f.kind == "email" and not _EMAIL_RE.match(value.strip()):
-        return f"{value!r} is not an e-mail address (expected name@example.com)"
-    if f.kind == "phone" and not _PHONE_RE.match(value):
-        return "may contain only digits, spaces and + ( ) - . / x # *"
-    if f.kind == "code" and ("\n" in value or "\r" in value):
-        return "must be on one line"
-    return None
+    result: str | None = check(value)
+    return result
 
 
 def validate(contact: dict[str, Any]) -> dict[str, str]:
     """Validate every editable field; returns field key → message (empty when valid)."""
     errors: dict[str, str] = {}
-    defaults = blank_contact()
-    for key in EDITABLE_KEYS:
-        msg = validate_field(key, contact.get(key, defaults[key]))
+    get = contact.get
+    for key, default, check in _EDITABLE_CHECKS:
+        msg = check(get(key, default))
         if msg:
             errors[key] = msg
-    if not str(contact.get("name") or "").strip() and not compose_name(contact):
+    if not str(get("name") or "").strip() and not compose_name(contact):
         errors.setdefault("name", "a contact needs a name (or a first name / surname)")
     return errors
 
 
+def _to_text(value: Any) -> str:
+    return value if type(value) is str else "" if value is None else str(value)
+
+
+def _to_stripped(value: Any) -> str:
+    return _to_text(value).strip()
+
+
+def _to_bool(value: Any) -> bool:
+    return parse_bool(value) if isinstance(value, str) else bool(value)
+
+
+def _to_int(value: Any) -> int:
+    return int(value or 0)
+
+
+def _to_type(value: Any) -> Any:
+    return parse_type(value) if isinstance(value, str) else value
+
+
+def _converter(f: Field) -> Any:
+    if f.kind == "bool":
+        return _to_bool
+    if f.kind == "int":
+        return _to_int
+    if f.kind == "type":
+        return _to_type
+    return _to_stripped if f.kind in ("email", "code", "phone", "url") else _to_text
+
+
+#: field key -> the function coercing a value to that field's type, built once from FIELDS
+_CONVERT: dict[str, Any] = {f.key: _converter(f) for f in FIELDS}
+_NAME_MAX = FIELD_BY_KEY["name"].max_len
+
+
 def normalise(contact: dict[str, Any]) -> dict[str, Any]:
     """Fill missing fields, coerce types, strip single-line fields and compose a person's name."""
-    out = blank_contact()
+    out = dict(_BLANK)
+    convert = _CONVERT
     for key, value in contact.items():
-        if key not in FIELD_BY_KEY:
-            continue
-        f = FIELD_BY_KEY[key]
-        if f.kind == "bool":
-            out[key] = parse_bool(value) if isinstance(value, str) else bool(value)
-        elif f.kind == "int":
-            out[key] = int(value or 0)
-        elif f.kind == "type":
-            out[key] = parse_type(value) if isinstance(value, str) else value
-        else:
-            out[key] = "" if value is None else str(value)
-            if f.kind in ("email", "code", "phone", "url"):
-                out[key] = out[key].strip()
+        conv = convert.get(key)
+        if conv is not None:
+            out[key] = conv(value)
     if out["type"] == PERSON:
         composed = compose_name(out)
         if composed:
-            out["name"] = composed[: FIELD_BY_KEY["name"].max_len]
+            out["name"] = composed[:_NAME_MAX]
     return out
 
 
