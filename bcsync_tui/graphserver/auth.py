@@ -276,7 +276,7 @@ class TokenService:
                 raise OAuthError(401, "invalid_client", 7000218, "The request body must contain the following "
                                  "parameter: 'client_assertion' or 'client_secret'.")
             if client in self.clients.unconsented:
-                raise _consent_required(client, code.scopes)
+                raise _consent_required(client)
             code.redeemed = True
             return self._delegated(root, client, code.user, code.scopes)
 
@@ -290,6 +290,8 @@ class TokenService:
         if client not in self.clients.public and not secret:
             raise OAuthError(401, "invalid_client", 7000218, "The request body must contain the following "
                              "parameter: 'client_assertion' or 'client_secret'.")
+        if client in self.clients.unconsented:  # consent withdrawn since the sign-in
+            raise _consent_required(client)
         return self._delegated(root, client, grant.user, tuple(scope.split()) or grant.scopes)
 
     def _delegated(self, root: str, client: str, user: str, scopes: tuple[str, ...]) -> dict:
@@ -331,11 +333,10 @@ class TokenService:
                           "tenant.")
 
 
-def _consent_required(client: str, scopes: tuple[str, ...]) -> OAuthError:
-    resource = " ".join(s for s in scopes if s.lower() not in RESERVED_SCOPES)
+def _consent_required(client: str) -> OAuthError:
     return OAuthError(400, "invalid_grant", 65001, f"The user or administrator has not consented to use the "
                       f"application with ID '{client}' named 'bcsync'. Send an interactive authorization request "
-                      f"for this user and resource ({resource}).", suberror="consent_required")
+                      "for this user and resource.", suberror="consent_required")
 
 
 def parse_form(body: bytes) -> dict[str, str]:

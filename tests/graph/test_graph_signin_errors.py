@@ -91,6 +91,16 @@ def test_a_person_without_consent_is_told_to_ask_for_admin_consent(cli, g):
         assert store.profiles.raw() == {}
 
 
+def test_consent_withdrawn_after_the_sign_in_is_named_at_sync(cli, g):
+    g.auto_approve = EMAIL
+    assert cli("setup", "--email", EMAIL, *_graph_args(g), "--client-id", g.public_client_id).code == 0
+    g.require_consent(g.public_client_id)
+    g.expire_tokens()  # the access token must be refreshed: the refresh is refused
+    r = cli("sync")
+    assert r.code == 3 and "Traceback" not in r.both
+    assert "consent is missing" in r.both and "admin consent" in r.both
+
+
 def test_an_application_without_consent_is_told_what_to_ask_the_admin(cli, g):
     g.require_consent(APP)
     r = _secret_setup(cli, g)
