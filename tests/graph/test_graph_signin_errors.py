@@ -9,7 +9,7 @@ import json
 import pytest
 
 from bcsync_tui.graphserver import LoopbackGraph
-from tests.graphserver.test_signin_errors import make_certificate
+from tests.graphserver.certs import make_certificate
 
 from .test_graph_cli import APP, APP_SECRET, EMAIL, _graph_args
 

@@ -4,7 +4,6 @@ expired client secret, missing consent and a mailbox outside an application's RB
 
 from __future__ import annotations
 
-import datetime
 import time
 
 import jwt
@@ -12,28 +11,14 @@ import msal
 import pytest
 import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes
 
 from bcsync_tui.graphserver.assertion import JWT_BEARER
 
+from .certs import make_certificate
 from .conftest import ANN, APP, BOB, GRAPH_SCOPE, app_token
 
 CERT_APP = "c3c3c3c3-0000-4000-8000-00000000ce27"
-
-
-def make_certificate(name: str = "bcsync test app") -> tuple[str, str]:
-    """(private key PEM, certificate PEM) of a fresh self-signed RSA certificate."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def _thumbprint(cert_pem: str) -> str:
