@@ -23,6 +23,12 @@ def outbound_reason(contact: dict[str, Any], contact_filter: ContactFilter | Non
     return None
 
 
+def kept_outside_filter(contact: dict[str, Any], contact_filter: ContactFilter | None, pinned: bool) -> bool:
+    """Linked although the filter leaves it out: the contact was in (or came from) the user's Outlook
+    folder (a ``pinned`` link), so the sync keeps it there while it is still eligible."""
+    return pinned and outbound_reason(contact, None) is None and outbound_reason(contact, contact_filter) is not None
+
+
 def inbound_reason(fields: dict[str, Any]) -> str | None:
     """None when an Outlook contact can become a master contact, else why not."""
     has_name = any((fields.get(k) or "").strip() for k in ("name", "first_name", "surname", "company_name"))

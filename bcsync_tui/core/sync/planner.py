@@ -17,7 +17,7 @@ from .. import model
 from ..filters import ContactFilter
 from ..records import LinkRow
 from ..records import OrphanKind as SkipKind
-from .eligibility import inbound_reason, outbound_reason
+from .eligibility import inbound_reason, kept_outside_filter, outbound_reason
 from .merge import clean, fit, merge, project, same
 from .transport import RemoteItem
 
@@ -128,6 +128,8 @@ class Plan:
     conflicts: list[Conflict] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: linked contacts that stay in the Outlook folder after this run although outside the filter
+    kept: int = 0
 
     @property
     def has_writes(self) -> bool:
@@ -210,7 +212,17 @@ def build_plan(inp: PlanInput) -> Plan:
         if uuid in claimed or c.get("deleted") or not final_qualifies[uuid]:
             continue
         p.remote_creates.append(RemoteCreate(uuid, project(c)))
+    p.kept = _count_kept(p, inp, pairs, effective)
     return p
+
+
+def _count_kept(p: Plan, inp: PlanInput, pairs: list[_Pair], effective: dict[str, Contact]) -> int:
+    """How many links this run leaves pinned to a contact outside the filter (imports included)."""
+    ended = {u.item_id for u in p.unlink_items} | {d.item_id for d in p.remote_deletes}
+    staying = [(effective.get(pair.link.contact_uuid), pair.link.pinned) for pair in pairs
+               if pair.link.item_id not in ended]
+    staying += [(mc.contact, True) for mc in p.master_creates]
+    return sum(1 for c, pinned in staying if c is not None and kept_outside_filter(c, inp.contact_filter, pinned))
 
 
 def _plan_gone(p: Plan, link: LinkRow, contacts: dict[str, Contact], qualifies: dict[str, bool],
