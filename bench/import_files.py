@@ -73,7 +73,7 @@ def import_phases(path: Path, store_dir: Path) -> list[tuple[str, float, float]]
             t_read, c_read, read = timed(lambda: read_contacts(str(path)))
             t_plan, c_plan, plan = timed(lambda: plan_import(read, store.all_contacts(include_deleted=True)))
             assert not plan.invalid and not plan.unmapped, (plan.invalid[:3], plan.unmapped)
-            t_store, c_store, added = timed(lambda: store.add_contacts(plan.contacts()))
+            t_store, c_store, added = timed(lambda: store.add_contacts(plan.contacts(), prepared=True))
         assert len(added) == len(read.rows)
         return [("read the file", t_read, c_read), ("plan (validate, duplicates, countries)", t_plan, c_plan),
                 ("store (add_contacts, one transaction)", t_store, c_store)]
@@ -121,7 +121,7 @@ def profile_import(path: Path, work: Path) -> None:
     prof.enable()
     read = read_contacts(str(path))
     plan = plan_import(read, store.all_contacts(include_deleted=True))
-    store.add_contacts(plan.contacts())
+    store.add_contacts(plan.contacts(), prepared=True)
     prof.disable()
     store.close()
     out = io.StringIO()

@@ -85,6 +85,11 @@ def files_signature(path: Path) -> tuple[tuple[int, int, int] | None, tuple[int,
     return _sig(path), _sig(path.with_name(path.name + ".wal"))
 
 
+#: a transaction of at least this many records, and more than a quarter of the store, is written
+#: as a new snapshot instead of a journal line (see ``_commit_as_snapshot``)
+BULK_OPS = 2000
+
+
 class JournaledStorage(Storage):
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0,
                  compact_min_bytes: int = 1 << 20):
@@ -350,6 +355,9 @@ class JournaledStorage(Storage):
         assert self._data is not None and self._pending is not None
         if not self._pending:
             return
+        if len(self._pending) >= BULK_OPS and len(self._pending) * 4 > sum(map(len, self._data.values())):
+            self._commit_as_snapshot()
+            return
         ops: list[list[Any]] = []
         for (table, doc_id), mark in self._pending.items():
             if doc_id is None:
@@ -396,23 +404,45 @@ class JournaledStorage(Storage):
             except OSError:
                 pass  # the transaction is durable in the journal; the next commit compacts again
 
+    def _commit_as_snapshot(self) -> None:
+        """A transaction writing a good part of the store (a bulk import) goes straight into a
+        fresh snapshot: its journal line would be folded into one at once anyway, so this encodes
+        the records once instead of twice. As atomic as compaction: the new snapshot replaces the
+        old by rename and carries this transaction's seq; the journal lines it folds in have lower
+        seqs, so a crash before the journal is emptied replays none of them twice."""
+        self._seq += 1
+        try:
+            self.write_snapshot(self.path)
+        except BaseException:
+            self._seq -= 1  # not on disk: the old snapshot and journal still stand
+            raise
+        self.generation += 1
+        try:
+            self._snapshot_written()
+        except OSError:
+            pass  # the transaction is in the snapshot; the stale journal lines are older and skipped
+
     def compact(self) -> None:
         """Fold the journal into a fresh snapshot (held under the lock)."""
         with self.lock:
             if self._depth == 0:
                 self.refresh()
             self.write_snapshot(self.path)
-            self._snap_sig = _sig(self.path)
-            self._snap_size = self._snap_sig[1] if self._snap_sig else 0
-            if self.wal_path.exists():
-                fd = os.open(self.wal_path, os.O_WRONLY)
-                try:
-                    os.ftruncate(fd, 0)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            self._wal_offset = 0
-            self._wal_sig = _sig(self.wal_path)
+            self._snapshot_written()
+
+    def _snapshot_written(self) -> None:
+        """After a new snapshot: remember it and empty the journal it folded in."""
+        self._snap_sig = _sig(self.path)
+        self._snap_size = self._snap_sig[1] if self._snap_sig else 0
+        if self.wal_path.exists():
+            fd = os.open(self.wal_path, os.O_WRONLY)
+            try:
+                os.ftruncate(fd, 0)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self._wal_offset = 0
+        self._wal_sig = _sig(self.wal_path)
 
     def write_snapshot(self, target: Path) -> None:
         assert self._data is not None

@@ -220,11 +220,13 @@ class Store:
         return any(d.get("no") == number and d.get("uuid") != except_uuid
                    for d in self.contacts.raw().values())
 
-    def add_contacts(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Insert many already-validated rows in one transaction (imports, demo data)."""
+    def add_contacts(self, rows: list[dict[str, Any]], *, prepared: bool = False) -> list[dict[str, Any]]:
+        """Insert many already-validated rows in one transaction (imports, demo data). With
+        ``prepared`` the rows are what ``model.prepare`` returned (an import plan's contacts):
+        they are copied, not normalised a second time."""
         with self.transaction():
             now = model.utc_now()
-            out = [model.normalise(row) for row in rows]
+            out = [dict(row) for row in rows] if prepared else [model.normalise(row) for row in rows]
             numbers = iter(self._allocate_numbers(sum(1 for c in out if not c["no"]),
                                                   {c["no"] for c in out if c["no"]}))
             for row, contact in zip(rows, out, strict=True):

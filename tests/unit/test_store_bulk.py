@@ -1,0 +1,54 @@
+"""A bulk import is written as one fresh snapshot (no journal line, no compaction after it), and
+the store reads back the same, with the journal lines before it folded in, never replayed twice."""
+
+from __future__ import annotations
+
+from bcsync_tui.core import model
+from bcsync_tui.core.storage import BULK_OPS
+from bcsync_tui.core.store import Store
+
+
+def _rows(n: int, tag: str) -> list[dict]:
+    return [model.prepare({"first_name": f"{tag}{i}", "surname": "Bulk", "email": f"{tag.lower()}{i}@example.com"})
+            for i in range(n)]
+
+
+def test_bulk_import_goes_into_the_snapshot_and_reads_back(tmp_path):
+    path = tmp_path / "store.json"
+    with Store(path) as store:
+        first = store.add_contact({"first_name": "Ann", "surname": "Small", "email": "ann@example.com"})
+        wal = store.storage.wal_path
+        assert wal.stat().st_size > 0  # a small write is a journal line
+        snapshot_before = path.stat().st_ino if path.exists() else None
+        added = store.add_contacts(_rows(BULK_OPS + 5, "B"), prepared=True)
+        assert wal.stat().st_size == 0  # folded into the new snapshot, not journaled
+        assert path.stat().st_ino != snapshot_before
+        after = store.add_contact({"first_name": "Cy", "surname": "Late", "email": "cy@example.com"})
+    with Store(path) as again:
+        live = {c["uuid"]: c for c in again.all_contacts()}
+        assert len(live) == BULK_OPS + 7
+        assert live[first["uuid"]]["email"] == "ann@example.com"
+        assert live[after["uuid"]]["name"] == "Cy Late"
+        assert [live[c["uuid"]]["email"] for c in added[:3]] == ["b0@example.com", "b1@example.com", "b2@example.com"]
+        assert len({c["no"] for c in live.values()}) == len(live)  # numbers stay unique across the three writes
+
+
+def test_prepared_rows_are_copied_not_shared(tmp_path):
+    rows = _rows(3, "P")
+    with Store(tmp_path / "store.json") as store:
+        out = store.add_contacts(rows, prepared=True)
+    assert all(r["uuid"] == "" and r["no"] == "" for r in rows)  # the caller's rows are left as they were
+    assert all(c["uuid"] and c["no"] and c["revision"] == 1 for c in out)
+    assert [c["name"] for c in out] == ["P0 Bulk", "P1 Bulk", "P2 Bulk"]
+
+
+def test_a_small_store_rewritten_in_bulk_keeps_its_other_tables(tmp_path):
+    path = tmp_path / "store.json"
+    with Store(path) as store:
+        store.add_contacts(_rows(BULK_OPS, "A"), prepared=True)
+        revision = store.contacts_revision
+        store.add_contacts(_rows(BULK_OPS, "Z"), prepared=True)
+        assert store.contacts_revision == revision + 1
+    with Store(path) as again:
+        assert len(again.all_contacts()) == 2 * BULK_OPS
+        assert again.contacts_revision == revision + 1
