@@ -12,7 +12,7 @@ from typing import Any
 from ..core.lock import FileLock
 from ..core.paths import ensure_private_dir, write_private_file
 from ..core.storage import JournaledStorage, StoreCorruptError
-from .common import confirm
+from .common import confirm, plural
 from .main import EXIT_OK, CliError, Context
 from .output import emit_json, human_size, local_time, say, table
 
@@ -59,7 +59,7 @@ def cmd_backups(ctx: Context) -> int:
         return EXIT_OK
     table(["Name", "Date", "Reason", "Size"],
           [[r["name"], local_time(r["created_at"]), r["reason"], human_size(r["size"])] for r in rows])
-    say(f"{len(rows)} backup(s) in {ctx.paths.backup_dir}")
+    say(f"{plural(len(rows), 'backup')} in {ctx.paths.backup_dir}")
     return EXIT_OK
 
 

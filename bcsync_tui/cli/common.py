@@ -7,12 +7,8 @@ import sys
 from typing import Any
 
 from ..core import model
+from ..core.words import plural as plural  # re-exported: the CLI and the TUI import it from here
 from .main import EXIT_CONFIG, CliError
-
-
-def plural(n: int, singular: str, plural_form: str | None = None) -> str:
-    """``1 conflict``, ``2 conflicts``, ``1,204 contacts``: the one way the CLI and the TUI count things."""
-    return f"{n:,} {singular if n == 1 else plural_form or singular + 's'}"
 
 
 def field_key(name: str, *, editable: bool = False) -> str:

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from ..core import model
-from .common import confirm, field_key, filter_from_args, split_assignment
+from .common import confirm, field_key, filter_from_args, plural, split_assignment
 from .main import EXIT_OK, CliError, Context
 from .output import emit_json, fields_block, say, table
 
@@ -129,7 +129,7 @@ def cmd_list(ctx: Context) -> int:
     keys = ALL_KEYS if args.all_fields else LIST_KEYS
     table([model.FIELD_BY_KEY[k].caption for k in keys],
           [[model.display_value(c, k) for k in keys] for c in contacts])
-    say(f"{len(contacts)} contact(s)")
+    say(plural(len(contacts), "contact"))
     return EXIT_OK
 
 

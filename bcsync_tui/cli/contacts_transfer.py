@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .common import plural
 from .main import EXIT_CONFIG, EXIT_ITEMS, EXIT_OK, CliError, Context
 from .output import emit_json, say, warn
 
@@ -89,28 +90,29 @@ def cmd_import(ctx: Context) -> int:
                    "backup": str(backup) if backup else None, "exit_code": code})
         return code
     named = "standard input" if args.file == "-" else args.file
-    say(f"Read {named} as {read.source}: {plan.rows_read} contact(s).")
+    say(f"Read {named} as {read.source}: {plural(plan.rows_read, 'contact')}.")
     _list("", plan.warnings, indent="")
     if not_kept:
         _list("Not kept (bcsync has no field for these; counts of values):", not_kept)
     if plan.duplicates:
-        _list(f"{len(plan.duplicates)} duplicate(s) skipped:", plan.duplicates)
+        _list(f"{plural(len(plan.duplicates), 'duplicate')} skipped:", plan.duplicates)
     if unmapped:
-        _list(f"{len(unmapped)} column(s) hold values bcsync has no field for:", unmapped)
+        _list(f"{plural(len(unmapped), 'column')} {'holds' if len(unmapped) == 1 else 'hold'} values bcsync has no "
+              "field for:", unmapped)
         warn("Nothing was imported. Leave them out with --ignore-column NAME (repeatable) "
              "or --ignore-unmapped, or remove them from the file.")
         return code
     if plan.invalid:
-        _list(f"{len(plan.invalid)} invalid row(s) in {named}:", plan.invalid)
+        _list(f"{plural(len(plan.invalid), 'invalid row')} in {named}:", plan.invalid)
     if blocked:
         warn("Nothing was imported. Fix those rows, or pass --skip-invalid to import the others.")
         return code
-    updates = f", {len(plan.updates)} update(s)" if args.update else ""
+    updates = f", {plural(len(plan.updates), 'update')}" if args.update else ""
     if args.dry_run:
-        say(f"Dry run: {len(plan.accepted)} of {plan.rows_read} contact(s) in {named} would be imported"
+        say(f"Dry run: {len(plan.accepted):,} of {plural(plan.rows_read, 'contact')} in {named} would be imported"
             f"{updates}.")
     elif imported or plan.updates:
-        say(f"Imported {len(imported)} of {plan.rows_read} contact(s) from {named}{updates}. "
+        say(f"Imported {len(imported):,} of {plural(plan.rows_read, 'contact')} from {named}{updates}. "
             f"Backup of the store before the import: {backup.name if backup else '-'}")
     else:
         say(f"Nothing to import from {named}: no new contacts"
@@ -134,5 +136,5 @@ def cmd_export(ctx: Context) -> int:
     if ctx.json and args.file != "-":
         emit_json({"file": args.file, "format": fmt, "exported": len(contacts)})
     elif args.file != "-":
-        say(f"Exported {len(contacts)} contact(s) to {args.file} ({fmt}).")
+        say(f"Exported {plural(len(contacts), 'contact')} to {args.file} ({fmt}).")
     return EXIT_OK

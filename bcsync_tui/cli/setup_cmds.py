@@ -12,7 +12,7 @@ from typing import Any
 from ..core import model
 from ..core.profiles import (AUTH_TYPES, TRANSPORTS, Profile, get_or_new_profile, list_profiles, load_profile,
                              save_profile)
-from .common import field_key
+from .common import field_key, plural
 from .main import EXIT_CONFIG, EXIT_OK, CliError, Context
 from .output import emit_json, fields_block, local_time, say, table, warn
 
@@ -249,7 +249,8 @@ def cmd_setup(ctx: Context) -> int:
             where = profile.transport_label if profile.transport == "graph" else (profile.server_url or "autodiscover")
             say(f"{'Updated' if exists else 'Created'} profile {profile.name!r} ({profile.email}, {where}).")
             if carried:
-                say(f"The profile now syncs over {profile.transport_label}; {carried} link(s) were carried over to "
+                say(f"The profile now syncs over {profile.transport_label}; {plural(carried, 'link')} "
+                    f"{'was' if carried == 1 else 'were'} carried over to "
                     "Graph's ids, so the next sync merges as before (nothing is created twice or deleted).")
             elif moved:
                 say(f"The profile now syncs over {profile.transport_label}; the next sync relinks the folder's "
@@ -340,7 +341,9 @@ def _print_filter(report: dict[str, Any]) -> None:
         fields_block([(model.FIELD_BY_KEY[k].caption, v) for k, v in report["filter"].items()])
     else:
         say("No filter: every contact qualifies.")
-    say(f"{report['matching']} of {report['contacts']} contact(s) match; {report['eligible']} of them go to Outlook "
+    matches = "matches" if report["matching"] == 1 else "match"
+    say(f"{report['matching']:,} of {plural(report['contacts'], 'contact')} {matches}; "
+        f"{report['eligible']:,} of them {'goes' if report['eligible'] == 1 else 'go'} to Outlook "
         "(persons with an e-mail address, not privacy blocked).")
 
 

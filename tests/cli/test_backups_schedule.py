@@ -24,6 +24,7 @@ def _import(cli, tmp_path, *names: str) -> None:
 def test_backups_list_and_restore(cli, tmp_path):
     assert "No backups yet" in cli("backups").out
     _import(cli, tmp_path, "Ann")
+    assert "1 backup in" in cli("backups").out
     _import(cli, tmp_path, "Bob")
     listed = json.loads(cli("backups", "--json").out)
     assert listed["schema"] == 1 and len(listed["backups"]) == 2
@@ -31,7 +32,7 @@ def test_backups_list_and_restore(cli, tmp_path):
     assert set(newest) == {"name", "path", "created_at", "reason", "size"}
     assert newest["reason"] == "import" and newest["size"] > 0 and newest["name"] > oldest["name"]
     r = cli("backups")
-    assert r.code == 0 and newest["name"] in r.out and "2 backup(s)" in r.out
+    assert r.code == 0 and newest["name"] in r.out and "2 backups in" in r.out
     assert _contacts(cli) == ["Ann", "Bob"]
     # the second import's backup holds the store before Bob arrived
     r = cli("restore", newest["name"])

@@ -22,7 +22,7 @@ def test_add_list_show(cli):
     r = cli("contacts", "list")
     assert r.code == 0
     assert [ln.split()[0] for ln in r.out.splitlines()[2:5]] == ["CT000001", "CT000002", "CT000003"]
-    assert "3 contact(s)" in r.out
+    assert "3 contacts" in r.out
     r = cli("contacts", "list", "--filter", "City=Oslo", "--json")
     data = json.loads(r.out)
     assert data["schema"] == 1 and data["count"] == 2

@@ -97,7 +97,7 @@ def test_filter_set_show_clear(cli):
         assert cli("contacts", "add", *args).code == 0
     r = cli("filter", "set", "Post Code", "0150..0190")
     assert r.code == 0 and "Post Code: 0150..0190" in r.out
-    assert "3 of 4 contact(s) match; 2 of them go to Outlook" in r.out
+    assert "3 of 4 contacts match; 2 of them go to Outlook" in r.out
     r = cli("filter", "set", "territory_code", "N*", "--json")
     data = json.loads(r.out)
     assert data["filter"] == {"post_code": "0150..0190", "territory_code": "N*"} and data["matching"] == 0

@@ -50,7 +50,7 @@ def test_moving_a_profile_from_ews_to_graph_keeps_every_link(cli, servers):
             "--ca-file", g.ca_file, "--client-id", g.public_client_id)
     assert r.code == 0, r.err
     assert "enter the code" in r.out and "Signed in as" in r.out
-    assert "31 link(s) were carried over to Graph's ids" in r.out
+    assert "31 links were carried over to Graph's ids" in r.out
     with cli.store() as store:
         carried = {d["contact_uuid"]: d["item_id"] for d in store.links.raw().values()}
 

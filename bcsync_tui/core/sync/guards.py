@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..records import LinkRow
+from ..words import plural
 from . import events as ev
 from .planner import Plan, UnlinkKind
 from .transport import FolderInfo, RemoteChanges
@@ -16,7 +17,7 @@ def check_folder(name: str, old_name: str | None, old_id: str, folder: FolderInf
     """The folder-identity guard: the folder found is not the one the links point into."""
     if not old_id or folder.folder_id == old_id or not links:
         return
-    contacts = f"the {len(links)} contact(s) synced before"
+    contacts = f"the {plural(len(links), 'contact')} synced before"
     if not folder.folder_id:
         raise ev.GuardTripped(
             f"the Outlook folder '{name}' this profile syncs into is gone (deleted in Outlook?). Nothing was "
@@ -37,9 +38,11 @@ def check_plan(plan: Plan, links: list[LinkRow], snapshot: dict[str, dict[str, A
     # Deliberate deletes leave tombstones; a store with no records at all lost its data.
     stamped_unknown = sum(1 for it in changes.items if it.stamp and it.stamp not in snapshot)
     if not snapshot and (links or stamped_unknown):
+        synced = len(links) or stamped_unknown
         raise ev.GuardTripped(
-            f"the contact store looks emptied (0 contacts, but {len(links) or stamped_unknown} Outlook contacts "
-            "were synced from it). Nothing was written. Restore a backup (`bcsync backups`) or run with --force.")
+            f"the contact store looks emptied (0 contacts, but {plural(synced, 'Outlook contact')} "
+            f"{'was' if synced == 1 else 'were'} synced from it). Nothing was written. "
+            "Restore a backup (`bcsync backups`) or run with --force.")
     recreates = sum(1 for rc in plan.remote_creates if rc.recreate)
     gone = recreates + sum(1 for u in plan.unlink_items if u.kind is UnlinkKind.DELETED_IN_OUTLOOK)
     if links and gone >= max(5, len(links) // 2):
@@ -50,5 +53,5 @@ def check_plan(plan: Plan, links: list[LinkRow], snapshot: dict[str, dict[str, A
     limit = int(max(max_deletes, max_delete_fraction * len(links)))
     if deletes > limit:
         raise ev.GuardTripped(
-            f"this sync would remove {deletes} contacts from Outlook (limit {limit}). Nothing was written. "
+            f"this sync would remove {plural(deletes, 'contact')} from Outlook (limit {limit}). Nothing was written. "
             "Check the filter and recent deletes, then run with --force if it is right.")
