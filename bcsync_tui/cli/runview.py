@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from ..tui.badges import kept_count_text
 from .common import plural
 from .output import local_time, one_line, say, table
 
@@ -80,6 +81,8 @@ def print_run(run: dict[str, Any], out: IO[str] | None = None, *, show_plan: boo
     say(f"  Master:  {_n(c, 'master_created')} created, {_n(c, 'master_updated')} updated", out)
     if _n(c, "unlinked"):
         say(f"  Unlinked: {_n(c, 'unlinked')}", out)
+    if _n(c, "kept"):
+        say(f"  {kept_count_text(_n(c, 'kept'))}", out)
     if _n(c, "conflicts"):
         say(f"  Conflicts: {_n(c, 'conflicts')} (the master's value was kept; the Outlook values are in "
             f"`bcsync log --conflicts`)", out)
@@ -126,7 +129,7 @@ def print_plan(plan: list[dict[str, Any]], out: IO[str] | None = None) -> None:
 
 def log_rows(runs: list[dict[str, Any]], with_profile: bool) -> tuple[list[str], list[list[str]]]:
     headers = ["Started"] + (["Profile"] if with_profile else []) + [
-        "Mode", "Result", "Outlook c/u/d/r", "Master c/u", "Confl.", "Err.", "Id"]
+        "Mode", "Result", "Outlook c/u/d/r", "Master c/u", "Confl.", "Err.", "Kept", "Id"]
     rows = []
     for r in runs:
         c = r.get("counts") or {}
@@ -134,5 +137,6 @@ def log_rows(runs: list[dict[str, Any]], with_profile: bool) -> tuple[list[str],
             r.get("mode", ""), r.get("status", ""),
             "/".join(str(_n(c, k)) for k in ("outlook_created", "outlook_updated", "outlook_deleted", "outlook_recreated")),
             f"{_n(c, 'master_created')}/{_n(c, 'master_updated')}", str(_n(c, "conflicts")), str(_n(c, "errors")),
+            str(_n(c, "kept")),
             str(r.get("id", ""))[:8]])
     return headers, rows

@@ -14,6 +14,7 @@ from ..core.filters import ContactFilter, FilterError
 from ..core.history import list_conflicts
 from ..core.profiles import get_or_new_profile
 from ..core.store import Store
+from ..core.sync.eligibility import kept_outside_filter as core_kept
 from ..core.sync.eligibility import outbound_reason
 
 OUT = "out"
@@ -24,7 +25,14 @@ PENDING = "pending"
 KEPT = "kept"
 BADGES = (SYNCED, PENDING, KEPT, CONFLICT, ERROR, OUT)
 #: how a kept contact is explained wherever it is counted (status, history, the list, the card)
-KEPT_TEXT = "kept: in your Outlook folder, outside the filter"
+KEPT_WHERE = "in your Outlook folder, outside the filter"
+KEPT_TEXT = f"{KEPT}: {KEPT_WHERE}"
+
+
+def kept_count_text(n: int) -> str:
+    """``kept: 3 in your Outlook folder, outside the filter``: a run's kept count, in the log and the history."""
+    return f"{KEPT}: {n:,} {KEPT_WHERE}"
+
 
 #: what each badge means, for the help screen and the contact card
 BADGE_HELP = {
@@ -42,8 +50,7 @@ def kept_outside_filter(contact: dict[str, Any], contact_filter: ContactFilter |
                         link: dict[str, Any] | None) -> bool:
     """Linked although the filter leaves it out: the contact was in (or came from) the user's
     Outlook folder (a ``pinned`` link), so the sync keeps it there while it is still eligible."""
-    return (bool(link and link.get("pinned")) and not contact.get("deleted")
-            and outbound_reason(contact, None) is None and outbound_reason(contact, contact_filter) is not None)
+    return core_kept(contact, contact_filter, bool(link and link.get("pinned")))
 
 
 def contact_badge(contact: dict[str, Any], contact_filter: ContactFilter | None,

@@ -62,3 +62,25 @@ def test_a_profile_can_leave_such_items_alone(ann, server):
     # a second sync stays quiet about it (skipped again, still untouched)
     assert ann("sync", "-q").code == 0
     assert _per(server) == before
+
+
+def test_the_run_record_counts_the_contacts_kept_outside_the_filter(ann, server):
+    # Ann also creates a new contact in Outlook, outside her filter (Trondheim): it is imported and kept
+    server.outlook(EMAIL).create_contact(FOLDER, given_name="Kari", surname="Nordmann", display_name="Kari Nordmann",
+                                         email1="kari@example.no", business_city="Trondheim")
+    r = ann("sync", "--json", "-q")
+    assert r.code == 0, r.both
+    (run,) = json.loads(r.out)["runs"]
+    assert run["counts"]["master_created"] == 1 and run["counts"]["kept"] == 2
+    status = json.loads(ann("status", "--json").out)["profiles"][0]["contacts"]
+    assert status["kept"] == run["counts"]["kept"]
+    shown = ann("log", "--run", run["id"][:8]).out
+    assert "kept: 2 in your Outlook folder, outside the filter" in shown
+    # Kari moves into the filter in Outlook: the next run keeps only Per
+    (kari,) = server.outlook(EMAIL).find_contacts(FOLDER, email="kari@example.no")
+    server.outlook(EMAIL).edit_contact(kari["id"], business_city="Oslo")
+    r = ann("sync", "--json", "-q")
+    assert r.code == 0, r.both
+    (run,) = json.loads(r.out)["runs"]
+    assert run["counts"]["kept"] == 1
+    assert "kept: 1 in your Outlook folder, outside the filter" in ann("log", "--run", run["id"][:8]).out

@@ -218,6 +218,8 @@ async def test_contacts_kept_outside_the_filter_are_shown_as_such(paths, synced_
         assert isinstance(app.screen, HistoryScreen)
         await pilot.pause()
         assert f"1 linked contact is {KEPT_TEXT}" in str(app.screen.query_one("#run-detail").render())
+        # the run itself says how many it kept
+        assert "kept: 1 in your Outlook folder, outside the filter" in str(app.screen.query_one("#run-detail").render())
     badges = BadgeSource.build(synced_setup, PROFILE)
     assert count_kept(synced_setup.contacts_raw(), badges.contact_filter, badges.links) == 1
 

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from ...core.history import list_conflicts, list_runs, reapply_conflict
 from ...core.model import FIELD_BY_KEY
 from ...cli.common import plural
-from ..badges import KEPT_TEXT, BadgeSource, count_kept
+from ..badges import KEPT_TEXT, BadgeSource, count_kept, kept_count_text
 from ..commands import HELP, QUIT, Command, bindings
 from ..widgets.status_line import local_time, run_summary, who
 from ..widgets.sync_panel import COUNT_LABELS
@@ -110,11 +110,13 @@ class HistoryScreen(Screen[None]):
         text = Text()
         text.append(f"Run {run['id'][:8]} · {run.get('mode')} · {run.get('status')} · "
                     f"{local_time(run.get('started_at'))} – {local_time(run.get('ended_at'))} · "
-                    f"{run.get('requests', 0)} requests\n", "bold")
+                    f"{plural(run.get('requests', 0), 'request')}\n", "bold")
         if run.get("message"):
             text.append(f"{run['message']}\n")
         counts = run.get("counts", {})
         text.append("  ".join(f"{label} {counts.get(key, 0):,}" for key, label in COUNT_LABELS) + "\n")
+        if counts.get("kept"):
+            text.append(kept_count_text(int(counts["kept"])) + "\n")
         if self.kept:
             text.append(f"Now {plural(self.kept, 'linked contact')} {'is' if self.kept == 1 else 'are'} "
                         f"{KEPT_TEXT} (they came from that folder, so the sync keeps them there).\n", "italic")
