@@ -15,6 +15,10 @@ items), so a mailbox filled over EWS reads back identically over Graph, stamps i
         g.auto_approve = True           # demo mode: device codes are approved at once
                                         # (people enter the code at g.root + "/devicelogin")
         g.expire_tokens(); g.expire_delta_tokens(); g.replay_delta(1)
+        g.add_client("cert-app", certificate_pem=PEM)  # certificate credentials (client assertion verified)
+        g.expire_client_secret("app-id")    # AADSTS7000222
+        g.require_consent("app-id")         # people: AADSTS65001 consent_required; apps: tokens without roles
+        g.deny_mailbox("bob@example.com")   # app tokens: 403 ErrorAccessDenied (outside the RBAC scope)
         g.faults.throttle(count=2, backoff_ms=2000)     # see faults.GraphFaults
         g.ignore_if_match = True
         g.stats.count("createContact")  # request counters (ewsserver.stats.RequestStats)
