@@ -84,3 +84,7 @@ def test_the_run_record_counts_the_contacts_kept_outside_the_filter(ann, server)
     (run,) = json.loads(r.out)["runs"]
     assert run["counts"]["kept"] == 1
     assert "kept: 1 in your Outlook folder, outside the filter" in ann("log", "--run", run["id"][:8]).out
+    # a sync with nothing to do (it skips planning) still says how many are kept
+    r = ann("sync", "--json", "-q")
+    (run,) = json.loads(r.out)["runs"]
+    assert r.code == 0 and run["counts"]["kept"] == 1 and run["counts"]["outlook_updated"] == 0

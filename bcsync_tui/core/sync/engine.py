@@ -24,7 +24,7 @@ from ..store import NotFoundError, Store
 from ..words import plural
 from . import events as ev
 from . import guards
-from .eligibility import outbound_reason
+from .eligibility import kept_outside_filter, outbound_reason
 from .executor import BATCH, Cancelled, Executor
 from .planner import Plan, PlanInput, build_plan
 from .preview import preview
@@ -129,6 +129,7 @@ class SyncRun:
                                 self.folder, self.links)
         self._create_folder_if_missing(t)
         if self._nothing_to_do():
+            self.run.counts.kept = self._kept_as_before()
             self._finish(RunStatus.OK, ExitCode.OK, "")
             return
         self._read_master()
@@ -206,6 +207,11 @@ class SyncRun:
         if state.contacts_revision != self.store.contacts_revision or state.plan_fingerprint != self._plan_fingerprint():
             return False
         return not any(lk.error or lk.needs_stamp or lk.synced_revision is None for lk in self.links)
+
+    def _kept_as_before(self) -> int:
+        """A run that skips planning left the links as they were: its kept count, from the pinned ones."""
+        contacts = (self.store.get_contact(lk.contact_uuid) for lk in self.links if lk.pinned)
+        return sum(1 for c in contacts if c is not None and kept_outside_filter(c, self.contact_filter, True))
 
     def _read_master(self) -> None:
         self.contacts_revision = self.store.contacts_revision
