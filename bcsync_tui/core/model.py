@@ -186,8 +186,12 @@ def _checker(f: Field) -> Any:
 
 #: field key -> its check, built once from FIELDS
 _CHECKS: dict[str, Any] = {f.key: _checker(f) for f in FIELDS}
-#: (key, default, check) of every editable field, in field order
-_EDITABLE_CHECKS: tuple[tuple[str, Any, Any], ...] = tuple((k, _BLANK[k], _CHECKS[k]) for k in EDITABLE_KEYS)
+#: (key, max length) of the editable plain text fields: a str within the limit is valid
+_PLAIN_LIMITS: tuple[tuple[str, int], ...] = tuple(
+    (k, f.max_len) for k in EDITABLE_KEYS if (f := FIELD_BY_KEY[k]).kind == "text" and f.max_len is not None)
+#: (key, default, check) of the other editable fields, in field order
+_OTHER_CHECKS: tuple[tuple[str, Any, Any], ...] = tuple(
+    (k, _BLANK[k], _CHECKS[k]) for k in EDITABLE_KEYS if k not in dict(_PLAIN_LIMITS))
 
 
 def validate_field(key: str, value: Any) -> str | None:
@@ -203,10 +207,16 @@ def validate(contact: dict[str, Any]) -> dict[str, str]:
     """Validate every editable field; returns field key → message (empty when valid)."""
     errors: dict[str, str] = {}
     get = contact.get
-    for key, default, check in _EDITABLE_CHECKS:
+    for key, limit in _PLAIN_LIMITS:  # most cells: short text with nothing more to check
+        value = get(key, "")
+        if type(value) is not str or len(value) > limit:
+            errors[key] = _CHECKS[key](value)
+    for key, default, check in _OTHER_CHECKS:
         msg = check(get(key, default))
         if msg:
             errors[key] = msg
+    if len(errors) > 1:  # in field order, as the messages are shown
+        errors = {k: errors[k] for k in EDITABLE_KEYS if k in errors}
     if not str(get("name") or "").strip() and not compose_name(contact):
         errors.setdefault("name", "a contact needs a name (or a first name / surname)")
     return errors
@@ -245,13 +255,19 @@ def _converter(f: Field) -> Any:
 #: field key -> the function coercing a value to that field's type, built once from FIELDS
 _CONVERT: dict[str, Any] = {f.key: _converter(f) for f in FIELDS}
 _NAME_MAX = FIELD_BY_KEY["name"].max_len
+#: the fields whose text is kept as it is
+_PLAIN_TEXT: frozenset[str] = frozenset(k for k, conv in _CONVERT.items() if conv is _to_text)
 
 
 def normalise(contact: dict[str, Any]) -> dict[str, Any]:
     """Fill missing fields, coerce types, strip single-line fields and compose a person's name."""
     out = dict(_BLANK)
     convert = _CONVERT
+    plain = _PLAIN_TEXT
     for key, value in contact.items():
+        if key in plain and type(value) is str:
+            out[key] = value  # the common case, without a call
+            continue
         conv = convert.get(key)
         if conv is not None:
             out[key] = conv(value)
