@@ -192,6 +192,8 @@ _PLAIN_LIMITS: tuple[tuple[str, int], ...] = tuple(
 #: (key, default, check) of the other editable fields, in field order
 _OTHER_CHECKS: tuple[tuple[str, Any, Any], ...] = tuple(
     (k, _BLANK[k], _CHECKS[k]) for k in EDITABLE_KEYS if k not in dict(_PLAIN_LIMITS))
+#: the text fields, for which an empty string is always valid
+_EMPTY_OK: frozenset[str] = frozenset(f.key for f in FIELDS if f.is_text and f.kind != "type")
 
 
 def validate_field(key: str, value: Any) -> str | None:
@@ -212,7 +214,10 @@ def validate(contact: dict[str, Any]) -> dict[str, str]:
         if type(value) is not str or len(value) > limit:
             errors[key] = _CHECKS[key](value)
     for key, default, check in _OTHER_CHECKS:
-        msg = check(get(key, default))
+        value = get(key, default)
+        if value == "" and key in _EMPTY_OK:
+            continue
+        msg = check(value)
         if msg:
             errors[key] = msg
     if len(errors) > 1:  # in field order, as the messages are shown
@@ -257,17 +262,23 @@ _CONVERT: dict[str, Any] = {f.key: _converter(f) for f in FIELDS}
 _NAME_MAX = FIELD_BY_KEY["name"].max_len
 #: the fields whose text is kept as it is
 _PLAIN_TEXT: frozenset[str] = frozenset(k for k, conv in _CONVERT.items() if conv is _to_text)
+#: the fields whose text is stripped
+_STRIPPED_TEXT: frozenset[str] = frozenset(k for k, conv in _CONVERT.items() if conv is _to_stripped)
 
 
 def normalise(contact: dict[str, Any]) -> dict[str, Any]:
     """Fill missing fields, coerce types, strip single-line fields and compose a person's name."""
     out = dict(_BLANK)
     convert = _CONVERT
-    plain = _PLAIN_TEXT
+    plain, stripped = _PLAIN_TEXT, _STRIPPED_TEXT
     for key, value in contact.items():
-        if key in plain and type(value) is str:
-            out[key] = value  # the common case, without a call
-            continue
+        if type(value) is str:  # the common case, without a call
+            if key in plain:
+                out[key] = value
+                continue
+            if key in stripped:
+                out[key] = value.strip()
+                continue
         conv = convert.get(key)
         if conv is not None:
             out[key] = conv(value)
