@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -63,6 +64,7 @@ class Store:
         self._uuid_index: dict[str, str] = {}
         self._index_generation = -1
         self._schema_recorded = False
+        self._bumps = threading.local()  # contact writes per thread (contact_writes_here)
         self._migrate()
 
     @classmethod
@@ -134,6 +136,12 @@ class Store:
 
     def _bump_contacts_revision(self) -> None:
         self._set_meta("contacts_revision", value=self.contacts_revision + 1)
+        self._bumps.count = self.contact_writes_here() + 1
+
+    def contact_writes_here(self) -> int:
+        """How many contact writes the calling thread made through this Store: a sync run compares
+        it with the revision's move to know whether every change of the master was its own."""
+        return int(getattr(self._bumps, "count", 0))
 
     def _doc_id(self, uuid: str) -> str | None:
         """The document id of a contact. An index hit is checked against the document, so the

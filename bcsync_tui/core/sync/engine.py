@@ -65,6 +65,7 @@ class SyncRun:
         self.changes = RemoteChanges([], [], "", True)
         self.snapshot: Snapshot = {}  # every master contact (tombstones too) when planning started
         self.contacts_revision = 0  # the store's contacts revision the plan was made from
+        self.own_writes = 0  # the store's count of this thread's contact writes then
 
     # --- progress ------------------------------------------------------------------------------
 
@@ -214,7 +215,7 @@ class SyncRun:
         return sum(1 for c in contacts if c is not None and kept_outside_filter(c, self.contact_filter, True))
 
     def _read_master(self) -> None:
-        self.contacts_revision = self.store.contacts_revision
+        self.contacts_revision, self.own_writes = self.store.contacts_revision, self.store.contact_writes_here()
         self.snapshot = {c["uuid"]: dict(c) for c in self.store.contacts.raw().values()}
 
     def _plan(self) -> Plan:
@@ -242,10 +243,13 @@ class SyncRun:
         if not c.full and not c.items and not c.deleted_ids and not written:
             new_state = self.state.sync_state or new_state  # nothing happened: the old state is as good
         clean = not self.run.counts.errors and not recheck
+        revision = self.store.contacts_revision  # the plan covers it if every write since was this run's own
+        if revision - self.contacts_revision != self.store.contact_writes_here() - self.own_writes:
+            revision = self.contacts_revision  # someone else edited the master meanwhile: plan it next run
         new = SyncState(folder_id=self.folder.folder_id, folder_name=self.profile.folder_name, sync_state=new_state,
                         recheck_ids=recheck, linked_count=len(rows), orphans=orphans,
                         server_version=self.server_remember or self.state.server_version,
-                        contacts_revision=self.contacts_revision if clean else None,
+                        contacts_revision=revision if clean else None,
                         plan_fingerprint=self._plan_fingerprint() if clean else "")
         with self.store.transaction():
             if new != self.state:
