@@ -10,6 +10,7 @@ from .contacts_types import ContactUpdate, ImportPlan, ImportRow, ReadResult, Ro
 
 _TRUE = {"1", "true", "yes", "y", "ja", "oui", "x", "on"}
 _FALSE = {"", "0", "false", "no", "n", "nei", "non", "off"}
+_YES_NO = frozenset(_TRUE | _FALSE)
 
 
 def _check_row(row: ImportRow) -> tuple[dict[str, Any] | None, str]:
@@ -17,7 +18,7 @@ def _check_row(row: ImportRow) -> tuple[dict[str, Any] | None, str]:
     data = dict(row.data)
     problems = list(row.errors)
     blocked = data.get("privacy_blocked")
-    if blocked is not None and blocked.strip().lower() not in _TRUE | _FALSE:
+    if blocked is not None and blocked.strip().lower() not in _YES_NO:
         problems.append(f"Privacy Blocked: {blocked!r} must be yes or no")
         data.pop("privacy_blocked")
     number = data.pop("no", "").strip().upper()
