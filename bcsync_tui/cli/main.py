@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -301,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         code, lines = _error_exit(exc)
         if debug:
+            import traceback
+
             traceback.print_exc()
         for i, line in enumerate(lines):
             if i == 0:
