@@ -80,6 +80,7 @@ def parse_csv(text: str, path: str = "<csv>", *, unguard: bool = True) -> ReadRe
     result = ReadResult("csv", "", [])
     columns: list[_Column] | None = None
     keys: list[str] = []
+    simple = False
     dialect: Dialect | None = None
     start = 1
     try:
@@ -91,10 +92,15 @@ def parse_csv(text: str, path: str = "<csv>", *, unguard: bool = True) -> ReadRe
                 dialect, result.source = recognise(cells)
                 columns = _plan_columns(cells, dialect, path, result)
                 keys = [c.role if c.is_field else "" for c in columns]
+                # every column one field of its own (our export): rows take the short path
+                simple = all(keys) and len(set(keys)) == len(keys)
                 # our export, also after a spreadsheet dropped or moved some of its columns
                 result.guarded = unguard and dialect is None
                 continue
-            result.rows.append(_read_row(line, cells, columns, keys, result))
+            if simple and len(cells) <= len(columns):
+                result.rows.append(_read_simple_row(line, cells, keys, result.guarded))
+            else:
+                result.rows.append(_read_row(line, cells, columns, keys, result))
     except csv.Error as exc:
         raise ImportFileError(path, f"is not valid CSV near line {reader.line_num} ({exc})",
                               "A quote is probably not closed; fix the file or export it again.") from None
@@ -148,6 +154,16 @@ def _caption_role(title: str, path: str, seen: dict[str, str], result: ReadResul
                               f"{seen[key]!r} and {title!r}", "Remove one of them.")
     seen[key] = title
     return key
+
+
+def _read_simple_row(line: int, cells: list[str], keys: list[str], guarded: bool) -> ImportRow:
+    """A row where each column is a different field: what ``_read_row`` does, in one comprehension."""
+    data = {key: value for key, value in zip(keys, map(str.strip, cells)) if value}
+    if guarded:
+        for key, value in data.items():
+            if value[0] == "'":
+                data[key] = unguard_formula(value)
+    return ImportRow(line, data)
 
 
 def _read_row(line: int, cells: list[str], columns: list[_Column], keys: list[str], result: ReadResult) -> ImportRow:
