@@ -86,7 +86,7 @@ def parse_csv(text: str, path: str = "<csv>", *, unguard: bool = True) -> ReadRe
     try:
         for cells in reader:
             line, start = start, reader.line_num + 1
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():  # no cell holds more than spaces
                 continue
             if columns is None:
                 dialect, result.source = recognise(cells)
@@ -160,9 +160,8 @@ def _read_simple_row(line: int, cells: list[str], keys: list[str], guarded: bool
     """A row where each column is a different field: what ``_read_row`` does, in one comprehension."""
     data = {key: value for key, value in zip(keys, map(str.strip, cells)) if value}
     if guarded:
-        for key, value in data.items():
-            if value[0] == "'":
-                data[key] = unguard_formula(value)
+        for key in [key for key, value in data.items() if value[0] == "'"]:
+            data[key] = unguard_formula(data[key])
     return ImportRow(line, data)
 
 
