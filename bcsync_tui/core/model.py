@@ -286,8 +286,9 @@ def normalise(contact: dict[str, Any]) -> dict[str, Any]:
         conv = convert.get(key)
         if conv is not None:
             out[key] = conv(value)
-    if out["type"] == PERSON:
-        composed = compose_name(out)
+    if out["type"] == PERSON:  # compose_name, on values known to be text
+        composed = " ".join(filter(None, (out["first_name"].strip(), out["middle_name"].strip(),
+                                          out["surname"].strip())))
         if composed:
             out["name"] = composed[:_NAME_MAX]
     return out
