@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 # the one table of exit codes, under the names the CLI modules use
@@ -25,8 +25,10 @@ from ..core.paths import PROFILE_ENV, FileProblem, Paths, default_profile_name
 from ..core.profiles import only_profile
 from ..core.status_file import read_facts
 from ..core.storage import StoreCorruptError
-from ..core.store import NotFoundError, Store
 from .output import printable, warn
+
+if TYPE_CHECKING:  # the store modules are imported when a store is opened
+    from ..core.store import Store
 
 DEBUG_ENV = "BCSYNC_DEBUG"
 
@@ -64,6 +66,8 @@ class Context:
 
     def store(self) -> Store:
         if self._store is None:  # directories are made by the first write: a failing read creates nothing
+            from ..core.store import Store
+
             self._store = Store(self.paths.store_file, backup_dir=self.paths.backup_dir)
         return self._store
 
@@ -212,6 +216,7 @@ def _error_exit(exc: BaseException) -> tuple[int, list[str]]:
     """Map an exception to (exit code, lines to print)."""
     from ..core.contacts_io import ImportFileError
     from ..core.filters import FilterError
+    from ..core.store import NotFoundError
     from ..core.sync.events import SyncError
 
     if isinstance(exc, CliError):

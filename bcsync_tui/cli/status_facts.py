@@ -7,13 +7,17 @@ the next status, which then reads a few kilobytes instead of the whole store.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.filters import ContactFilter, FilterError
 from ..core.history import list_runs
 from ..core.status_file import ProfileFacts, Signature, StoreFacts, facts_are_current, read_facts, write_facts
 from ..core.storage import StoreCorruptError
-from ..core.store import Store
 from ..core.sync.eligibility import outbound_reason
 from ..tui.badges import count_kept
+
+if TYPE_CHECKING:  # a current status.json is read without loading the store
+    from ..core.store import Store
 
 
 def facts_of(store: Store) -> tuple[Signature, StoreFacts]:

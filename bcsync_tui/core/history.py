@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb import Query
 
-from .store import NotFoundError, Store
+if TYPE_CHECKING:  # the store module is imported when a store is used, not by `bcsync status`
+    from .store import Store
 
 
 def list_runs(store: Store, profile: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
@@ -20,6 +21,8 @@ def get_run(store: Store, run_id: str) -> dict[str, Any]:
     for r in store.runs.raw().values():
         if r.get("id") == run_id or r.get("id", "").startswith(run_id):
             return dict(r)
+    from .store import NotFoundError
+
     raise NotFoundError(f"no run with id {run_id!r}; `bcsync log` lists them")
 
 
@@ -36,6 +39,8 @@ def reapply_conflict(store: Store, conflict_id: str) -> dict[str, Any]:
     with store.transaction():
         row = next((c for c in store.conflicts.raw().values() if c.get("id") == conflict_id), None)
         if row is None:
+            from .store import NotFoundError
+
             raise NotFoundError(f"no conflict with id {conflict_id!r}")
         contact = store.update_contact(row["contact_uuid"], {row["field"]: row["outlook_value"]})
         store.conflicts.update({"reapplied": True}, Query().id == conflict_id)

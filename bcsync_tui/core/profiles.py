@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tinydb import Query
-
-from .store import NotFoundError, Store
+if TYPE_CHECKING:  # the store module is imported when a store is used, not by `bcsync status`
+    from .store import Store
 
 AUTH_TYPES = ("basic", "ntlm", "oauth2")
 #: ews: Exchange Server (on-premises) over EWS; graph: Exchange Online (Microsoft 365) over Microsoft Graph
@@ -186,10 +185,14 @@ def load_profile(store: Store, name: str) -> Profile:
     for doc in store.profiles.raw().values():
         if doc.get("name") == name:
             return Profile.from_doc(doc)
+    from .store import NotFoundError
+
     raise NotFoundError(f"no profile named {name!r}; create it with `bcsync setup`")
 
 
 def get_or_new_profile(store: Store, name: str) -> Profile:
+    from .store import NotFoundError
+
     try:
         return load_profile(store, name)
     except NotFoundError:
@@ -218,6 +221,8 @@ def save_profile(store: Store, profile: Profile) -> None:
             current = next((d for d in store.profiles.raw().values() if d.get("name") == profile.name), None)
             if current is not None:
                 doc["state"] = current.get("state", {})
+        from tinydb import Query
+
         store.profiles.upsert(doc, Query().name == profile.name)
 
 
@@ -226,6 +231,10 @@ def update_state(store: Store, name: str, **state: Any) -> None:
     with store.transaction():
         doc = next((d for d in store.profiles.raw().values() if d.get("name") == name), None)
         if doc is None:
+            from .store import NotFoundError
+
             raise NotFoundError(f"no profile named {name!r}")
         merged = {**doc.get("state", {}), **state}
+        from tinydb import Query
+
         store.profiles.update({"state": merged}, Query().name == name)

@@ -8,14 +8,16 @@ the rows on screen, so :class:`BadgeSource` prepares the lookups once per store 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.filters import ContactFilter, FilterError
 from ..core.history import list_conflicts
 from ..core.profiles import get_or_new_profile
-from ..core.store import Store
 from ..core.sync.eligibility import kept_outside_filter as core_kept
 from ..core.sync.eligibility import outbound_reason
+
+if TYPE_CHECKING:  # `bcsync status` imports this module without loading a store
+    from ..core.store import Store
 
 OUT = "out"
 ERROR = "error"

@@ -37,12 +37,27 @@ def test_an_unknown_command_still_gets_the_full_list_in_its_error(capsys):
     assert "status" in capsys.readouterr().err
 
 
-def test_status_imports_no_other_command_module(tmp_path):
+def _modules_loaded_by_status(home) -> set[str]:
     code = ("import json, sys\nfrom bcsync_tui.cli.main import main\n"
-            f"main(['--home', {str(tmp_path)!r}, '--profile', 'p', 'status', '--json'])\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('bcsync_tui.cli.'))), file=sys.stderr)")
+            f"code = main(['--home', {str(home)!r}, '--profile', 'p', 'status', '--json'])\n"
+            "print(json.dumps([code, sorted(m for m in sys.modules if m.startswith('bcsync_tui.'))]), file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = set(json.loads(out.stderr.strip().splitlines()[-1]))
+    code, loaded = json.loads(out.stderr.strip().splitlines()[-1])
+    assert code in (0, 1), out.stderr
+    return set(loaded)
+
+
+def test_status_imports_no_other_command_module_and_no_store_when_status_json_is_current(tmp_path):
+    from bcsync_tui.core.profiles import Profile, save_profile
+    from bcsync_tui.core.store import Store
+
+    store = Store(tmp_path / "store.json")
+    store.add_contact({"first_name": "Ann", "surname": "Lee", "email": "ann@example.com"})
+    save_profile(store, Profile(name="p", email="p@example.com", server_url="https://ex.example/EWS"))
+    store.close()
+    first = _modules_loaded_by_status(tmp_path)  # counts from the store, writes status.json
+    assert "bcsync_tui.core.store" in first
+    loaded = _modules_loaded_by_status(tmp_path)
     assert "bcsync_tui.cli.sync_cmds" in loaded
     assert not loaded & {"bcsync_tui.cli.contacts", "bcsync_tui.cli.schedule", "bcsync_tui.cli.setup_cmds",
-                         "bcsync_tui.cli.backups", "bcsync_tui.cli.profiles_cmd"}
+                         "bcsync_tui.cli.backups", "bcsync_tui.cli.profiles_cmd", "bcsync_tui.core.store"}
