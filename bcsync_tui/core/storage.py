@@ -434,13 +434,15 @@ class JournaledStorage(Storage):
         """After a new snapshot: remember it and empty the journal it folded in."""
         self._snap_sig = _sig(self.path)
         self._snap_size = self._snap_sig[1] if self._snap_sig else 0
-        if self.wal_path.exists():
-            fd = os.open(self.wal_path, os.O_WRONLY)
-            try:
-                os.ftruncate(fd, 0)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        new_file = not self.wal_path.exists()  # a bulk first write: the store still has its journal
+        fd = os.open(self.wal_path, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            os.ftruncate(fd, 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if new_file:
+            fsync_dir(self.wal_path.parent)
         self._wal_offset = 0
         self._wal_sig = _sig(self.wal_path)
 

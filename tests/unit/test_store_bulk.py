@@ -52,3 +52,14 @@ def test_a_small_store_rewritten_in_bulk_keeps_its_other_tables(tmp_path):
     with Store(path) as again:
         assert len(again.all_contacts()) == 2 * BULK_OPS
         assert again.contacts_revision == revision + 1
+
+
+def test_a_first_write_in_bulk_leaves_the_usual_pair_of_files(tmp_path):
+    path = tmp_path / "store.json"
+    with Store(path) as store:
+        store.add_contacts(_rows(BULK_OPS, "N"), prepared=True)
+        wal = store.storage.wal_path
+    assert path.exists() and wal.exists() and wal.stat().st_size == 0
+    assert (path.stat().st_mode & 0o777, wal.stat().st_mode & 0o777) == (0o600, 0o600)
+    with Store(path) as again:
+        assert len(again.all_contacts()) == BULK_OPS
