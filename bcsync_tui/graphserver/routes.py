@@ -88,6 +88,13 @@ def route(store: Store, mbx: Mailbox, method: str, rest: list[str], rounds, igno
                     r("createContactFolder", lambda c: folders.create_folder(c, folder), "POST"))
         if tail[0].lower() == "contacts":
             return _contacts(store, mbx, method, folder, tail[1:], rounds, ignore_if_match, r)
+    elif head == "mailfolders" and len(rest) == 2 and rest[1].lower() == "deleteditems":
+        trash = mbx.distinguished("deleteditems")  # only the well-known name the sync asks for
+        if trash is None:
+            raise not_found()
+        return r("getMailFolder", lambda c: Reply(200, {
+            "@odata.context": f"{c.graph_url}/$metadata#users('{mbx.email}')/mailFolders/$entity",
+            "id": ids.folder_id(mbx, trash), "displayName": trash.name}), "GET")
     elif head == "translateexchangeids" and len(rest) == 1:
         return r("translateExchangeIds", lambda c: Reply(200, {
             "@odata.context": f"{c.graph_url}/$metadata#Collection(microsoft.graph.convertIdResult)",

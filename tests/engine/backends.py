@@ -47,7 +47,9 @@ class MemoryBackend:
         return fid
 
     def items(self, name: str = FOLDER) -> list[FolderItem]:
-        fid = "deleteditems" if name == "Deleted Items" else self.mb.folder_by_name(name, parent=None)
+        # the folder of that name under Contacts first (a deleted one of the same name may sit in Deleted Items)
+        fid = ("deleteditems" if name == "Deleted Items"
+               else self.mb.folder_by_name(name) or self.mb.folder_by_name(name, parent=None))
         if fid is None:
             return []
         return [FolderItem(i.item_id, i.stamp, dict(i.fields), dict(i.extra)) for i in self.mb.in_folder(fid)]
@@ -69,6 +71,10 @@ class MemoryBackend:
 
     def delete_folder(self, name: str = FOLDER) -> None:
         self.mb.delete_folder(self.mb.folder_by_name(name, parent=None))
+
+    def user_delete_folder_to_trash(self, name: str = FOLDER) -> None:
+        """The Delete key in Outlook: the folder moves into Deleted Items and keeps its id."""
+        self.mb.trash_folder(self.mb.folder_by_name(name, parent=None))
 
     def recreate_folder(self, name: str = FOLDER) -> None:
         """Delete the folder for good and make an empty one of the same name (a new identity)."""
@@ -220,7 +226,12 @@ class EwsBackend:
         return self.outlook[self.EMAIL]
 
     def _folder_path(self, name: str) -> str:
-        return "deleteditems" if name == "Deleted Items" else name
+        if name == "Deleted Items":
+            return "deleteditems"
+        # the folder of that name under Contacts first (a deleted one of the same name may sit in Deleted Items)
+        paths = [p for p in self._user(name).folders() if p.rsplit("/", 1)[-1].lower() == name.lower()]
+        under = [p for p in paths if p.lower() == f"contacts/{name.lower()}"]
+        return under[0] if len(paths) > 1 and under else name
 
     def items(self, name: str = FOLDER) -> list[FolderItem]:
         from bcsync_tui.ewsserver import FolderNotFound
@@ -265,6 +276,9 @@ class EwsBackend:
 
     def delete_folder(self, name: str = FOLDER) -> None:
         self._user(name).delete_folder(name)
+
+    def user_delete_folder_to_trash(self, name: str = FOLDER) -> None:
+        self._user(name).delete_folder(name, mode="MoveToDeletedItems")
 
     def recreate_folder(self, name: str = FOLDER) -> None:
         self._user(name).recreate_folder(name)

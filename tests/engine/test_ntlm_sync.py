@@ -27,7 +27,8 @@ def test_a_sync_over_ntlm(ntlm):
     again = sync_blocking(store, "ann", secrets=secrets)
     assert again["status"] == "ok"
     calls = {op: n - before.get(op, 0) for op, n in server.stats.by_operation.items() if n != before.get(op, 0)}
-    assert calls == {"SyncFolderItems": 1}  # nothing to do: one EWS call (plus NTLM's handshake legs)
+    # nothing to do: where the folder is and its changes (plus NTLM's handshake legs)
+    assert calls == {"GetFolder": 1, "SyncFolderItems": 1}
 
 
 def test_validate_connection_over_ntlm(ntlm):

@@ -347,6 +347,29 @@ def test_sync_folder_deleted_in_outlook_guard_then_force_recreates_it(world):
     check_all(world)
 
 
+def test_sync_folder_deleted_with_the_delete_key_counts_as_deleted(world):
+    """Outlook's Delete key moves the folder into Deleted Items and it keeps its id: found by that id it
+    is still not synced into (it counts as deleted): the guard stops, --force makes the folder again."""
+    people = [world.person(f"P{i}", "Trash") for i in range(3)]
+    world.sync()
+    world.backend.user_delete_folder_to_trash()
+    world.person("New", "Later")  # something to write: it must not land in Deleted Items
+    writes = world.backend.writes
+    run = world.sync()
+    assert run["exit_code"] == ev.EXIT_GUARD and run["status"] == "aborted", run
+    assert "is gone" in run["message"] and "--force" in run["message"] and "create" in run["message"]
+    assert world.backend.writes == writes
+    run = world.sync(force=True)
+    assert run["status"] == "ok", run
+    assert run["counts"]["outlook_recreated"] + run["counts"]["outlook_created"] == 4
+    assert world.backend.folder_count() == 2  # the new one under Contacts, the old one in Deleted Items
+    links = world.links()
+    assert len(links) == 4 and {p["uuid"] for p in people} <= {lk["contact_uuid"] for lk in links}
+    writes = world.backend.writes
+    assert world.sync()["status"] == "ok" and world.backend.writes == writes
+    check_all(world)
+
+
 def test_sync_folder_recreated_in_outlook_trips_identity_guard_then_force_syncs_into_it(world):
     people = [world.person(f"P{i}", "Again") for i in range(3)]
     world.sync()
@@ -639,13 +662,14 @@ def test_email_case_is_not_a_change_nor_a_conflict(world):
 
 def test_a_no_change_sync_sends_one_request(world):
     """Issue 10 §5: the run record's ``requests`` counts what went on the wire. A sync with nothing
-    to do asks for the folder's changes and nothing else (the server version is remembered)."""
+    to do asks where the folder is (by its id: still there, or moved into Deleted Items) and for its
+    changes, and nothing else (the server version is remembered)."""
     world.person("Ann", "Lee")
     world.sync()
     world.sync()  # the first run after a write confirms its own writes; from here nothing changes
     run = world.sync()
     assert run["status"] == "ok" and sum(run["counts"].values()) == 0
-    assert run["requests"] == 1, run["requests"]
+    assert run["requests"] == 2, run["requests"]
 
 
 def test_dry_run_rows_and_counts_agree(world):

@@ -22,12 +22,13 @@ from exchangelib import (BASIC, DELEGATE, NTLM, OAUTH2, UTC, Account, Build, Con
                          ExtendedProperty, FailFast, Identity, OAuth2Credentials, Version)
 from exchangelib import errors as ex
 from oauthlib.oauth2 import InsecureTransportError, OAuth2Error
-from exchangelib.folders import Contacts, Root
+from exchangelib.folders import Contacts, DeletedItems, Folder, Root
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
-from exchangelib.items import NEVER_OVERWRITE, SAVE_ONLY
+from exchangelib.fields import FieldPath
+from exchangelib.items import ID_ONLY, NEVER_OVERWRITE, SAVE_ONLY
 from exchangelib.protocol import BaseProtocol, NoVerifyHTTPAdapter, close_connections
 from exchangelib.properties import Fields, ItemId
-from exchangelib.services import CreateFolder, SyncFolderItems
+from exchangelib.services import CreateFolder, GetFolder, SyncFolderItems
 
 from ..net import DeadlineAdapter, WatchedResponse, default_deadline, last_request_overran
 from ..profiles import Profile
@@ -370,9 +371,9 @@ class EwsTransport:
         return folder
 
     def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
-        if known_id:
-            return FolderInfo(known_id, FoundBy.ID)  # checked by the first call that uses it
         try:
+            if known_id and self._folder_place(known_id) == "here":
+                return FolderInfo(known_id, FoundBy.ID)
             if self._root is None:
                 self._root = self._call("GetFolder", lambda: self.account.contacts)
             parent = self._root
@@ -399,6 +400,23 @@ class EwsTransport:
             raise self._problem(exc) from exc
         self._folders[folder.id] = folder
         return FolderInfo(folder.id, found_by)
+
+    def _folder_place(self, folder_id: str) -> str:
+        """Where the folder with this id is: "here" (wherever the user moved it), "trash" (Outlook's Delete
+        key moved it into Deleted Items, keeping its id: it counts as deleted) or "gone". One GetFolder
+        asks for the folder's ParentFolderId and the Deleted Items folder's id together."""
+        folder = self._folder(folder_id)
+        trash = DeletedItems(root=folder.root)
+        parent_field = FieldPath(field=Folder.get_field_by_fieldname("parent_folder_id"))
+        found = list(self._call("GetFolder", lambda: GetFolder(account=self.account).call(
+            folders=[folder, trash], additional_fields=[parent_field], shape=ID_ONLY)))
+        if isinstance(found[0], ex.ErrorFolderNotFound | ex.ErrorItemNotFound | ex.ErrorAccessDenied):
+            return "gone"
+        for answer in found:
+            if isinstance(answer, Exception):
+                raise answer
+        parent = found[0].parent_folder_id
+        return "trash" if parent is not None and parent.id == found[1].id else "here"
 
     def _create_folder(self, parent: Any, name: str) -> Any:
         """CreateFolder, and nothing else: ``Folder.save()`` would then load the mailbox's whole

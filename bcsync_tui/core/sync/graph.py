@@ -103,9 +103,24 @@ class GraphTransport:
         exact = [f for f in found if f.get("displayName") == name]
         return str((exact or found)[0]["id"]) if (exact or found) else None
 
+    def _folder_here(self, folder_id: str) -> bool:
+        """The folder with this id exists and is not in Deleted Items (Outlook's Delete key moves it
+        there and it keeps its id: it counts as deleted). One ``$batch`` asks for the folder's
+        parentFolderId and the Deleted Items folder's id together."""
+        self.http.on_throttle = self.on_throttle
+        folder, trash = self.http.batches([
+            Sub("GET", f"{self.base}/contactFolders/{quote(folder_id, safe='')}?$select=id,parentFolderId"),
+            Sub("GET", f"{self.base}/mailFolders/deleteditems?$select=id")])
+        if folder is None or trash is None:
+            raise ev.ConnectionProblem("Microsoft Graph did not answer where the sync folder is; try again later.")
+        if self._folder_gone(folder):
+            return False
+        parent = self._ok(folder).get("parentFolderId")
+        return not parent or parent != self._ok(trash).get("id")
+
     def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
-        if known_id:
-            return FolderInfo(known_id, FoundBy.ID)  # the next request on it says if it is gone
+        if known_id and self._folder_here(known_id):
+            return FolderInfo(known_id, FoundBy.ID)
         if name not in self._missing:
             found = self._find_folder(name)
             if found:

@@ -72,6 +72,10 @@ class MemoryMailbox:
         """Move a folder elsewhere: it keeps its id, as in Exchange."""
         self.parents[folder_id] = parent
 
+    def trash_folder(self, folder_id: str) -> None:
+        """Outlook's Delete key: the folder moves into Deleted Items with its items and keeps its id."""
+        self.move_folder(folder_id, "deleteditems")
+
     def delete_folder(self, folder_id: str) -> None:
         for item in [i for i in self.items.values() if i.folder_id == folder_id]:
             del self.items[item.item_id]
@@ -165,9 +169,10 @@ class MemoryTransport:
         pass
 
     def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
-        if known_id and known_id in self.mb.folders:  # a known id costs no request (as in the EWS adapter)
-            return FolderInfo(known_id, FoundBy.ID)
         self._request("GetFolder")
+        # Found by id wherever the user moved it, except into Deleted Items (Outlook's Delete key): deleted.
+        if known_id and known_id in self.mb.folders and self.mb.parents.get(known_id) != "deleteditems":
+            return FolderInfo(known_id, FoundBy.ID)
         found = self.mb.folder_by_name(name)
         if found:
             return FolderInfo(found, FoundBy.NAME)
