@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import threading
-import traceback
 from typing import Any
 
 from ..core.history import get_run, list_conflicts, list_runs
@@ -112,6 +111,8 @@ def cmd_sync(ctx: Context) -> int:
                 run = {"profile": name, "status": "locked", "exit_code": EXIT_LOCKED, "message": str(exc)}
             except Exception as exc:  # a bug must not keep the other profiles of a scheduled run from syncing
                 if args.debug or os.environ.get(DEBUG_ENV):
+                    import traceback
+
                     traceback.print_exc()
                 run = {"profile": name, "status": "error", "exit_code": EXIT_INTERNAL,
                        "message": f"unexpected error: {type(exc).__name__}: {exc}. Run again with --debug "
