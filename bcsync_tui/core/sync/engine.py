@@ -25,7 +25,7 @@ from ..words import plural
 from . import events as ev
 from . import guards
 from .eligibility import kept_outside_filter, outbound_reason
-from .executor import BATCH, Cancelled, Executor
+from .executor import Cancelled, Executor
 from .planner import Plan, PlanInput, build_plan
 from .preview import preview
 from .transport import FolderInfo, FolderMissing, FoundBy, RemoteChanges, SyncStateInvalid, Transport
@@ -47,7 +47,7 @@ def new_run(profile: str, mode: str, dry_run: bool) -> dict[str, Any]:
 class SyncRun:
     def __init__(self, store: Store, profile_name: str, factory: TransportFactory, *, mode: str = "incremental",
                  dry_run: bool = False, force: bool = False, on_progress: ProgressCallback | None = None,
-                 cancel: threading.Event | None = None, batch: int = BATCH):
+                 cancel: threading.Event | None = None, batch: int | None = None):
         if mode not in ("incremental", "full"):
             raise ValueError(f"unknown sync mode {mode!r}")
         self.store, self.name, self.factory = store, profile_name, factory
@@ -230,7 +230,7 @@ class SyncRun:
         if plan.has_writes:
             self.store.backup("sync")
         executor = Executor(self.store, self.name, t, self.folder.folder_id, self.run, self.snapshot, self.report,
-                            self.cancel, self.batch)
+                            self.cancel, self.batch or t.write_batch)  # the transport's size unless a test says
         executor.execute(plan)
         return executor.written_ids
 

@@ -167,6 +167,8 @@ class _IdOnlySyncFolderItems(SyncFolderItems):
 
 
 class EwsTransport:
+    write_batch = 250  # items per CreateItem/UpdateItem/DeleteItem request
+
     def __init__(self, profile: Profile, secret: str | None, *, timeout: float = 30.0,
                  max_retry_seconds: float = 600.0, write_chunk: int = WRITE_CHUNK,
                  request_deadline: float | None = None, run_deadline: float = RUN_DEADLINE):

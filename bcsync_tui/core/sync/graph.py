@@ -29,7 +29,7 @@ from ..profiles import Profile
 from . import events as ev
 from .graph_auth import GraphAuth, Secrets, http_session
 from .graph_fields import EXPAND, SELECT, contact_body, to_remote
-from .graph_http import IMMUTABLE, Answer, GraphClient, Sub, Unanswered
+from .graph_http import BATCH_MAX, IMMUTABLE, Answer, GraphClient, Sub, Unanswered
 from .transport import (FolderInfo, FolderMissing, FoundBy, ItemUpdate, NewItem, Outcome, RemoteChanges, RemoteItem,
                         ServerInfo, SyncStateInvalid, ThrottleCallback, TransportStats, WriteResult)
 
@@ -52,6 +52,8 @@ def _quote_odata(text: str) -> str:
 
 
 class GraphTransport:
+    write_batch = 12 * BATCH_MAX  # whole $batch requests of 20: 240 items, 12 requests
+
     def __init__(self, profile: Profile, secrets: Secrets | None, *, client_secret: str | None = None,
                  timeout: float = 30.0, max_retry_seconds: float = 600.0):
         self.profile = profile

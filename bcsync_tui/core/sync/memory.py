@@ -145,6 +145,8 @@ class MemoryMailbox:
 
 
 class MemoryTransport:
+    write_batch = 250
+
     def __init__(self, mailbox: MemoryMailbox):
         self.mb = mailbox
         self.stats = TransportStats()

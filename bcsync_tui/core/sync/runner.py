@@ -18,7 +18,6 @@ from . import events as ev
 from .engine import ProgressCallback, SyncRun, TransportFactory
 from .events import Coalescer
 from .transport import Transport
-from .executor import BATCH
 
 
 def _secrets_for(store: Store, secrets: SecretStore | None) -> SecretStore:
@@ -48,9 +47,9 @@ def ews_factory(secrets: SecretStore, timeout: float = 30.0) -> TransportFactory
 def sync_blocking(store: Store, profile_name: str, *, mode: str = "incremental", dry_run: bool = False,
                   force: bool = False, on_progress: ProgressCallback | None = None,
                   cancel: threading.Event | None = None, secrets: SecretStore | None = None,
-                  transport_factory: TransportFactory | None = None, batch: int = BATCH) -> dict[str, Any]:
+                  transport_factory: TransportFactory | None = None, batch: int | None = None) -> dict[str, Any]:
     """Run one sync and return its run record. Raises events.StoreLocked if another sync runs.
-    ``batch``: items per write batch (one request, one store transaction, one cancel point)."""
+    ``batch``: items per write batch (one store transaction, one cancel point); None: the transport's own."""
     factory = transport_factory or ews_factory(_secrets_for(store, secrets))
     progress = Coalescer(on_progress) if on_progress else None
     return SyncRun(store, profile_name, factory, mode=mode, dry_run=dry_run, force=force,

@@ -160,6 +160,9 @@ class Transport(Protocol):
     """A contacts folder on a server, as the engine drives it. One instance serves one run."""
 
     stats: TransportStats
+    #: items per write batch the engine sends this transport (one store transaction and cancel
+    #: point each): EWS takes 250 in one request, Graph's ``$batch`` holds 20 (so a multiple of 20)
+    write_batch: int
     #: called with the number of seconds the transport is about to wait because of throttling
     on_throttle: ThrottleCallback | None
 
