@@ -20,6 +20,7 @@ from ...core.profiles import (AUTH_TYPES, DEFAULT_FOLDER, LEAVE_FILTER_POLICIES,
 from ..threads import in_daemon_thread
 from .setup_graph import (EWS_ROWS, GRAPH_ROWS, TRANSPORT_LABELS, DeviceSignIn, graph_rows, graph_values,
                           suggest_transport)
+from ..widgets.tickbox import TickBox
 
 MASTER_DELETE_LABELS = {
     "move_to_deleted_items": "Move the Outlook copy to Deleted Items",
@@ -120,7 +121,13 @@ class SetupForm(ModalScreen[Profile | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        from .dialogs import close_or_ask
+
+        try:
+            changed = self.form_profile() != self.saved_profile or bool(getattr(self, "typed_password", str)())
+        except ValueError:  # a number field holds text: something was typed
+            changed = True
+        close_or_ask(self, changed, f"Discard the changes you typed in the {self.TITLE_TEXT.lower()}?")
 
 
 class ExchangeSetupScreen(SetupForm):
@@ -160,7 +167,7 @@ class ExchangeSetupScreen(SetupForm):
         yield from self.row("oauth_token_url", "OAuth token URL", Input(p.oauth_token_url, id="oauth_token_url",
                                                                         placeholder="blank = Microsoft's", compact=True),
                             hint="an AD FS or other token endpoint; the password field holds the client secret")
-        yield from self.row("verify_tls", "TLS", Checkbox("Verify the server's certificate", p.verify_tls,
+        yield from self.row("verify_tls", "TLS", TickBox("Verify the server's certificate", p.verify_tls,
                                                           id="verify_tls", compact=True))
         yield from graph_rows(self, p)
         yield Static("", id="tls-warning", markup=False)
@@ -286,7 +293,8 @@ class ExchangeSetupScreen(SetupForm):
 class ContactSyncSetupScreen(SetupForm):
     AUTO_FOCUS = "#folder_name"
     TITLE_TEXT = "Contact sync setup"
-    FIELDS = ("folder_name", "master_delete_policy", "leave_filter_policy", "interval_minutes", "enabled")
+    FIELDS = ("folder_name", "master_delete_policy", "leave_filter_policy", "link_outside_filter", "interval_minutes",
+              "enabled")
 
     def rows(self, p: Profile) -> ComposeResult:
         yield from self.row("folder_name", "Outlook folder", Input(p.folder_name, placeholder=DEFAULT_FOLDER,
@@ -300,10 +308,15 @@ class ContactSyncSetupScreen(SetupForm):
                             Select([(LEAVE_FILTER_LABELS[k], k) for k in LEAVE_FILTER_POLICIES],
                                    value=p.leave_filter_policy, allow_blank=False, id="leave_filter_policy",
                                    compact=True))
+        yield from self.row("link_outside_filter", "Outside the filter",
+                            TickBox("Link contacts already in the Outlook folder", p.link_outside_filter,
+                                    id="link_outside_filter", compact=True),
+                            hint="on: an Outlook contact whose e-mail matches a master contact outside the filter "
+                                 "is linked and kept there; off: it is left alone")
         yield from self.row("interval_minutes", "Automatic sync", Input(str(p.interval_minutes), type="integer",
                                                                         id="interval_minutes", compact=True),
                             hint="every this many minutes while bcsync is open; 0 = off")
-        yield from self.row("enabled", "Enabled", Checkbox("Sync this profile", p.enabled, id="enabled",
+        yield from self.row("enabled", "Enabled", TickBox("Sync this profile", p.enabled, id="enabled",
                                                            compact=True))
 
     def buttons(self) -> ComposeResult:
@@ -315,6 +328,7 @@ class ContactSyncSetupScreen(SetupForm):
         return {"folder_name": self.query_one("#folder_name", Input).value.strip(),
                 "master_delete_policy": str(self.query_one("#master_delete_policy", Select).value),
                 "leave_filter_policy": str(self.query_one("#leave_filter_policy", Select).value),
+                "link_outside_filter": self.query_one("#link_outside_filter", Checkbox).value,
                 "interval_minutes": int(interval), "enabled": self.query_one("#enabled", Checkbox).value}
 
     @on(Button.Pressed, "#open-filter")
