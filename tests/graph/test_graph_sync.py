@@ -38,7 +38,7 @@ def test_first_sync_stamps_items_writes_fax_and_a_quiet_sync_sends_one_request(w
     assert world.item_of(ann["uuid"]).stamp == ann["uuid"]
     writes = world.backend.writes
     quiet = world.sync()
-    assert quiet["requests"] == 2 and world.backend.writes == writes
+    assert quiet["requests"] == 1 and world.backend.writes == writes
     assert world.backend.server.stats.count("contactsDelta") >= 1
 
 

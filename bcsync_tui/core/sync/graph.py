@@ -66,6 +66,7 @@ class GraphTransport:
         app = profile.graph_auth == "client_credentials"
         self.base = f"/users/{quote(profile.email, safe='@')}" if app else "/me"
         self._missing: set[str] = set()
+        self._verify_place: str | None = None  # a folder trusted by id, checked with the first delta page
         self._read: dict[str, dict[str, Any]] = {}  # item id → its JSON as last read (for PATCH arrays)
         self._listed: tuple[float, set[str]] | None = None  # when the last delta ended, and what it named
 
@@ -105,14 +106,13 @@ class GraphTransport:
         exact = [f for f in found if f.get("displayName") == name]
         return str((exact or found)[0]["id"]) if (exact or found) else None
 
-    def _folder_here(self, folder_id: str) -> bool:
-        """The folder with this id exists and is not in Deleted Items (Outlook's Delete key moves it
-        there and it keeps its id: it counts as deleted). One ``$batch`` asks for the folder's
-        parentFolderId and the Deleted Items folder's id together."""
-        self.http.on_throttle = self.on_throttle
-        folder, trash = self.http.batches([
-            Sub("GET", f"{self.base}/contactFolders/{quote(folder_id, safe='')}?$select=id,parentFolderId"),
-            Sub("GET", f"{self.base}/mailFolders/deleteditems?$select=id")])
+    def _place_subs(self, folder_id: str) -> list[Sub]:
+        """Where the folder is: its parentFolderId and the Deleted Items folder's id (Outlook's Delete
+        key moves a folder there and it keeps its id: it counts as deleted)."""
+        return [Sub("GET", f"{self.base}/contactFolders/{quote(folder_id, safe='')}?$select=id,parentFolderId"),
+                Sub("GET", f"{self.base}/mailFolders/deleteditems?$select=id")]
+
+    def _folder_here(self, folder: Answer | None, trash: Answer | None) -> bool:
         if folder is None or trash is None:
             raise ev.ConnectionProblem("Microsoft Graph did not answer where the sync folder is; try again later.")
         if self._folder_gone(folder):
@@ -121,7 +121,10 @@ class GraphTransport:
         return not parent or parent != self._ok(trash).get("id")
 
     def ensure_folder(self, name: str, known_id: str | None, create: bool = True) -> FolderInfo:
-        if known_id and self._folder_here(known_id):
+        if known_id:
+            # Trusted without a request: the first delta page goes in one $batch with the question
+            # where the folder is, and changes() raises FolderMissing when it is gone or in the bin.
+            self._verify_place = known_id
             return FolderInfo(known_id, FoundBy.ID)
         if name not in self._missing:
             found = self._find_folder(name)
@@ -157,8 +160,22 @@ class GraphTransport:
         changed: dict[str, str] = {}
         removed: set[str] = set()
         prefer = f"{IMMUTABLE}, odata.maxpagesize={PAGE}"
+        first = self._verify_place == folder_id
+        self._verify_place = None
         while True:
-            answer = self._call("Delta", "GET", url, prefer=prefer)
+            if first:  # one request: where the folder is, and the first delta page
+                first = False
+                self.http.on_throttle = self.on_throttle
+                relative = url[len(self.profile.graph_root):] if url.startswith(self.profile.graph_root) else url
+                folder, trash, page = self.http.batch(
+                    [*self._place_subs(folder_id), Sub("GET", relative, headers={"Prefer": prefer})])
+                if not self._folder_here(folder, trash):
+                    raise FolderMissing("the sync folder was deleted (or moved to Deleted Items)")
+                if page is None:
+                    raise ev.ConnectionProblem("Microsoft Graph did not answer the delta request; try again later.")
+                answer = page
+            else:
+                answer = self._call("Delta", "GET", url, prefer=prefer)
             if answer.status != 200:
                 if self._state_rejected(answer) and state is not None:
                     raise SyncStateInvalid(answer.words)
