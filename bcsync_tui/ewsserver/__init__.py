@@ -94,9 +94,7 @@ class LoopbackExchange:
             raise RuntimeError("the server is already running")
         self._httpd = HttpServer((self.host, port), self._app)
         self._stopping.clear()
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="loopback-ews", daemon=True)
-        self._thread.start()
+        self._thread = self._httpd.serve_in_background("loopback-ews")
         if self.data_path is not None:
             self._saver = threading.Thread(target=self._save_loop, name="loopback-ews-saver", daemon=True)
             self._saver.start()
@@ -106,12 +104,8 @@ class LoopbackExchange:
         """Stop serving, close open client connections and save (with ``data_path``)."""
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
-            httpd.shutdown()
-            httpd.close_connections()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+            httpd.shut_down(self._thread)
+        self._thread = None
         self._stopping.set()
         if self._saver is not None:
             self._saver.join(timeout=10)

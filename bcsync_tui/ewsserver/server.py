@@ -273,6 +273,20 @@ class HttpServer(ThreadingHTTPServer):
         with self._conns_lock:
             (self._conns.add if add else self._conns.discard)(conn)
 
+    def serve_in_background(self, name: str) -> threading.Thread:
+        """Serve on a daemon thread (the loopback servers' and their tests' way to run)."""
+        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    def shut_down(self, thread: threading.Thread | None) -> None:
+        """Stop serving, cut open client connections, close the socket and wait for ``thread``."""
+        self.shutdown()
+        self.close_connections()
+        self.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
     def close_connections(self) -> None:
         with self._conns_lock:
             conns = list(self._conns)

@@ -109,21 +109,15 @@ class LoopbackGraph:
         self._httpd = GraphHttpServer((self.host, port), self._app,
                                       self._tls.server_context() if self._tls is not None else None)
         self._app.root = self.root
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="loopback-graph", daemon=True)
-        self._thread.start()
+        self._thread = self._httpd.serve_in_background("loopback-graph")
         return self
 
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
         self.faults.resume()
         if httpd is not None:
-            httpd.shutdown()
-            httpd.close_connections()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+            httpd.shut_down(self._thread)
+        self._thread = None
         if self.data_path is not None:
             save(self.store, self.data_path)
 
