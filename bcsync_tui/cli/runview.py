@@ -22,7 +22,7 @@ def counts_line(counts: dict[str, Any]) -> str:
     return (f"Outlook {_n(counts, 'outlook_created')} created, {_n(counts, 'outlook_updated')} updated, "
             f"{_n(counts, 'outlook_deleted')} deleted, {_n(counts, 'outlook_recreated')} recreated; "
             f"master {_n(counts, 'master_created')} created, {_n(counts, 'master_updated')} updated; "
-            f"{_n(counts, 'unlinked')} unlinked, {plural(_n(counts, 'conflicts'), 'conflict')}, "
+            f"{_n(counts, 'unlinked')} unlinked, {_n(counts, 'relinked')} relinked, {plural(_n(counts, 'conflicts'), 'conflict')}, "
             f"{_n(counts, 'skipped')} skipped, {plural(_n(counts, 'errors'), 'error')}")
 
 
@@ -81,6 +81,9 @@ def print_run(run: dict[str, Any], out: IO[str] | None = None, *, show_plan: boo
     say(f"  Master:  {_n(c, 'master_created')} created, {_n(c, 'master_updated')} updated", out)
     if _n(c, "unlinked"):
         say(f"  Unlinked: {_n(c, 'unlinked')}", out)
+    if _n(c, "relinked"):
+        say(f"  Relinked: {_n(c, 'relinked')} (their Outlook items were replaced or got new ids; "
+            "each found again by the contact's stamp)", out)
     if _n(c, "kept"):
         say(f"  {kept_count_text(_n(c, 'kept'))}", out)
     if _n(c, "conflicts"):

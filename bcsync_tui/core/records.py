@@ -61,6 +61,8 @@ class RunCounts:
     master_created: int = 0
     master_updated: int = 0
     unlinked: int = 0
+    #: links moved to the item that now carries the contact's stamp (an item replaced or its id changed)
+    relinked: int = 0
     conflicts: int = 0
     skipped: int = 0
     errors: int = 0
@@ -94,7 +96,7 @@ class ItemNote:
 class PlanRow:
     """One planned action of a dry run, as the preview lists it."""
 
-    action: str  # create | recreate | update | delete | unlink | conflict
+    action: str  # create | recreate | update | delete | unlink | relink | conflict
     side: str  # outlook | master | link
     ref: str
     name: str

@@ -231,6 +231,23 @@ def test_contact_copied_in_outlook_copy_reported_untouched(world):
     check_no_dup(world)
 
 
+def test_item_replaced_by_its_copy_is_relinked_not_unlinked(world):
+    """The user copies the item and deletes the original: the copy carries the contact's stamp, so the
+    link moves to it. The run says "relinked", not "unlinked", and creates nothing."""
+    a = world.person("Ann", "Lee")
+    world.sync()
+    original = world.item_of(a["uuid"]).item_id
+    copy = world.backend.user_copy(original)
+    world.backend.user_delete(original)
+    dry = world.sync(dry_run=True)
+    assert [(r["action"], r["name"]) for r in dry["plan"]] == [("relink", "Ann Lee")]
+    run = world.sync()
+    assert run["counts"]["relinked"] == 1 and run["counts"]["unlinked"] == 0
+    assert run["counts"]["outlook_created"] == run["counts"]["outlook_recreated"] == 0
+    assert [lk["item_id"] for lk in world.links()] == [copy]
+    check_all(world)
+
+
 def test_two_unlinked_outlook_items_with_one_master_email(world):
     a = world.person("Ann", "Lee")
     first = world.backend.user_create(blank_fields(name="Ann Lee", email="ann.lee@example.com"))
@@ -689,7 +706,7 @@ def test_dry_run_rows_and_counts_agree(world):
         key = {("create", "outlook"): "outlook_created", ("recreate", "outlook"): "outlook_recreated",
                ("update", "outlook"): "outlook_updated", ("delete", "outlook"): "outlook_deleted",
                ("create", "master"): "master_created", ("update", "master"): "master_updated",
-               ("unlink", "link"): "unlinked", ("conflict", "master"): "conflicts"}[(r["action"], r["side"])]
+               ("unlink", "link"): "unlinked", ("relink", "link"): "relinked", ("conflict", "master"): "conflicts"}[(r["action"], r["side"])]
         by_kind[key] = by_kind.get(key, 0) + 1
     assert by_kind == {k: v for k, v in dry["counts"].items() if v and k != "skipped"}, (by_kind, dry["counts"])
     assert by_kind == {"outlook_created": 2, "outlook_updated": 1, "master_created": 1, "conflicts": 1}

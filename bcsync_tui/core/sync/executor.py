@@ -20,7 +20,7 @@ from .. import model
 from ..records import ItemNote, LinkRow, RunCounts, RunRecord
 from ..store import Store
 from .merge import clean, merge
-from .planner import LinkState, Plan, RemoteCreate, RemoteUpdate
+from .planner import LinkState, Plan, RemoteCreate, RemoteUpdate, UnlinkKind
 from .transport import ItemUpdate, NewItem, Outcome, RemoteItem, Transport, WriteResult
 
 BATCH = 250  # items per write batch: one request, one store transaction, one cancel point
@@ -139,7 +139,10 @@ class Executor:
         self._pending_states = {s.item_id: s for s in plan.links if s.item_id in pending_links}
         for unlink in plan.unlink_items:
             self._drop_link(unlink.item_id)
-            self.counts.unlinked += 1
+            if unlink.kind is UnlinkKind.REPLACED:
+                self.counts.relinked += 1
+            else:
+                self.counts.unlinked += 1
         for c in plan.conflicts:
             self._log_conflict(c.uuid, c.key, c.master, c.outlook)
         ids = st.journal_creates(self.profile, self.run.id, [rc.uuid for rc in plan.remote_creates])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..records import PlanRow, RunCounts
-from .planner import Plan
+from .planner import Plan, UnlinkKind
 
 
 def preview(plan: Plan, contacts: dict[str, dict[str, Any]], link_owner: dict[str, str],
@@ -45,8 +45,12 @@ def preview(plan: Plan, contacts: dict[str, dict[str, Any]], link_owner: dict[st
     for unlink in plan.unlink_items:
         owner = link_owner.get(unlink.item_id)
         no, name = label(owner) if owner else (unlink.item_id[:16], "(Outlook item)")
-        rows.append(PlanRow("unlink", "link", no, name, unlink.reason))
-        counts.unlinked += 1
+        if unlink.kind is UnlinkKind.REPLACED:
+            rows.append(PlanRow("relink", "link", no, name, unlink.reason))
+            counts.relinked += 1
+        else:
+            rows.append(PlanRow("unlink", "link", no, name, unlink.reason))
+            counts.unlinked += 1
     for conflict in plan.conflicts:
         rows.append(PlanRow("conflict", "master", *label(conflict.uuid),
                             f"{conflict.key}: master {conflict.master!r} wins over Outlook {conflict.outlook!r}"))

@@ -23,7 +23,7 @@ from ...core.sync.events import Progress
 COUNT_LABELS = (
     ("outlook_created", "created"), ("outlook_updated", "updated"), ("outlook_deleted", "removed"),
     ("outlook_recreated", "recreated"), ("master_created", "new in master"), ("master_updated", "master updated"),
-    ("unlinked", "unlinked"), ("conflicts", "conflicts"), ("skipped", "skipped"), ("errors", "errors"),
+    ("unlinked", "unlinked"), ("relinked", "relinked"), ("conflicts", "conflicts"), ("skipped", "skipped"), ("errors", "errors"),
 )
 
 
