@@ -115,10 +115,33 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+#: Han (with 々 and 〇), Hiragana, Katakana (with ・ and ー, half-width forms) and Hangul, alone
+_HAN_KANA = "\u3005\u3007\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f" \
+            "\U00020000-\U0003134f"
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
+_EAST_ASIAN_RE = re.compile(f"[{_HAN_KANA}{_HANGUL}]+")
+_HANGUL_RE = re.compile(f"[{_HANGUL}]")
+_KATAKANA_RE = re.compile("[\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f]+")
+
+
+def compose_parts(first: str, middle: str, surname: str) -> str:
+    """A person's Name from its stripped parts, as people of its script write it (CLDR person names):
+    given names first with spaces ("Ann Lee"); a name written only in Han, Kana or Hangul family name
+    first without a space ("张伟", "山田太郎", "강유미"), a Korean middle name after a space ("김민규 헨리");
+    a foreign name in Katakana given name first with a middle dot ("アルベルト・アインシュタイン")."""
+    parts = (first, middle, surname)
+    if surname and not surname.isascii() and all(not p or _EAST_ASIAN_RE.fullmatch(p) for p in parts):
+        if all(not p or _KATAKANA_RE.fullmatch(p) for p in parts):
+            return "\u30fb".join(filter(None, parts))
+        if middle and _HANGUL_RE.search(surname + first + middle):
+            return f"{surname}{first} {middle}"
+        return surname + first + middle
+    return " ".join(filter(None, parts))
+
+
 def compose_name(contact: dict[str, Any]) -> str:
     """BC composes a person's Name from first, middle and surname when any of those is set."""
-    parts = [str(contact.get(k) or "").strip() for k in ("first_name", "middle_name", "surname")]
-    return " ".join(p for p in parts if p)
+    return compose_parts(*(str(contact.get(k) or "").strip() for k in ("first_name", "middle_name", "surname")))
 
 
 def normalise_email(value: str | None) -> str:
@@ -287,8 +310,7 @@ def normalise(contact: dict[str, Any]) -> dict[str, Any]:
         if conv is not None:
             out[key] = conv(value)
     if out["type"] == PERSON:  # compose_name, on values known to be text
-        composed = " ".join(filter(None, (out["first_name"].strip(), out["middle_name"].strip(),
-                                          out["surname"].strip())))
+        composed = compose_parts(out["first_name"].strip(), out["middle_name"].strip(), out["surname"].strip())
         if composed:
             out["name"] = composed[:_NAME_MAX]
     return out

@@ -202,3 +202,14 @@ def test_csv_export_filtered_to_stdout_and_file(cli, tmp_path):
     assert json.loads(r.out) == {"schema": 1, "file": str(f), "format": "csv", "exported": 3}
     assert f.read_bytes().startswith(b"\xef\xbb\xbfNo.,")
     assert cli("contacts", "export", str(tmp_path / "no-such-dir" / "x.csv")).code == 3
+
+
+def test_imported_and_edited_east_asian_names_read_family_name_first(cli, tmp_path):
+    f = tmp_path / "people.csv"
+    f.write_text("First Name;Surname;E-Mail\n伟;张;zhang@example.cn\n", encoding="utf-8")
+    assert cli("contacts", "import", str(f)).code == 0
+    assert [c["name"] for c in json.loads(cli("contacts", "list", "--json").out)["contacts"]] == ["张伟"]
+    r = cli("contacts", "edit", "CT000001", "--first-name", "小伟")
+    assert r.code == 0 and "'张伟' → '张小伟'" in r.out
+    r = cli("contacts", "edit", "CT000001", "--first-name", "Wei", "--surname", "Zhang")
+    assert r.code == 0 and "'张小伟' → 'Wei Zhang'" in r.out

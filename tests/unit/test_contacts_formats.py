@@ -157,6 +157,7 @@ def test_iphone_vcard_reports_what_it_does_not_keep():
         "ORG (department)": 1, "TEL (home)": 1, "NOTE": 1, "BDAY": 1, "PHOTO": 1}
     z = _accepted(plan)["zhang.wei@example.cn"]
     assert (z["surname"], z["first_name"]) == ("张", "伟")  # from N, not by splitting FN
+    assert z["name"] == "张伟"  # family name first, as Chinese names are written
     assert (z["address"], z["address2"], z["country_code"]) == ("1 Zhongguancun St", "5F, Building A", "CN")
     assert any("Zhang Wei 张伟" in w and "composed from N" in w for w in plan.warnings)
     firm = _accepted(plan)["post@fjellvaer.example"]

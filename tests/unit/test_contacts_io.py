@@ -260,3 +260,39 @@ def test_write_csv_header_uses_bc_captions():
     buf = io.StringIO()
     write_csv(buf, [_contact(name="A", email="a@x.com")], keys=("no", "name", "email", "post_code"))
     assert buf.getvalue().splitlines()[0] == "No.,Name,E-Mail,Post Code"
+
+
+# --- East Asian names ----------------------------------------------------------------------------
+
+def test_csv_and_vcard_compose_east_asian_names_family_name_first(tmp_path):
+    csv_file = tmp_path / "outlook.csv"
+    csv_file.write_text('"First Name","Middle Name","Last Name","E-mail Address"\n'
+                        '"伟","","张","zhang@example.cn"\n"유미","","강","kang@example.kr"\n'
+                        '"Wei","","Zhang","wei@example.cn"\n', encoding="utf-8")
+    vcf = tmp_path / "cards.vcf"
+    vcf.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zhang Wei 张伟\r\nN:张;伟;;;\r\nEMAIL:zw@example.cn\r\n"
+                   "END:VCARD\r\nBEGIN:VCARD\r\nVERSION:4.0\r\nFN:山田太郎\r\nN:山田;太郎;;;\r\n"
+                   "EMAIL:yamada@example.jp\r\nEND:VCARD\r\n", encoding="utf-8")
+    names = {}
+    for path in (csv_file, vcf):
+        plan = plan_import(read_contacts(str(path)), [])
+        assert not plan.invalid and not plan.unmapped
+        names |= {c["email"]: c["name"] for _, c in plan.accepted}
+    assert names == {"zhang@example.cn": "张伟", "kang@example.kr": "강유미", "wei@example.cn": "Wei Zhang",
+                     "zw@example.cn": "张伟", "yamada@example.jp": "山田太郎"}
+    # the card whose FN differs from the composed Name says so; the one that matches does not
+    warnings = plan_import(read_contacts(str(vcf)), []).warnings
+    assert [w for w in warnings if "composed from N" in w] == [
+        next(w for w in warnings if "'Zhang Wei 张伟'" in w and "'张伟'" in w)]
+
+
+def test_east_asian_names_survive_an_export_and_reimport(tmp_path):
+    people = [_contact(first_name="伟", surname="张", email="zw@example.cn"),
+              _contact(first_name="민규", middle_name="헨리", surname="김", email="kim@example.kr")]
+    assert [c["name"] for c in people] == ["张伟", "김민규 헨리"]
+    for fmt in ("csv", "vcard"):
+        path = tmp_path / f"out.{fmt}"
+        export_contacts(str(path), people, fmt)
+        plan = plan_import(read_contacts(str(path)), [])
+        assert [c["name"] for _, c in plan.accepted] == ["张伟", "김민규 헨리"], fmt
+        assert not [w for w in plan.warnings if "composed from N" in w], fmt

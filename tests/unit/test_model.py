@@ -202,6 +202,31 @@ def test_compose_name(parts, name):
     assert compose_name(parts) == name
 
 
+@pytest.mark.parametrize(
+    ("parts", "name"),
+    [  # CLDR person-name test data (zh, ja, ko): family name first, no space
+        ({"first_name": "伟", "surname": "张"}, "张伟"),
+        ({"first_name": "俊年", "middle_name": "杰思", "surname": "陈"}, "陈俊年杰思"),
+        ({"first_name": "太郎", "surname": "山田"}, "山田太郎"),
+        ({"first_name": "さくら", "surname": "佐藤"}, "佐藤さくら"),
+        ({"first_name": "トーマス", "surname": "山田"}, "山田トーマス"),
+        ({"first_name": "유미", "surname": "강"}, "강유미"),
+        ({"first_name": "민규", "middle_name": "헨리", "surname": "김"}, "김민규 헨리"),
+        # a foreign name in Katakana keeps its order, joined by a middle dot
+        ({"first_name": "アルベルト", "surname": "アインシュタイン"}, "アルベルト・アインシュタイン"),
+        # Latin parts, or a mix of scripts, are composed given name first as before
+        ({"first_name": "Wei", "surname": "Zhang"}, "Wei Zhang"),
+        ({"first_name": "Wei", "surname": "张"}, "Wei 张"),
+        ({"first_name": "Zoë", "surname": "Müller"}, "Zoë Müller"),
+        ({"first_name": "伟"}, "伟"),
+        ({"surname": "张"}, "张"),
+    ],
+)
+def test_compose_name_puts_the_family_name_first_in_east_asian_scripts(parts, name):
+    assert compose_name(parts) == name
+    assert normalise({"type": "Person", "name": "伟 张", **parts})["name"] == name
+
+
 def test_normalise_composes_a_persons_name_over_the_typed_one():
     out = normalise({"type": "Person", "name": "Whatever", "first_name": "Ann", "middle_name": "M", "surname": "Lee"})
     assert out["name"] == "Ann M Lee"
