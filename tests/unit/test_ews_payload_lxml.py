@@ -14,7 +14,8 @@ from exchangelib.util import xml_to_str
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bcsync_tui.core.sync.ews import STAMP, NewContact
+from bcsync_tui.core.profiles import Profile
+from bcsync_tui.core.sync.ews import LEAN_ENTRIES, STAMP, EwsTransport, NewContact, NewValues
 from bcsync_tui.core.sync.ews_payload import CreateContacts, contact_xml
 
 VERSIONS = [Version(build=Build(15, 0, 847, 32), api_version="Exchange2013"),
@@ -56,20 +57,21 @@ def contacts(draw, model: type[Contact]) -> Contact:
     return item
 
 
-def requests_of(version: Version, items: list[Contact]) -> tuple[bytes, bytes]:
-    """The whole SOAP request, as exchangelib's CreateItem builds it and as the lean service does."""
+def requests_of(version: Version, items: list[Contact], lean_items: list | None = None,
+                model: type[Contact] | None = None) -> tuple[bytes, bytes]:
+    """The whole SOAP request, as exchangelib's CreateItem builds it and as the lean service does
+    (from ``lean_items`` when given: the adapter's ``NewValues`` for the same contacts)."""
     acct = ACCOUNTS[id(version)]
     folder = Contacts(id="AAMkFolder==", changekey="ck1")
     stock = CreateItem(account=acct)
-    lean = CreateContacts(account=acct)
-    render = contact_xml(type(items[0]), version)
-    elements = [render.element(i) for i in items]  # first: exchangelib's clean() may alter the items
+    lean = CreateContacts(account=acct, model=model or type(items[0]))
+    # the lean service first: exchangelib's clean() may alter the items
+    ours = lean.get_payload(items=lean_items or items, folder=folder, message_disposition=SAVE_ONLY,
+                            send_meeting_invitations=SEND_TO_NONE)
+    ours_bytes = lean.wrap(content=ours, api_version=version.api_version)
     theirs = stock.get_payload(items=items, folder=folder, message_disposition=SAVE_ONLY,
                                send_meeting_invitations=SEND_TO_NONE)
-    ours = lean.get_payload(items=elements, folder=folder, message_disposition=SAVE_ONLY,
-                            send_meeting_invitations=SEND_TO_NONE)
     theirs_bytes = stock.wrap(content=theirs, api_version=version.api_version)
-    ours_bytes = lean.wrap(content=ours, api_version=version.api_version)
     return theirs_bytes, ours_bytes
 
 
@@ -98,5 +100,36 @@ def test_a_value_too_long_for_exchange_is_refused_as_exchangelib_refuses_it():
     with pytest.raises(ValueError) as stock:
         requests_of(VERSIONS[0], [NewContact(display_name="x", given_name="x" * 300)])
     with pytest.raises(ValueError) as lean:
-        contact_xml(NewContact, VERSIONS[0]).element(item)
+        contact_xml(NewContact, VERSIONS[0]).text(item)
     assert str(lean.value) == str(stock.value)
+
+
+#: the master fields the adapter writes to a new contact (its SCALAR/EMAILS/PHONES/ADDRESS keys)
+OUR_KEYS = ("name", "first_name", "middle_name", "surname", "initials", "company_name", "job_title", "home_page",
+            "email", "email2", "phone", "mobile_phone", "fax", "address", "address2", "city", "county",
+            "post_code", "country_code")
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=lambda v: f"{v.api_version}-{v.build.minor_version}")
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_create_from_lean_values_is_the_request_of_a_new_contact(version, data):
+    """The adapter fills plain ``NewValues`` with lean entries for a create; the request is byte for
+    byte the one exchangelib builds from a NewContact filled with its own EmailAddress/PhoneNumber/
+    PhysicalAddress objects from the same master fields (any of them missing, empty or unicode)."""
+    transport = EwsTransport(Profile(name="p"), None)
+    empty = {"email_addresses": [], "phone_numbers": [], "physical_addresses": []}
+    stock, lean = [], []
+    for fields in data.draw(st.lists(st.dictionaries(st.sampled_from(OUR_KEYS), TEXT), min_size=1, max_size=3)):
+        fields = {**fields, "name": fields.get("name") or "x"}
+        stamp = data.draw(st.none() | TEXT.filter(bool))
+        item, values = NewContact(), NewValues()
+        transport._apply(item, fields, empty)
+        transport._apply(values, fields, empty, LEAN_ENTRIES)
+        if stamp:
+            setattr(item, STAMP, stamp)
+            setattr(values, STAMP, stamp)
+        stock.append(item)
+        lean.append(values)
+    theirs, ours = requests_of(version, stock, lean, NewContact)
+    assert ours == theirs

@@ -14,7 +14,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import requests
@@ -33,10 +34,13 @@ from exchangelib.services import CreateFolder, GetFolder, SyncFolderItems
 from ..net import DeadlineAdapter, WatchedResponse, default_deadline, last_request_overran
 from ..profiles import Profile
 from . import events as ev
-from .ews_payload import create_contacts
+from .ews_payload import LEAN_ENTRIES, Entries, ItemRef, create_contacts, new_values_class
 from .transport import (FolderInfo, FolderMissing, FoundBy, ItemUpdate, NewItem, Outcome, RemoteChanges,
                         RemoteItem, ServerInfo, SyncStateInvalid, ThrottleCallback, TransportStats, WriteResult)
 
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: EWS response codes and what they mean to the engine (anything else is FAILED)
 _OUTCOMES: dict[type[Exception], Outcome] = {
@@ -78,6 +82,12 @@ class NewContact(Contact):
     Uses exchangelib's documented way to define a model's FIELDS."""
 
     FIELDS = Fields(*(f for f in Contact.FIELDS if f.name in _NEW_CONTACT_FIELDS))
+
+
+#: what a create fills instead of a NewContact: the same attributes, none of exchangelib's per-object
+#: machinery (ews_payload renders it exactly as it renders a NewContact)
+NewValues = new_values_class(NewContact)
+EXCHANGELIB_ENTRIES: Entries = (EmailAddress, PhoneNumber, PhysicalAddress)
 
 
 SCALAR = {"name": "display_name", "first_name": "given_name", "middle_name": "middle_name", "surname": "surname",
@@ -162,18 +172,21 @@ class _IdOnlySyncFolderItems(SyncFolderItems):
             item_elem = elem[0]
             if item_elem.tag != Contact.response_tag():
                 return change_type, None
-            return change_type, ItemId.from_xml(elem=item_elem.find(ItemId.response_tag()), account=self.account)
+            return change_type, ItemRef.of(item_elem.find(ItemId.response_tag()))
         return super()._elem_to_obj(elem)
 
 
 class EwsTransport:
-    write_batch = 250  # items per CreateItem/UpdateItem/DeleteItem request
-
     def __init__(self, profile: Profile, secret: str | None, *, timeout: float = 30.0,
                  max_retry_seconds: float = 600.0, write_chunk: int = WRITE_CHUNK,
                  request_deadline: float | None = None, run_deadline: float = RUN_DEADLINE):
         self.profile, self.secret = profile, secret
         self.timeout, self.max_retry_seconds, self.write_chunk = timeout, max_retry_seconds, write_chunk
+        #: requests sent at once (the chunks of one batch); the executor's batch holds that many chunks,
+        #: so a batch is journaled before and its links saved after all its requests, as with one
+        self.in_flight = max(1, int(profile.in_flight or 1))
+        self.write_batch = write_chunk * self.in_flight
+        self._lock = threading.Lock()  # the counters the request threads share
         #: seconds one whole HTTP request may take (the timeout bounds each socket read only)
         self.request_deadline = request_deadline or default_deadline()
         #: no request is started after this many seconds of the run: it stops at a safe point
@@ -276,6 +289,7 @@ class EwsTransport:
                 self.account = self._call("autodiscover", lambda: Account(
                     p.email, credentials=self._credentials(), autodiscover=True, access_type=DELEGATE,
                     default_timezone=UTC))
+            self.account.protocol.max_connections = self.in_flight  # exchangelib's session pool: 1 by default
             v = self._call("version", lambda: self.account.version)  # a request when not known yet
         except ev.SyncError:
             raise
@@ -312,7 +326,8 @@ class EwsTransport:
             if time.monotonic() > self._run_ends:  # before sending: nothing is left half done
                 raise ev.RunCutShort(f"the run reached its time limit ({self.run_deadline / 60:.0f} min) and stopped "
                                      "at a safe point; the next sync continues from there.")
-            self.stats.by_operation[op] = self.stats.by_operation.get(op, 0) + 1
+            with self._lock:
+                self.stats.by_operation[op] = self.stats.by_operation.get(op, 0) + 1
             busy = False
             try:
                 return fn()
@@ -356,10 +371,11 @@ class EwsTransport:
             raise ev.RunCutShort(
                 f"Exchange kept asking us to slow down for more than {self.max_retry_seconds:.0f} s; the run "
                 "stopped at a safe point and the next sync continues from there.")
-        if self.on_throttle is not None:
-            self.on_throttle(seconds)
-        self.stats.throttle_waits += 1
-        self.stats.throttle_seconds += seconds
+        with self._lock:
+            if self.on_throttle is not None:
+                self.on_throttle(seconds)
+            self.stats.throttle_waits += 1
+            self.stats.throttle_seconds += seconds
         time.sleep(seconds)
 
     # --- folders -------------------------------------------------------------------------------
@@ -489,20 +505,36 @@ class EwsTransport:
         return RemoteChanges(list(items.values()), deleted, current or "", state is None)
 
     def get(self, folder_id: str, item_ids: list[str]) -> list[RemoteItem | None]:
-        out: list[RemoteItem | None] = []
-        for start in range(0, len(item_ids), self.write_chunk):
-            chunk = item_ids[start:start + self.write_chunk]
+        def chunk_of(chunk: list[str]) -> list[RemoteItem | None]:
             got = self._call("GetItem", lambda: list(self.account.fetch(
                 ids=[(i, None) for i in chunk], only_fields=ONLY + ["parent_folder_id"], chunk_size=len(chunk))))
-            for item in got:
-                in_folder = isinstance(item, Contact) and item.parent_folder_id and item.parent_folder_id.id == folder_id
-                out.append(self._to_remote(item) if in_folder else None)
-        return out
+            return [self._to_remote(item) if isinstance(item, Contact) and item.parent_folder_id
+                    and item.parent_folder_id.id == folder_id else None for item in got]
+        return self._each_in_flight(chunk_of, item_ids)
+
+    # --- requests in flight ----------------------------------------------------------------------
+
+    def _chunks(self, items: list[T]) -> list[list[T]]:
+        return [items[i:i + self.write_chunk] for i in range(0, len(items), self.write_chunk)]
+
+    def _each_in_flight(self, fn: Callable[[list[T]], list[R]], items: list[T]) -> list[R]:
+        """``fn`` on each chunk of ``items``, up to ``in_flight`` chunks at once; the results in order.
+        A chunk that raises (a run cut short, a lost connection) is raised again once every chunk has
+        ended, so no request is left running behind the caller's back."""
+        chunks = self._chunks(items)
+        if len(chunks) <= 1 or self.in_flight <= 1:
+            return [r for chunk in chunks for r in fn(chunk)]
+        with ThreadPoolExecutor(min(self.in_flight, len(chunks)), thread_name_prefix="bcsync-ews") as pool:
+            futures = [pool.submit(fn, chunk) for chunk in chunks]
+        return [r for f in futures for r in f.result()]
 
     # --- writing -------------------------------------------------------------------------------
 
-    def _apply(self, item: Any, fields: dict[str, str], lists: dict[str, list[Any]]) -> list[str]:
-        """Set ``fields`` on an exchangelib contact; returns the exchangelib field names touched."""
+    def _apply(self, item: Any, fields: dict[str, str], lists: dict[str, list[Any]],
+               entry_types: Entries = EXCHANGELIB_ENTRIES) -> list[str]:
+        """Set ``fields`` on an exchangelib contact (or, for a create, on ews_payload's lean ``NewValues``
+        with its lean ``entry_types``); returns the exchangelib field names touched."""
+        make_email, make_phone, make_address = entry_types
         touched: list[str] = []
         for key, attr in SCALAR.items():
             if key in fields:
@@ -513,8 +545,8 @@ class EwsTransport:
             touched.append("file_as")
         # Indexed fields are replaced whole: keep the entries we do not map (EmailAddress3, home phone).
         indexed: list[tuple[str, dict[str, str], Callable[[Any], str], Callable[[str, str], Any]]] = [
-            ("email_addresses", EMAILS, lambda e: e.email, lambda k, v: EmailAddress(email=v, label=k)),
-            ("phone_numbers", PHONES, lambda ph: ph.phone_number, lambda k, v: PhoneNumber(label=k, phone_number=v))]
+            ("email_addresses", EMAILS, lambda e: e.email, lambda k, v: make_email(email=v, label=k)),
+            ("phone_numbers", PHONES, lambda ph: ph.phone_number, lambda k, v: make_phone(label=k, phone_number=v))]
         for attr, mapping, value_of, make in indexed:
             if any(k in fields for k in mapping):
                 entries = {e.label: value_of(e) for e in lists[attr]}
@@ -529,17 +561,14 @@ class EwsTransport:
             values = {attr: fields.get(key, getattr(old, attr, None) if old else None) or None
                       for key, attr in ADDRESS.items()}
             street = "\n".join(x for x in (line1, line2) if x) or None
-            business = [PhysicalAddress(label="Business", street=street, **values)] if street or any(values.values()) else []
+            business = [make_address(label="Business", street=street, **values)] if street or any(values.values()) else []
             item.physical_addresses = (others + business) or None
             touched.append("physical_addresses")
         return touched
 
     def create(self, folder_id: str, items: list[NewItem]) -> list[WriteResult]:
         folder = self._folder(folder_id)
-        out: list[WriteResult] = []
-        for start in range(0, len(items), self.write_chunk):
-            out += self._create_chunk(folder, items[start:start + self.write_chunk])
-        return out
+        return self._each_in_flight(lambda chunk: self._create_chunk(folder, chunk), items)
 
     def _create_chunk(self, folder: Any, chunk: list[NewItem]) -> list[WriteResult]:
         """Create, and after a busy answer create only what the folder does not hold yet (by stamp)."""
@@ -549,13 +578,15 @@ class EwsTransport:
         for _ in range(4):
             contacts = []
             for _n, new in pending:
-                c = NewContact(account=self.account, folder=folder)
-                self._apply(c, {**new.fields, "name": new.fields.get("name") or new.fields.get("email", "")}, empty)
+                values = NewValues()
+                self._apply(values, {**new.fields, "name": new.fields.get("name") or new.fields.get("email", "")},
+                            empty, LEAN_ENTRIES)
                 if new.stamp:
-                    setattr(c, STAMP, new.stamp)
-                contacts.append(c)
+                    setattr(values, STAMP, new.stamp)
+                contacts.append(values)
             try:
-                results = self._write("CreateItem", len(pending), lambda: create_contacts(self.account, folder, contacts),
+                results = self._write("CreateItem", len(pending),
+                                      lambda: create_contacts(self.account, folder, contacts, NewContact),
                                       resend=False)
             except Busy:
                 found = self._find_stamped(folder, [new.stamp for _n, new in pending if new.stamp])
@@ -628,22 +659,20 @@ class EwsTransport:
                 setattr(c, STAMP, upd.stamp)
                 touched.append(STAMP)
             batch.append((n, c, touched))
-        for start in range(0, len(batch), self.write_chunk):
-            chunk = batch[start:start + self.write_chunk]
+        def chunk_of(chunk: list[tuple[int, Any, list[str]]]) -> list[WriteResult]:
             try:
-                written = self._write("UpdateItem", len(chunk), lambda: self.account.bulk_update(
+                return self._write("UpdateItem", len(chunk), lambda: self.account.bulk_update(
                     items=[(c, touched) for _, c, touched in chunk], conflict_resolution=NEVER_OVERWRITE,
                     message_disposition=SAVE_ONLY, chunk_size=len(chunk)), resend=len(chunk) == 1)
             except Busy:  # some may be written: the engine re-reads and retries each one
-                written = [WriteResult(Outcome.UNKNOWN, message="ErrorServerBusy: busy") for _ in chunk]
-            for (n, _, _), res in zip(chunk, written, strict=True):
-                results[n] = res
+                return [WriteResult(Outcome.UNKNOWN, message="ErrorServerBusy: busy") for _ in chunk]
+        for (n, _, _), res in zip(batch, self._each_in_flight(chunk_of, batch), strict=True):
+            results[n] = res
         return [results[n] for n in range(len(items))]
 
     def get_lists(self, item_ids: list[str]) -> None:
         """Read current indexed lists (and change keys) so an update can send them back whole."""
-        for start in range(0, len(item_ids), self.write_chunk):
-            chunk = item_ids[start:start + self.write_chunk]
+        def chunk_of(chunk: list[str]) -> list[None]:
             got = self._call("GetItem", lambda: list(self.account.fetch(
                 ids=[(i, None) for i in chunk], only_fields=ONLY, chunk_size=len(chunk))))
             for item_id, item in zip(chunk, got, strict=True):
@@ -651,18 +680,18 @@ class EwsTransport:
                     self._to_remote(item)
                 else:
                     self._lists.pop(item_id, None)
+            return []
+        self._each_in_flight(chunk_of, item_ids)
 
     def delete(self, item_ids: list[str], move_to_deleted_items: bool) -> list[WriteResult]:
-        out: list[WriteResult] = []
-        for start in range(0, len(item_ids), self.write_chunk):
-            chunk = item_ids[start:start + self.write_chunk]
+        def chunk_of(chunk: list[str]) -> list[WriteResult]:
             res = self._write("DeleteItem", len(chunk), lambda: self.account.bulk_delete(
                 ids=[(i, None) for i in chunk],
                 delete_type="MoveToDeletedItems" if move_to_deleted_items else "HardDelete", chunk_size=len(chunk)))
             for item_id, r in zip(chunk, res, strict=True):
                 r.item_id = r.item_id or item_id
-                out.append(r)
-        return out
+            return res
+        return self._each_in_flight(chunk_of, item_ids)
 
 
 class UnknownOutcome(Exception):
