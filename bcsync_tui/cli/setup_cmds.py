@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import model
-from ..core.profiles import (AUTH_TYPES, TRANSPORTS, Profile, get_or_new_profile, list_profiles, load_profile,
+from ..core.profiles import (AUTH_TYPES, MAX_IN_FLIGHT, TRANSPORTS, Profile, get_or_new_profile, list_profiles, load_profile,
                              save_profile)
 from .common import field_key, plural
 from .main import EXIT_CONFIG, EXIT_OK, CliError, Context
@@ -59,6 +59,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--leave-filter", choices=("remove", "unlink"),
                    help="contact leaves the filter: remove its Outlook copy, or unlink it")
     p.add_argument("--max-deletes", type=int, metavar="N", help="guard: abort a sync that would remove more than N")
+    p.add_argument("--in-flight", type=int, metavar="N",
+                   help="write requests a sync keeps in flight at once (1-8, default 4; Graph uses at most 4)")
     onoff = p.add_mutually_exclusive_group()
     onoff.add_argument("--enable", action="store_true", help="include the profile in scheduled syncs (default)")
     onoff.add_argument("--disable", action="store_true", help="leave the profile out of scheduled syncs")
@@ -93,7 +95,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 # --- setup ---------------------------------------------------------------------------------------
 
 _SETTINGS = ("email", "server", "username", "auth", "oauth_client_id", "oauth_tenant_id", "oauth_token_url", "folder",
-             "insecure", "verify_tls", "interval", "master_delete", "leave_filter", "max_deletes", "enable", "disable",
+             "insecure", "verify_tls", "interval", "master_delete", "leave_filter", "max_deletes", "in_flight", "enable", "disable",
              "password_stdin", "transport", "authority", "graph_url", "ca_file", "client_secret_stdin", "certificate",
              "device_code", "sign_in")
 
@@ -158,6 +160,10 @@ def _apply(profile: Profile, args: argparse.Namespace) -> None:
         if args.max_deletes < 0:
             raise CliError("--max-deletes must be 0 or more")
         profile.max_deletes = args.max_deletes
+    if args.in_flight is not None:
+        if not 1 <= args.in_flight <= MAX_IN_FLIGHT:
+            raise CliError(f"--in-flight must be a number from 1 to {MAX_IN_FLIGHT}")
+        profile.in_flight = args.in_flight
     if args.enable:
         profile.enabled = True
     if args.disable:
@@ -289,7 +295,7 @@ def profile_dict(ctx: Context, profile: Profile) -> dict[str, Any]:
             "filter": dict(profile.filter), "filter_description": description,
             "interval_minutes": profile.interval_minutes, "master_delete_policy": profile.master_delete_policy,
             "leave_filter_policy": profile.leave_filter_policy, "max_deletes": profile.max_deletes,
-            "max_delete_fraction": profile.max_delete_fraction, "oauth_client_id": profile.oauth_client_id,
+            "max_delete_fraction": profile.max_delete_fraction, "in_flight": profile.in_flight, "oauth_client_id": profile.oauth_client_id,
             "oauth_tenant_id": profile.oauth_tenant_id, "oauth_token_url": profile.oauth_token_url,
             "transport": profile.transport, "graph_auth": profile.graph_auth, "authority": profile.authority,
             "graph_url": profile.graph_root, "ca_file": profile.ca_file, "certificate": profile.graph_certificate,
@@ -319,6 +325,7 @@ def show_profile(ctx: Context, profile: Profile) -> None:
         ("Leaves the filter", LEAVE_FILTER_TEXT.get(profile.leave_filter_policy, profile.leave_filter_policy)),
         ("Delete guard", f"abort above {profile.max_deletes} deletes or "
                          f"{profile.max_delete_fraction:.0%} of the linked contacts (--force overrides)"),
+        ("Requests in flight", f"up to {profile.in_flight} at once"),
     ])
 
 

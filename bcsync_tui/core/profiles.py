@@ -52,6 +52,8 @@ class Profile:
     #: guard: abort when a run plans more deletes than this many, and more than this fraction
     max_deletes: int = 50
     max_delete_fraction: float = 0.2
+    #: write requests a sync keeps in flight at once against the mailbox (EWS; Graph allows at most 4)
+    in_flight: int = 4
     oauth_client_id: str = ""
     oauth_tenant_id: str = ""
     #: blank: the Microsoft identity platform of the tenant; else e.g. an AD FS token endpoint
@@ -92,6 +94,8 @@ class Profile:
             errors["leave_filter_policy"] = f"must be one of {', '.join(LEAVE_FILTER_POLICIES)}"
         if self.interval_minutes < 0:
             errors["interval_minutes"] = "must be 0 (off) or a number of minutes"
+        if not isinstance(self.in_flight, int) or not 1 <= self.in_flight <= MAX_IN_FLIGHT:
+            errors["in_flight"] = f"must be a number from 1 to {MAX_IN_FLIGHT}"
         return errors
 
     def _validate_graph(self) -> dict[str, str]:
@@ -155,6 +159,11 @@ class Profile:
         profile = cls(**{k: v for k, v in doc.items() if k in known})
         profile._loaded_state = copy.deepcopy(profile.state)  # see save_profile
         return profile
+
+
+#: the most write requests in flight a profile may ask for (Exchange's default EWS policy allows
+#: 27 concurrent connections per user; a sync should leave most of them to Outlook)
+MAX_IN_FLIGHT = 8
 
 
 def mailbox_where(transport: str, server_url: str) -> str:

@@ -100,6 +100,7 @@ class JournaledStorage(Storage):
         self.lock_timeout = lock_timeout
         self._remove_orphaned_temp_files()
         self.compact_min_bytes = compact_min_bytes
+        self._defer_compaction = 0  # > 0: commits leave the journal to grow (compaction_deferred)
         #: bumped whenever the in-memory data changes (own commit or another process's)
         self.generation = 0
         self._data: dict[str, dict[str, Any]] | None = None
@@ -398,11 +399,29 @@ class JournaledStorage(Storage):
         self._wal_offset += len(line)
         self._wal_sig = (st.st_ino, st.st_size, st.st_mtime_ns)
         self.generation += 1
+        if not self._defer_compaction:
+            self._compact_if_due()
+
+    def _compact_if_due(self) -> None:
         if self._wal_offset > max(self.compact_min_bytes, self._snap_size // 4):
             try:
                 self.compact()
             except OSError:
                 pass  # the transaction is durable in the journal; the next commit compacts again
+
+    @contextmanager
+    def compaction_deferred(self) -> Iterator[None]:
+        """Commits inside append to the journal only; the journal is folded once at the end (if due).
+        For a run of many transactions that grow the store (a first sync writes a link per contact):
+        each would otherwise re-encode the whole, growing store every time the journal passes a
+        quarter of the snapshot. Durability is unchanged: every commit is in the fsynced journal."""
+        self._defer_compaction += 1
+        try:
+            yield
+        finally:
+            self._defer_compaction -= 1
+            if not self._defer_compaction and self._depth == 0:
+                self._compact_if_due()
 
     def _commit_as_snapshot(self) -> None:
         """A transaction writing a good part of the store (a bulk import) goes straight into a

@@ -16,7 +16,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,10 @@ class Store:
                     self._set_meta("schema", version=self.schema_version)
                 self._schema_recorded = True
             yield self
+
+    def compaction_deferred(self) -> AbstractContextManager[None]:
+        """Many transactions in a row (a sync's batches): the journal is folded once, at the end."""
+        return self.storage.compaction_deferred()
 
     def sync_lock(self, profile: str | None = None) -> FileLock:
         """The lock a sync run holds for its whole duration (one sync per store at a time)."""

@@ -143,8 +143,9 @@ class SyncRun:
         if self.dry_run:
             self._finish(RunStatus.OK, ExitCode.OK, "dry run: nothing was written")
             return
-        written = self._write(t, plan)
-        self._save_state(t, plan, written)
+        with self.store.compaction_deferred():  # one compaction after the batches, not one per few
+            written = self._write(t, plan)
+            self._save_state(t, plan, written)
         errors = self.run.counts.errors
         self._finish(RunStatus.PARTIAL if errors else RunStatus.OK, ExitCode.ITEM_ERRORS if errors else ExitCode.OK,
                      f"{plural(errors, 'item')} failed; they are retried at the next sync" if errors else "")
