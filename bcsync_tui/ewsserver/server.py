@@ -29,7 +29,7 @@ from .faults import Faults
 from .mailbox import Store
 from .ops_common import Context
 from .soap import (ACCEPTED_REQUEST_VERSIONS, DEFAULT_BUILD, DEFAULT_SCHEMA_VERSION, SoapFault, backoff_xml,
-                   envelope, fault_envelope, parse_request)
+                   Request, envelope, fault_envelope, parse_request)
 from .stats import RequestStats
 
 log = logging.getLogger("bcsync_tui.ewsserver")
@@ -93,6 +93,14 @@ class EwsApp:
             return self._fault(h, f)
         op = req.operation
         self.stats.operation(op)
+        self.stats.started()
+        try:
+            return self._answer(h, req, user, request_id)
+        finally:
+            self.stats.finished()
+
+    def _answer(self, h: BaseHTTPRequestHandler, req: Request, user: str, request_id: int) -> None:
+        op = req.operation
         try:
             if req.request_version not in ACCEPTED_REQUEST_VERSIONS:
                 raise SoapFault("ErrorInvalidServerVersion", "The specified server version is invalid.")

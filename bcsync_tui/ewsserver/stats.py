@@ -14,7 +14,8 @@ class RequestStats:
     * ``by_operation``: SOAP operation name -> requests that got past authentication and parsing;
     * ``by_status``: HTTP status -> responses sent (a dropped connection counts as status 0);
     * ``writes``: item and folder changes made by clients (created, updated, deleted, moved, copied);
-    * ``unauthorized``: requests refused with 401.
+    * ``unauthorized``: requests refused with 401;
+    * ``peak_concurrent``: the most SOAP operations being answered at the same time.
     """
 
     def __init__(self) -> None:
@@ -28,6 +29,8 @@ class RequestStats:
             self.by_status: Counter[int] = Counter()
             self.writes = 0
             self.unauthorized = 0
+            self.concurrent = 0
+            self.peak_concurrent = 0
 
     @property
     def requests(self) -> int:
@@ -54,6 +57,16 @@ class RequestStats:
     def operation(self, name: str) -> None:
         with self._lock:
             self.by_operation[name] += 1
+
+    def started(self) -> None:
+        """An operation is being answered (``finished`` when its answer is sent)."""
+        with self._lock:
+            self.concurrent += 1
+            self.peak_concurrent = max(self.peak_concurrent, self.concurrent)
+
+    def finished(self) -> None:
+        with self._lock:
+            self.concurrent -= 1
 
     def status(self, code: int) -> None:
         with self._lock:

@@ -63,3 +63,27 @@ def test_a_first_write_in_bulk_leaves_the_usual_pair_of_files(tmp_path):
     assert (path.stat().st_mode & 0o777, wal.stat().st_mode & 0o777) == (0o600, 0o600)
     with Store(path) as again:
         assert len(again.all_contacts()) == BULK_OPS
+
+
+def test_compaction_deferred_folds_the_journal_once_at_the_end_and_loses_nothing(tmp_path):
+    """A sync's batches: commits inside ``compaction_deferred`` only append to the journal (each is
+    durable there: a second process reading the store meanwhile sees every one); leaving it folds
+    the journal into the snapshot once."""
+    s = Store(tmp_path / "store.json")
+    s.storage.compact_min_bytes = 4_000
+    s.add_contacts([{"first_name": f"P{i}", "surname": "X", "email": f"p{i}@x.example"} for i in range(50)])
+    snapshot_before = s.storage.path.stat().st_mtime_ns, s.storage.path.stat().st_size
+    with s.compaction_deferred():
+        for i in range(40):
+            with s.transaction():
+                s.add_contact({"first_name": f"Q{i}", "surname": "Y", "email": f"q{i}@y.example"})
+        assert s.storage.wal_path.stat().st_size > 4 * s.storage.compact_min_bytes  # never folded meanwhile
+        assert (s.storage.path.stat().st_mtime_ns, s.storage.path.stat().st_size) == snapshot_before
+        other = Store(tmp_path / "store.json")  # as another process (or one after a crash) reads it
+        assert len(other.contacts_raw()) == 90
+        other.close()
+    assert s.storage.wal_path.stat().st_size == 0  # folded once, on the way out
+    again = Store(tmp_path / "store.json")
+    assert sorted(c["email"] for c in again.contacts_raw()) == sorted(c["email"] for c in s.contacts_raw())
+    again.close()
+    s.close()
