@@ -465,6 +465,19 @@ class JournaledStorage(Storage):
         self._wal_offset = 0
         self._wal_sig = _sig(self.wal_path)
 
+    def write_backup(self, target: Path) -> None:
+        """A consolidated copy of the store at ``target`` (under the lock, after ``refresh``). With an
+        empty journal the snapshot file already is that copy: its bytes are copied, not re-encoded."""
+        if self._wal_offset == 0 and self._snap_sig is not None and _sig(self.path) == self._snap_sig:
+            try:
+                data = self.path.read_bytes()
+            except OSError:
+                data = b""
+            if data and _sig(self.path) == self._snap_sig:
+                write_private_file(target, data)
+                return
+        self.write_snapshot(target)
+
     def write_snapshot(self, target: Path) -> None:
         assert self._data is not None
         write_private_file(target, snapshot_bytes(self._seq, self._data))

@@ -66,6 +66,7 @@ def test_failures_come_back_as_the_engine_reports_them(ews, tmp_path):
 
 def test_cancel_reaches_the_child_and_it_stops_at_a_safe_point(ews):
     w, secrets = ews
+    w.set(in_flight=1)  # batches of 250 (one request each): 600 contacts make three cancel points
     for i in range(600):
         w.person(f"C{i:03d}", "Cancel")
     cancel = threading.Event()

@@ -161,6 +161,9 @@ class EwsNoVerifyHTTPAdapter(EwsHTTPAdapter, NoVerifyHTTPAdapter):
     """The same, for a profile whose user turned TLS verification off."""
 
 
+_CONTACT_TAG, _ITEM_ID_TAG = Contact.response_tag(), ItemId.response_tag()
+
+
 class _IdOnlySyncFolderItems(SyncFolderItems):
     """SyncFolderItems for confirming our own writes: only each change's ItemId is read. The stock
     service builds a full Contact object per change even for an IdOnly shape (~0.1 ms each, a tenth
@@ -170,9 +173,9 @@ class _IdOnlySyncFolderItems(SyncFolderItems):
         change_type = self.change_types_map[elem.tag]
         if change_type in (self.CREATE, self.UPDATE):
             item_elem = elem[0]
-            if item_elem.tag != Contact.response_tag():
+            if item_elem.tag != _CONTACT_TAG:
                 return change_type, None
-            return change_type, ItemRef.of(item_elem.find(ItemId.response_tag()))
+            return change_type, ItemRef.of(item_elem.find(_ITEM_ID_TAG))
         return super()._elem_to_obj(elem)
 
 

@@ -70,7 +70,7 @@ def _fragment(elem: Any) -> str:
     """An element exchangelib built, as text, exactly as it is written inside the request."""
     holder = create_element("s:Envelope", nsmap=_NS_MAP)
     holder.append(elem)
-    whole = etree.tostring(holder, encoding="unicode")
+    whole: str = etree.tostring(holder, encoding="unicode")
     return whole[whole.index(">") + 1:whole.rindex("</")]
 
 

@@ -80,10 +80,10 @@ class Executor:
     def _revision_after(self, uuid: str, planned: int | None) -> int | None:
         """The revision a link may claim as synced: the one the plan saw (or this run wrote), unless
         someone edited the contact during the run — then None, and the next run merges again."""
-        current = self.store.get_contact(uuid)
+        current = self.store.revision_of(uuid)
         if current is None or planned is None:
-            return current["revision"] if current else planned
-        return planned if current["revision"] == planned else None
+            return current if current is not None else planned
+        return planned if current == planned else None
 
     def _log_conflict(self, uuid: str, key: str, master_value: str, outlook_value: str) -> None:
         """The master won on ``key``; keep the Outlook value it overruled (never lost silently)."""
@@ -244,22 +244,23 @@ class Executor:
             self.report("creating in Outlook", start, len(creates))
             results = self.t.create(self.folder_id, [NewItem(c.uuid, c.fields) for c in chunk])
             with self.store.transaction():
+                answered = [self._journal_ids.pop(rc.uuid) for rc, res in zip(chunk, results, strict=True)
+                            if res.outcome is not Outcome.UNKNOWN and rc.uuid in self._journal_ids]
+                self.store.remove_journal(answered)  # in the transaction that saves their links
                 for rc, res in zip(chunk, results, strict=True):
                     self._create_done(rc, res)
         if creates:
             self.report("creating in Outlook", len(creates), len(creates))
 
     def _create_done(self, rc: RemoteCreate, res: WriteResult) -> None:
-        no, name = self._name(rc.uuid)
+        """One create's answer (its journal entry is already removed unless the outcome is unknown)."""
         if res.outcome is Outcome.UNKNOWN:
             # The item may exist: keep the journal entry; the next run reconciles by stamp.
-            self._error(no, name, f"Outlook did not confirm the create ({res.message}); checked next run")
+            self._error(*self._name(rc.uuid), f"Outlook did not confirm the create ({res.message}); checked next run")
             return
-        journal_id = self._journal_ids.pop(rc.uuid, None)
-        if journal_id is not None:
-            self.store.remove_journal([journal_id])
         if not res.ok:
-            self._error(no, name, f"Outlook create failed ({res.message or res.outcome.value}); retried next run")
+            self._error(*self._name(rc.uuid),
+                        f"Outlook create failed ({res.message or res.outcome.value}); retried next run")
             return
         self.written_ids.add(res.item_id)
         if rc.recreate:  # drop the link to the item that was deleted in Outlook

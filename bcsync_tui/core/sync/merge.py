@@ -20,6 +20,8 @@ CASELESS = frozenset(f.key for f in model.FIELDS if f.kind == "email")
 
 def clean(value: Any) -> str:
     """Canonical text for comparison: str, no CR (Outlook stores CRLF), no trailing blanks."""
+    if type(value) is str:
+        return value.strip() if "\r" not in value else value.replace("\r\n", "\n").replace("\r", "\n").strip()
     text = "" if value is None else str(value)
     return text.replace("\r\n", "\n").replace("\r", "\n").strip()
 
