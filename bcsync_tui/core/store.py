@@ -175,6 +175,12 @@ class Store:
             return None
         return dict(doc)
 
+    def revision_of(self, uuid: str) -> int | None:
+        """A live contact's revision (None when it is gone), without copying the contact."""
+        doc_id = self._doc_id(uuid)
+        doc = self.contacts.raw().get(doc_id) if doc_id else None
+        return None if doc is None or doc.get("deleted") else doc.get("revision")
+
     def find_contact(self, ref: str) -> dict[str, Any]:
         """A live contact by No. (case-insensitive) or UUID; NotFoundError names what was asked."""
         found = self.get_contact(ref)
@@ -349,7 +355,7 @@ class Store:
         target = self.backup_dir / f"store-{stamp}-{safe}.json"
         with self.storage.lock:
             self.storage.refresh()
-            self.storage.write_snapshot(target)
+            self.storage.write_backup(target)
         for old in self.list_backups()[BACKUPS_KEPT:]:
             old.unlink(missing_ok=True)
         return target
