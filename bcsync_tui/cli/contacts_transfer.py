@@ -74,7 +74,7 @@ def cmd_import(ctx: Context) -> int:
         if not blocked and not args.dry_run and (plan.accepted or plan.updates):
             backup = store.backup("import")
             with store.transaction():
-                imported = store.add_contacts(plan.contacts(), prepared=True)
+                imported = store.add_prepared_contacts(plan.contacts())
                 for change in plan.updates:
                     store.update_contact(change.uuid, change.changes)
     code = EXIT_CONFIG if blocked else EXIT_ITEMS if plan.invalid else EXIT_OK

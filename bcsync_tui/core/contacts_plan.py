@@ -13,38 +13,57 @@ _FALSE = {"", "0", "false", "no", "n", "nei", "non", "off"}
 _YES_NO = frozenset(_TRUE | _FALSE)
 
 
-def _check_row(row: ImportRow) -> tuple[dict[str, Any] | None, str]:
-    """The prepared contact, or None and why not."""
-    data = dict(row.data)
-    problems = list(row.errors)
-    blocked = data.get("privacy_blocked")
-    if blocked is not None and blocked.strip().lower() not in _YES_NO:
-        problems.append(f"Privacy Blocked: {blocked!r} must be yes or no")
-        data.pop("privacy_blocked")
-    number = data.pop("no", "").strip().upper()
-    if number:
-        msg = model.validate_field("no", number)
-        if msg:
-            problems.append(f"No.: {msg}")
-    country = data.get("country_code")
-    if country:
-        from .contacts_country import UnknownCountry, country_code
+def _check_rows(rows: list[ImportRow]) -> list[tuple[dict[str, Any] | None, str]]:
+    """Each row's prepared contact, or None and why not (all that is wrong with it). A file names
+    a few countries and yes/no values many times: each distinct one is looked up once."""
+    from .contacts_country import UnknownCountry, country_code
 
-        try:
-            data["country_code"] = country_code(country)
-        except UnknownCountry as exc:
-            problems.append(f"Country/Region Code: {exc}")
-            data.pop("country_code")
-    try:
-        contact = model.prepare(data)
-    except model.ValidationError as exc:
-        problems.append(str(exc))
-        contact = None
-    if problems:
-        return None, "; ".join(problems)
-    assert contact is not None
-    contact["no"] = number
-    return contact, ""
+    countries: dict[str, tuple[str, str]] = {}
+    yes_no: dict[str, bool] = {}
+    datas: list[dict[str, Any]] = []
+    numbers: list[str] = []
+    bad_blocked: dict[int, str] = {}
+    bad_country: dict[int, str] = {}
+    for i, row in enumerate(rows):
+        data = row.data  # copied only to change it: the contact is made from it, not in it
+        blocked = data.get("privacy_blocked")
+        if blocked is not None and not yes_no.setdefault(blocked, blocked.strip().lower() in _YES_NO):
+            bad_blocked[i] = f"Privacy Blocked: {blocked!r} must be yes or no"
+            data = {k: v for k, v in data.items() if k != "privacy_blocked"}
+        given = data.get("country_code")
+        if given:
+            looked_up = countries.get(given)
+            if looked_up is None:
+                try:
+                    looked_up = countries[given] = (country_code(given), "")
+                except UnknownCountry as exc:
+                    looked_up = countries[given] = ("", f"Country/Region Code: {exc}")
+            if looked_up[1]:
+                bad_country[i] = looked_up[1]
+                data = {k: v for k, v in data.items() if k != "country_code"}
+            elif looked_up[0] != given:
+                data = {**data, "country_code": looked_up[0]}
+        datas.append(data)
+        numbers.append(data.get("no", "").strip().upper())  # the row's "no" is not made the contact's
+    bad_number = {i: f"No.: {message}" for i, message in enumerate(_number_checks(numbers)) if message}
+    out: list[tuple[dict[str, Any] | None, str]] = []
+    for i, (row, contact, number) in enumerate(zip(rows, model.prepare_many(datas), numbers, strict=True)):
+        invalid = isinstance(contact, model.ValidationError)
+        if invalid or row.errors or i in bad_blocked or i in bad_number or i in bad_country:
+            found = [*row.errors, bad_blocked.get(i), bad_number.get(i), bad_country.get(i),
+                     str(contact) if invalid else None]
+            out.append((None, "; ".join(filter(None, found))))
+        else:
+            assert not isinstance(contact, model.ValidationError)
+            contact["no"] = number
+            out.append((contact, ""))
+    return out
+
+
+def _number_checks(numbers: list[str]) -> list[str | None]:
+    """``validate_field("no", n)`` of each number, called for those the column check flags."""
+    flagged = model.flagged_values("no", numbers)
+    return [model.validate_field("no", n) if i in flagged else None for i, n in enumerate(numbers)]
 
 
 def plan_import(read: ReadResult, existing: list[dict[str, Any]], *, allow_duplicates: bool = False,
@@ -83,10 +102,9 @@ def _plan_rows(plan: ImportPlan, rows: list[ImportRow], existing: list[dict[str,
     file_numbers: dict[str, int] = {}
     file_emails: dict[str, int] = {}
     updated: dict[str, int] = {}
-    for row in rows:
+    for row, (contact, reason) in zip(rows, _check_rows(rows), strict=True):
         for note in row.notes:
             plan.warnings.append(f"line {row.line} ({row.label}): {note}")
-        contact, reason = _check_row(row)
         email = model.normalise_email(contact["email"]) if contact is not None else ""
         if contact is not None and update:
             match = by_number.get(contact["no"]) if contact["no"] else None

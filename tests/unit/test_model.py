@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bcsync_tui.core import model
 from bcsync_tui.core.model import (
@@ -331,3 +333,39 @@ def test_run_record_and_sync_state_keep_their_stored_shape():
     stored = state.to_doc()
     assert stored["orphans"] == {"i3": ["", "a@x.example", "duplicate"]} and "server_version" not in stored
     assert SyncState.from_doc(stored) == state
+
+
+# --- prepare_many: the column-wise prepare of an import ---------------------------------------------
+
+_CELLS = st.sampled_from([
+    "", " ", "Ann", " Ann ", "Lee", "伟", "张", "유미", "강", "ann@example.com", " ann@example.com ", "ANN@x.no",
+    "not-an-address", "a@b", "+47 22 00 00 00", "call me", "CT000001", "CT\n1", "Person", "company", "Firma",
+    "robot", "yes", "no", "\u3000山田\u3000", "x" * 31, "y" * 101, "https://example.com", "\t", "Oslo\r\nSentrum",
+])
+_ROW_KEYS = st.sampled_from(["name", "first_name", "middle_name", "surname", "initials", "email", "email2", "phone",
+                             "mobile_phone", "post_code", "country_code", "city", "type", "privacy_blocked",
+                             "company_name", "home_page", "address"])
+
+
+def _outcome(result):
+    return ("invalid", result.errors) if isinstance(result, ValidationError) else ("ok", result)
+
+
+@given(st.lists(st.dictionaries(_ROW_KEYS, _CELLS, max_size=10), max_size=12))
+def test_prepare_many_is_prepare_of_every_row(rows):
+    expected = [_outcome(model.prepare_or_error(dict(r))) for r in rows]
+    assert [_outcome(r) for r in model.prepare_many([dict(r) for r in rows])] == expected
+
+
+def test_prepare_many_takes_the_row_by_row_path_for_other_keys_and_values():
+    rows = [{"first_name": "Ann", "surname": "Lee", "revision": "3"}, {"name": "Bo", "privacy_blocked": True}]
+    assert [_outcome(r) for r in model.prepare_many(rows)] == [_outcome(model.prepare_or_error(r)) for r in rows]
+    assert model.prepare_many([]) == []
+
+
+@given(st.lists(st.sampled_from(["", "a@b.no", "a\x00b@c.no", "a@b.no\x00c@d.no", "x" * 81, "CT1", "CT\n1", "+47 1",
+                                 "+47 1\x00x", "ring", "\x00", "a@b"]), max_size=8),
+       st.sampled_from(["email", "no", "phone", "name"]))
+def test_flagged_values_holds_every_value_the_field_check_refuses(column, key):
+    refused = {i for i, v in enumerate(column) if model.validate_field(key, v)}
+    assert refused <= model.flagged_values(key, column)
