@@ -217,15 +217,15 @@ def sync_once(paths: Paths, home: str | None = None) -> int:
 
     with Store.open(paths) as store:
         run = sync_blocking(store, PROFILE, secrets=SecretStore(paths.secrets_file))
-    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in run["counts"].items() if v)
-    print(f"demo sync {run['status']}: {counts or 'nothing to do'}")
-    if run.get("message"):
-        print(f"  {run['message']}")
-    for skip in run["skipped"]:
-        print(f"  skipped {skip['name'] or skip['ref']}: {skip['reason']}")
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in run.counts.to_doc().items() if v)
+    print(f"demo sync {run.status_value}: {counts or 'nothing to do'}")
+    if run.message:
+        print(f"  {run.message}")
+    for skip in run.skipped:
+        print(f"  skipped {skip.name or skip.ref}: {skip.reason}")
     print(f"The demo lives in {paths.data_dir}; `{status_hint(paths)}` shows it, "
           f"`{command_prefix(home)} demo` opens it in the TUI.")
-    return int(run["exit_code"])
+    return int(run.exit_code)
 
 
 def server_info(paths: Paths) -> DemoServer | None:

@@ -78,9 +78,9 @@ def measure(label: str, store: Store, secrets: SecretStore, mode: str = "increme
     run = sync_blocking(store, "bench", mode=mode, secrets=secrets)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     rss = peak_rss_mib()
-    c = run["counts"]
-    writes = c["outlook_created"] + c["outlook_updated"] + c["outlook_deleted"] + c["outlook_recreated"]
-    master = c["master_created"] + c["master_updated"]
+    c = run.counts
+    writes = c.outlook_created + c.outlook_updated + c.outlook_deleted + c.outlook_recreated
+    master = c.master_created + c.master_updated
     store_changed = data_snapshot(store) != before
     requests = requests_of(run)
     print(f"{label:<38} {wall:8.2f} s {requests:6d} requests  Exchange writes {writes:6d}  "
@@ -200,7 +200,7 @@ def speed_one(latency_ms: float, n: int, plain_n: int) -> dict:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    return {"latency": latency_ms, "n": n, "plain_n": plain_n, "status": run["status"],
+    return {"latency": latency_ms, "n": n, "plain_n": plain_n, "status": run.status.value,
             "sync": [sync_wall / n, sync_cpu / n], "bulk": [bulk_wall / n, bulk_cpu / n],
             "loop": [loop_wall / plain_n, loop_cpu / plain_n]}
 

@@ -58,7 +58,7 @@ def new_store(home: str, root: str, ca_file: str, n: int) -> tuple[Store, Secret
 
 
 def measure(label: str, store: Store, secrets: SecretStore) -> dict:
-    return sync_bench.measure(label, store, secrets, requests_of=lambda run: run["requests"])
+    return sync_bench.measure(label, store, secrets, requests_of=lambda run: run.requests)
 
 
 def outlook_edits(root: str, ca_file: str, n: int, total: int) -> None:

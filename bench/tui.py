@@ -114,8 +114,8 @@ async def sync_figures(n: int) -> None:
                 await app.workers.wait_for_complete()
                 wall = time.perf_counter() - t0
                 record = worker.result if worker is not None else None
-            status = record["status"] if record else "?"
-            created = record["counts"]["outlook_created"] if record else 0
+            status = record.status.value if record else "?"
+            created = record.counts.outlook_created if record else 0
             print(f"full sync of {n:,} in the TUI            {wall:8.1f} s    ({status}, {created} created)")
             print(f"longest event-loop delay during it  {max(late) * 1000:8.1f} ms   "
                   f"(median {statistics.median(late) * 1000:.1f} ms, {len(late)} samples)")

@@ -400,14 +400,15 @@ def cmd_filter_clear(ctx: Context) -> int:
 
 def cmd_profiles(ctx: Context) -> int:
     from ..core.history import list_runs
+    from ..core.records import RunRecord
 
     store = ctx.store()
     rows = []
     for p in list_profiles(store):
-        last = next(iter(list_runs(store, p.name, limit=1)), None)
+        last = next((RunRecord.from_doc(r) for r in list_runs(store, p.name, limit=1)), None)
         rows.append({"name": p.name, "enabled": p.enabled, "configured": p.configured, "email": p.email,
                      "server_url": p.server_url, "folder_name": p.folder_name,
-                     "last_run": {"started_at": last.get("started_at"), "status": last.get("status")} if last else None})
+                     "last_run": {"started_at": last.started_at, "status": last.status_value} if last else None})
     if ctx.json:
         emit_json({"default_profile": ctx.profile, "profiles": rows})
         return EXIT_OK

@@ -16,14 +16,14 @@ from typing import Any
 
 from ..core.history import get_run, list_conflicts, list_runs
 from ..core.profiles import Profile, list_profiles, load_profile, mailbox_where
-from ..core.records import RunStatus
+from ..core.records import RunCounts, RunRecord
 from ..core.status_file import StoreFacts
 from ..tui.badges import KEPT_TEXT
 from .main import (DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, CliError, Context,
                    filter_error_lines)
 from .main import _caption as field_caption
 from .output import ProgressPrinter, emit_json, fields_block, human_age, local_time, say, table, warn
-from .runview import age_seconds, counts_line, log_rows, print_run, run_summary
+from .runview import NotSynced, age_seconds, counts_line, log_rows, print_not_synced, print_run, run_summary
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -100,36 +100,37 @@ def cmd_sync(ctx: Context) -> int:
     names = _profiles_to_sync(ctx)
     store, secrets = ctx.store(), ctx.secrets()
     cancel = threading.Event()
-    runs: list[dict[str, Any]] = []
+    runs: list[RunRecord | NotSynced] = []
     with _Interrupts(cancel):
         for name in names:
             printer = None if args.quiet else ProgressPrinter(name)
+            run: RunRecord | NotSynced
             try:
                 run = sync_blocking(store, name, mode="full" if args.full else "incremental", dry_run=args.dry_run,
                                     force=args.force, on_progress=printer, cancel=cancel, secrets=secrets)
             except StoreLocked as exc:
-                run = {"profile": name, "status": "locked", "exit_code": EXIT_LOCKED, "message": str(exc)}
+                run = NotSynced(name, "locked", EXIT_LOCKED, str(exc))
             except Exception as exc:  # a bug must not keep the other profiles of a scheduled run from syncing
                 if args.debug or os.environ.get(DEBUG_ENV):
                     import traceback
 
                     traceback.print_exc()
-                run = {"profile": name, "status": "error", "exit_code": EXIT_INTERNAL,
-                       "message": f"unexpected error: {type(exc).__name__}: {exc}. Run again with --debug "
-                                  "for details, and please report it."}
+                run = NotSynced(name, "error", EXIT_INTERNAL,
+                                f"unexpected error: {type(exc).__name__}: {exc}. Run again with --debug "
+                                "for details, and please report it.")
             finally:
                 if printer is not None:
                     printer.finish()
             runs.append(run)
             if not ctx.json:
-                print_run(run)
+                print_not_synced(run) if isinstance(run, NotSynced) else print_run(run)
             if cancel.is_set():
                 break
-    code = max(int(r.get("exit_code") or 0) for r in runs)
+    code = max(int(r.exit_code) for r in runs)
     if ctx.json:
-        emit_json({"exit_code": code, "runs": runs})
+        emit_json({"exit_code": code, "runs": [r.to_doc() for r in runs]})
     elif code in (EXIT_LOCKED, EXIT_INTERNAL) and len(runs) == 1:
-        warn(runs[0]["message"])  # a server's words: control codes escaped
+        warn(runs[0].message)  # a server's words: control codes escaped
     return code
 
 
@@ -164,7 +165,9 @@ def profile_status(facts: StoreFacts, profile: Profile, max_age: int | None) -> 
     from ..core.filters import ContactFilter, FilterError
 
     counted = facts.profile(profile.name)
-    last, last_ok = (counted.last_run, counted.last_ok_run) if counted else (None, None)
+    # status.json (and the store) keep run records in their stored shape: typed here, where status reads them
+    last = RunRecord.from_doc(counted.last_run) if counted and counted.last_run else None
+    last_ok = RunRecord.from_doc(counted.last_ok_run) if counted and counted.last_ok_run else None
     selected, linked, kept = (counted.selected, counted.linked, counted.kept) if counted else (None, 0, 0)
     problems: list[str] = []
     try:
@@ -178,9 +181,8 @@ def profile_status(facts: StoreFacts, profile: Profile, max_age: int | None) -> 
     if last is None:
         if max_age is not None:
             problems.append("never synced")
-    elif last.get("status") != "ok":
-        status = RunStatus.of(last.get("status", ""))
-        problems.append(status.problem if status and status.problem else f"the last sync ended {last.get('status')}")
+    elif last.problem:
+        problems.append(last.problem)
     if max_age is not None and age is not None and age > max_age:
         problems.append(f"the last sync was {exact_duration(math.ceil(age))} ago, longer than the "
                         f"{exact_duration(max_age)} --max-age allows")
@@ -190,7 +192,7 @@ def profile_status(facts: StoreFacts, profile: Profile, max_age: int | None) -> 
             "filter_description": description,
             "contacts": {"master": facts.master, "selected": selected, "linked": linked, "kept": kept},
             "last_run": run_summary(last) if last else None,
-            "last_success_at": (last_ok.get("ended_at") or last_ok.get("started_at")) if last_ok else None,
+            "last_success_at": (last_ok.ended_at or last_ok.started_at) if last_ok else None,
             "age_seconds": round(age) if age is not None else None, "max_age_seconds": max_age,
             "healthy": not problems, "problems": problems}
 
@@ -210,7 +212,7 @@ def _print_status(report: dict[str, Any], schedule: dict[str, Any]) -> None:
     if last:
         ago = f" ({human_age(report['age_seconds'])} ago)" if report["age_seconds"] is not None else ""
         pairs.append(("Last sync", f"{local_time(last['started_at'])}{ago}, {last['mode']}, {last['status']}"))
-        pairs.append(("", counts_line(last["counts"])))
+        pairs.append(("", counts_line(RunCounts.from_doc(last["counts"]))))
         if last["message"]:
             pairs.append(("", last["message"]))
         for e in last["first_errors"]:
@@ -258,7 +260,7 @@ def cmd_log(ctx: Context) -> int:
     store = ctx.store()
     profile = None if args.all_profiles else ctx.profile
     if args.conflicts:
-        run_id = get_run(store, args.run)["id"] if args.run else None
+        run_id = RunRecord.from_doc(get_run(store, args.run)).id if args.run else None
         rows = list_conflicts(store, profile, run_id)
         if args.limit:
             rows = rows[: args.limit]
@@ -273,13 +275,13 @@ def cmd_log(ctx: Context) -> int:
                     "yes" if r.get("reapplied") else ""] for r in rows])
         return EXIT_OK
     if args.run:
-        run = get_run(store, args.run)
+        run = RunRecord.from_doc(get_run(store, args.run))
         if ctx.json:
-            emit_json({"run": run})
+            emit_json({"run": run.to_doc()})
         else:
             print_run(run)
         return EXIT_OK
-    runs = list_runs(store, profile, limit=args.limit or None)
+    runs = [RunRecord.from_doc(r) for r in list_runs(store, profile, limit=args.limit or None)]
     if ctx.json:
         emit_json({"runs": [run_summary(r) for r in runs]})
         return EXIT_OK

@@ -7,6 +7,7 @@ Each is a dataclass inside the code and a plain JSON document in the store (Tiny
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from typing import Any
@@ -74,7 +75,7 @@ class RunCounts:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> RunCounts:
-        return cls(**{f.name: int(doc.get(f.name, 0)) for f in fields(cls)})
+        return cls(**{f.name: int(_number(doc.get(f.name, 0))) for f in fields(cls)})
 
 
 COUNT_KEYS = tuple(f.name for f in fields(RunCounts))
@@ -91,6 +92,11 @@ class ItemNote:
     def to_doc(self, key: str = "reason") -> dict[str, str]:
         return {"ref": self.ref, "name": self.name, key: self.reason}
 
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any], key: str = "reason") -> ItemNote:
+        """``key``: "reason" for a skipped item, "message" for a failed one (as ``to_doc`` wrote it)."""
+        return cls(ref=_text(doc.get("ref")), name=_text(doc.get("name")), reason=_text(doc.get(key)))
+
 
 @dataclass
 class PlanRow:
@@ -104,6 +110,32 @@ class PlanRow:
 
     def to_doc(self) -> dict[str, str]:
         return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> PlanRow:
+        return cls(action=_text(doc.get("action")), side=_text(doc.get("side")), ref=_text(doc.get("ref")),
+                   name=_text(doc.get("name")), detail=_text(doc.get("detail")))
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _number(value: Any, default: float = 0) -> float:
+    """A stored count or duration; something else (hand-edited, damaged) reads as ``default``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if math.isfinite(number) else default
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _docs(value: Any) -> list[dict[str, Any]]:
+    return [d for d in _list(value) if isinstance(d, dict)]
 
 
 @dataclass
@@ -127,16 +159,60 @@ class RunRecord:
     token_resets: int = 0
     #: HTTP requests that went on the wire
     requests: int = 0
+    #: a stored status this version does not know (a newer version's record), kept as it was written;
+    #: ``status`` is then FAILED, so such a run never reads as a good one
+    unknown_status: str = ""
+
+    @property
+    def status_value(self) -> str:
+        """The status word as stored and in ``--json`` (``ok``, ``partial``, … or an unknown one as it was)."""
+        return self.unknown_status or self.status.value
+
+    @property
+    def status_words(self) -> str:
+        """How the run ended, for people (an unknown status as it was written)."""
+        return self.unknown_status or self.status.words
+
+    @property
+    def problem(self) -> str | None:
+        """A sentence naming a bad run ("the last sync failed"), None for a good one."""
+        return f"the last sync ended {self.unknown_status}" if self.unknown_status else self.status.problem
 
     def to_doc(self) -> dict[str, Any]:
         """The stored / ``--json`` shape (docs/cli.md)."""
         return {"id": self.id, "profile": self.profile, "mode": self.mode, "dry_run": self.dry_run,
-                "started_at": self.started_at, "ended_at": self.ended_at, "status": self.status.value,
+                "started_at": self.started_at, "ended_at": self.ended_at, "status": self.status_value,
                 "exit_code": int(self.exit_code), "message": self.message, "counts": self.counts.to_doc(),
                 "skipped": [s.to_doc() for s in self.skipped], "errors": [e.to_doc("message") for e in self.errors],
                 "warnings": list(self.warnings), "plan": [p.to_doc() for p in self.plan],
                 "throttle_waits": self.throttle_waits, "throttle_seconds": self.throttle_seconds,
                 "token_resets": self.token_resets, "requests": self.requests}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> RunRecord:
+        """A stored record (or a ``--json`` one) as a RunRecord. Records of older versions lack some
+        keys: they read as the defaults (a count of 0, no plan, no requests)."""
+        value = _text(doc.get("status"))
+        status = RunStatus.of(value)
+        counts = doc.get("counts")
+        try:
+            exit_code = int(doc.get("exit_code") or 0)
+        except (TypeError, ValueError):
+            exit_code = int(ExitCode.CONFIG)
+        ended = doc.get("ended_at")
+        return cls(id=_text(doc.get("id")), profile=_text(doc.get("profile")), mode=_text(doc.get("mode")),
+                   dry_run=bool(doc.get("dry_run")), started_at=_text(doc.get("started_at")),
+                   ended_at=None if ended is None else str(ended),
+                   status=status or RunStatus.FAILED, unknown_status="" if status else value or "unknown",
+                   exit_code=exit_code, message=_text(doc.get("message")),
+                   counts=RunCounts.from_doc(counts if isinstance(counts, dict) else {}),
+                   skipped=[ItemNote.from_doc(d) for d in _docs(doc.get("skipped"))],
+                   errors=[ItemNote.from_doc(d, "message") for d in _docs(doc.get("errors"))],
+                   warnings=[_text(w) for w in _list(doc.get("warnings")) if w is not None],
+                   plan=[PlanRow.from_doc(d) for d in _docs(doc.get("plan"))],
+                   throttle_waits=int(_number(doc.get("throttle_waits"))),
+                   throttle_seconds=_number(doc.get("throttle_seconds")),
+                   token_resets=int(_number(doc.get("token_resets"))), requests=int(_number(doc.get("requests"))))
 
 
 @dataclass

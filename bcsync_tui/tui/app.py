@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from textual import on, work
 from textual.actions import parse as parse_action
@@ -23,6 +22,7 @@ from textual.worker import Worker, WorkerState
 from ..core.history import list_runs
 from ..core.paths import Paths
 from ..core.profiles import Profile, get_or_new_profile
+from ..core.records import RunRecord, RunStatus
 from ..core.secrets import SecretStore
 from ..core.store import Store
 from ..core.sync.events import Progress, StoreLocked
@@ -62,7 +62,7 @@ class BcsyncApp(App[int]):
     generation: var[int] = var(0)
     profile: var[Profile] = var(lambda: Profile(name=""), always_update=True)
     #: the newest run of this profile, real runs only
-    last_run: var[dict[str, Any] | None] = var(None)
+    last_run: var[RunRecord | None] = var(None)
     sync_running: var[bool] = var(False)
     #: the mode of the running sync, and whether it is a dry run (for the progress panel)
     sync_kind: var[str] = var("")
@@ -154,7 +154,7 @@ class BcsyncApp(App[int]):
 
     def refresh_runs(self) -> None:
         runs = list_runs(self.store, self.profile_name, limit=1)
-        self.last_run = runs[0] if runs else None
+        self.last_run = RunRecord.from_doc(runs[0]) if runs else None
         self.schedule_auto_sync()
 
     # --- automatic sync ---------------------------------------------------------------------------
@@ -164,7 +164,7 @@ class BcsyncApp(App[int]):
         if not (p.enabled and p.interval_minutes > 0 and p.configured):
             self.next_auto_sync = None
             return
-        last = parse_time(self.last_run.get("ended_at") if self.last_run else None) or time.time()
+        last = parse_time(self.last_run.ended_at if self.last_run else None) or time.time()
         due = last + p.interval_minutes * 60
         if self._auto_retry_at is not None:
             due = max(due, self._auto_retry_at)
@@ -177,7 +177,7 @@ class BcsyncApp(App[int]):
     # --- sync -------------------------------------------------------------------------------------
 
     def start_sync(self, mode: str = "incremental", *, dry_run: bool = False, force: bool = False,
-                   manual: bool = True) -> Worker[dict[str, Any] | None] | None:
+                   manual: bool = True) -> Worker[RunRecord | None] | None:
         """Start a sync (or a dry run) unless one is running; the worker's result is the run record."""
         if self.sync_running:
             if manual:
@@ -193,7 +193,7 @@ class BcsyncApp(App[int]):
 
     @work(exclusive=True, exit_on_error=False, group="sync")
     async def _sync_worker(self, mode: str, dry_run: bool, force: bool, manual: bool,
-                           cancel: threading.Event) -> dict[str, Any] | None:
+                           cancel: threading.Event) -> RunRecord | None:
         try:
             record = await in_daemon_thread(self._run_engine, mode, dry_run, force, cancel, name="bcsync-sync")
         except StoreLocked:
@@ -211,7 +211,7 @@ class BcsyncApp(App[int]):
         self.post_message(SyncFinished(record, manual))
         return record
 
-    def _run_engine(self, mode: str, dry_run: bool, force: bool, cancel: threading.Event) -> dict[str, Any]:
+    def _run_engine(self, mode: str, dry_run: bool, force: bool, cancel: threading.Event) -> RunRecord:
         """In the sync thread, which only supervises: the engine runs in a child process, so its
         CPU work never competes with the keyboard for the GIL (see core/sync/child.py). The store's
         file lock orders its writes and the UI's like those of two processes."""
@@ -234,14 +234,14 @@ class BcsyncApp(App[int]):
     @on(SyncFinished)
     def _sync_finished(self, message: SyncFinished) -> None:
         record = message.record
-        if record.get("dry_run"):
+        if record.dry_run:
             return  # the sync dialog shows the plan
         if message.manual:
             from .screens.sync import SyncSummaryScreen
 
             self.push_screen(SyncSummaryScreen(record))
-        elif record.get("status") not in ("ok", "cancelled"):
-            self.notify(f"Automatic sync: {record.get('status')} — {record.get('message', '')}",
+        elif record.status not in (RunStatus.OK, RunStatus.CANCELLED) or record.unknown_status:
+            self.notify(f"Automatic sync: {record.status_value} — {record.message}",
                         severity="warning", markup=False)
 
     def cancel_sync(self) -> None:

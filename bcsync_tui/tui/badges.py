@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.filters import ContactFilter, FilterError
 from ..core.history import list_conflicts
 from ..core.profiles import get_or_new_profile
+from ..core.records import LinkRow
 from ..core.sync.eligibility import kept_outside_filter as core_kept
 from ..core.sync.eligibility import outbound_reason
 
@@ -49,36 +50,36 @@ BADGE_HELP = {
 
 
 def kept_outside_filter(contact: dict[str, Any], contact_filter: ContactFilter | None,
-                        link: dict[str, Any] | None) -> bool:
+                        link: LinkRow | None) -> bool:
     """Linked although the filter leaves it out: the contact was in (or came from) the user's
     Outlook folder (a ``pinned`` link), so the sync keeps it there while it is still eligible."""
-    return core_kept(contact, contact_filter, bool(link and link.get("pinned")))
+    return core_kept(contact, contact_filter, link is not None and link.pinned)
 
 
 def contact_badge(contact: dict[str, Any], contact_filter: ContactFilter | None,
-                  link: dict[str, Any] | None, has_conflict: bool) -> str:
+                  link: LinkRow | None, has_conflict: bool) -> str:
     """The one place that decides a contact's badge.
 
     A linked contact that came from the user's Outlook folder (``pinned``) stays there whatever the
     filter says, so it is judged by its link, not by the filter, and shown as kept when the filter
     would leave it out.
     """
-    pinned = bool(link and link.get("pinned"))
+    pinned = link is not None and link.pinned
     if not pinned and outbound_reason(contact, contact_filter) is not None:
         return OUT
-    if link is not None and link.get("error"):
+    if link is not None and link.error:
         return ERROR
     if has_conflict:
         return CONFLICT
     if kept_outside_filter(contact, contact_filter, link):
         return KEPT
-    if link is not None and contact.get("revision") == link.get("synced_revision"):
+    if link is not None and contact.get("revision") == link.synced_revision:
         return SYNCED
     return PENDING
 
 
 def count_kept(contacts: list[dict[str, Any]], contact_filter: ContactFilter | None,
-               links: dict[str, dict[str, Any]]) -> int:
+               links: dict[str, LinkRow]) -> int:
     """How many contacts are kept in the Outlook folder outside the filter (``links`` by contact uuid)."""
     return sum(1 for c in contacts if kept_outside_filter(c, contact_filter, links.get(c.get("uuid", ""))))
 
@@ -88,7 +89,7 @@ class BadgeSource:
     """The lookups :func:`contact_badge` needs for one profile, built from the store in one pass."""
 
     contact_filter: ContactFilter | None = None
-    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    links: dict[str, LinkRow] = field(default_factory=dict)
     conflicted: set[str] = field(default_factory=set)
     #: the profile's saved filter does not compile (the sync refuses to run until it is fixed)
     filter_error: FilterError | None = None
@@ -101,9 +102,7 @@ class BadgeSource:
             source.contact_filter = ContactFilter.from_dict(profile.filter)
         except FilterError as exc:
             source.filter_error = exc
-        for link in store.links.raw().values():
-            if link.get("profile") == profile_name:
-                source.links[link["contact_uuid"]] = link
+        source.links = {link.contact_uuid: link for link in store.links_of(profile_name).values()}
         source.conflicted = {c["contact_uuid"] for c in list_conflicts(store, profile_name) if not c.get("reapplied")}
         return source
 
@@ -118,7 +117,7 @@ class BadgeSource:
             return f"{OUT}: {outbound_reason(contact, self.contact_filter)}"
         link = self.links.get(contact.get("uuid", ""))
         if badge == ERROR and link is not None:
-            return f"{ERROR}: {link['error']}"
+            return f"{ERROR}: {link.error}"
         if badge == KEPT:
             return f"{KEPT_TEXT} (it stays there and keeps syncing)"
         return f"{badge}: {BADGE_HELP[badge]}"

@@ -7,6 +7,8 @@ from typing import Any
 
 from textual.message import Message
 
+from ..core.records import RunRecord
+
 
 @dataclass
 class SyncProgressed(Message):
@@ -21,5 +23,5 @@ class SyncProgressed(Message):
 class SyncFinished(Message):
     """A sync run (real or dry) ended with this run record."""
 
-    record: dict[str, Any]
+    record: RunRecord
     manual: bool

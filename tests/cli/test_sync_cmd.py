@@ -17,7 +17,7 @@ from bcsync_tui.core.sync.memory import MemoryMailbox, MemoryTransport
 RUN_KEYS = {"id", "profile", "mode", "dry_run", "started_at", "ended_at", "status", "exit_code", "message", "counts",
             "skipped", "errors", "plan", "throttle_waits", "throttle_seconds", "token_resets", "requests"}
 COUNT_KEYS = {"outlook_created", "outlook_updated", "outlook_deleted", "outlook_recreated", "master_created",
-              "master_updated", "unlinked", "conflicts", "skipped", "errors", "kept"}
+              "master_updated", "unlinked", "relinked", "conflicts", "skipped", "errors", "kept"}
 
 
 @pytest.fixture

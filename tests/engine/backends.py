@@ -11,6 +11,7 @@ from typing import Any
 
 from bcsync_tui.core import model
 from bcsync_tui.core.profiles import Profile, load_profile, save_profile
+from bcsync_tui.core.records import RunRecord
 from bcsync_tui.core.secrets import SecretStore
 from bcsync_tui.core.store import Store
 from bcsync_tui.core.sync.memory import MemoryMailbox, MemoryTransport
@@ -136,7 +137,7 @@ class World:
             setattr(p, k, v)
         save_profile(self.store, p)
 
-    def sync(self, profile: str = PROFILE, **kwargs: Any) -> dict[str, Any]:
+    def sync(self, profile: str = PROFILE, **kwargs: Any) -> RunRecord:
         return sync_blocking(self.store, profile, transport_factory=self.backend.factory, **kwargs)
 
     def add(self, **fields: Any) -> dict[str, Any]:
@@ -340,11 +341,11 @@ def profile_against(tmp_path: Path, server: Any, secret: str, **profile: Any):
         server.stop()
 
 
-def first_sync(server: Any, store: Store, secrets: SecretStore, n: int, tag: str) -> dict[str, Any]:
+def first_sync(server: Any, store: Store, secrets: SecretStore, n: int, tag: str) -> RunRecord:
     """Add ``n`` persons, sync them, and check they all reached ann's "Business Central" folder."""
     store.add_contacts([{"first_name": f"{tag}{i}", "surname": "Auth", "email": f"{tag.lower()}{i}@example.com"}
                         for i in range(n)])
     run = sync_blocking(store, "ann", secrets=secrets)
-    assert run["status"] == "ok" and run["counts"]["outlook_created"] == n
+    assert run.status.value == "ok" and run.counts.outlook_created == n
     assert len(server.outlook("ann@example.com").contacts("Business Central")) == n
     return run

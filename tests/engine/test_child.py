@@ -37,13 +37,13 @@ def test_a_child_sync_returns_the_run_record_and_its_progress(ews):
         w.person(f"P{i:02d}", "Child")
     seen: list[ev.Progress] = []
     run = child_sync(w, secrets, on_progress=seen.append)
-    assert run["status"] == "ok" and run["counts"]["outlook_created"] == 30
+    assert run.status.value == "ok" and run.counts.outlook_created == 30
     assert {"connecting", "creating in Outlook"} <= {p.phase for p in seen}
     assert all(isinstance(p, ev.Progress) for p in seen)
-    assert list_runs(w.store, "ann")[0]["id"] == run["id"]  # the parent's store sees the child's writes
+    assert list_runs(w.store, "ann")[0]["id"] == run.id  # the parent's store sees the child's writes
     check_all(w)
     dry = child_sync(w, secrets, dry_run=True)
-    assert dry["dry_run"] and dry["status"] == "ok"
+    assert dry.dry_run and dry.status.value == "ok"
 
 
 def test_failures_come_back_as_the_engine_reports_them(ews, tmp_path):
@@ -51,7 +51,7 @@ def test_failures_come_back_as_the_engine_reports_them(ews, tmp_path):
     w.person("Wrong", "Password")
     secrets.set("ann", "not-the-password")
     run = child_sync(w, secrets)  # a failed run is a record (shown in the summary), not an exception
-    assert run["status"] == "failed" and run["exit_code"] == ev.EXIT_CONFIG and "password" in run["message"]
+    assert run.status.value == "failed" and run.exit_code == ev.EXIT_CONFIG and "password" in run.message
     assert "not-the-password" not in repr(run)
     secrets.set("ann", EwsBackend.PASSWORD)
     held = w.store.sync_lock()
@@ -61,7 +61,7 @@ def test_failures_come_back_as_the_engine_reports_them(ews, tmp_path):
             child_sync(w, secrets)
     finally:
         held.release()
-    assert child_sync(w, secrets)["status"] == "ok"
+    assert child_sync(w, secrets).status.value == "ok"
 
 
 def test_cancel_reaches_the_child_and_it_stops_at_a_safe_point(ews):
@@ -76,11 +76,11 @@ def test_cancel_reaches_the_child_and_it_stops_at_a_safe_point(ews):
             cancel.set()
 
     run = child_sync(w, secrets, on_progress=on_progress, cancel=cancel)
-    assert run["status"] == "cancelled"
-    created = run["counts"]["outlook_created"]
+    assert run.status.value == "cancelled"
+    created = run.counts.outlook_created
     assert 0 < created < 600
     assert len(w.backend.items()) == created == len(w.links())  # consistent: every item written is linked
-    assert child_sync(w, secrets)["counts"]["outlook_created"] == 600 - created
+    assert child_sync(w, secrets).counts.outlook_created == 600 - created
     check_all(w)
 
 

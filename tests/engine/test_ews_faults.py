@@ -40,8 +40,8 @@ def test_throttling_with_and_without_backoff_milliseconds(ews, backoff_ms):
     ews.backend.server.faults.throttle(count=1, backoff_ms=backoff_ms, operation="SyncFolderItems")
     messages = []
     run = ews.sync(on_progress=lambda p: messages.append(p.message))
-    assert run["status"] == "ok" and run["throttle_waits"] == 1
-    assert run["throttle_seconds"] == pytest.approx(0.3 if backoff_ms else 1.0)
+    assert run.status.value == "ok" and run.throttle_waits == 1
+    assert run.throttle_seconds == pytest.approx(0.3 if backoff_ms else 1.0)
     assert any(m.startswith("throttled, resuming in") for m in messages)
     check_all(ews)
 
@@ -50,7 +50,7 @@ def test_http_503_is_retried(ews):
     ews.person("Ann", "Lee")
     ews.backend.server.faults.throttle(count=1, operation="CreateItem", http_503=True)
     run = ews.sync()
-    assert run["status"] == "ok" and run["throttle_waits"] == 1
+    assert run.status.value == "ok" and run.throttle_waits == 1
     check_all(ews)
 
 
@@ -59,11 +59,11 @@ def test_throttling_past_the_runs_time_cap_stops_cleanly(ews):
     ews.backend.server.faults.throttle(count=None, backoff_ms=2000, operation="CreateItem")
     run = ews.store and __import__("bcsync_tui.core.sync.runner", fromlist=["x"]).sync_blocking(
         ews.store, "ann", transport_factory=factory_with(ews, max_retry_seconds=1))
-    assert run["status"] == "partial" and run["exit_code"] == ev.EXIT_ITEM_ERRORS
-    assert "slow down" in run["message"]
+    assert run.status.value == "partial" and run.exit_code == ev.EXIT_ITEM_ERRORS
+    assert "slow down" in run.message
     ews.backend.server.faults.clear()
     run = ews.sync()
-    assert run["status"] == "ok" and run["counts"]["outlook_created"] == 3
+    assert run.status.value == "ok" and run.counts.outlook_created == 3
     assert {i.stamp for i in ews.backend.items()} == {p["uuid"] for p in people}
     check_all(ews)
 
@@ -73,10 +73,10 @@ def test_server_stores_item_then_the_answer_is_lost(ews, mode):
     people = [ews.person(f"P{i}", "Test") for i in range(4)]
     ews.backend.server.faults.ghost_write(count=1, operation="CreateItem", mode=mode)
     run = ews.sync()
-    assert run["exit_code"] == ev.EXIT_ITEM_ERRORS
+    assert run.exit_code == ev.EXIT_ITEM_ERRORS
     assert len(ews.backend.items()) == 4  # stored, but the client never heard
     run = ews.sync()
-    assert run["status"] == "ok" and run["counts"]["outlook_created"] == 0
+    assert run.status.value == "ok" and run.counts.outlook_created == 0
     assert sorted(i.stamp for i in ews.backend.items()) == sorted(p["uuid"] for p in people)
     check_all(ews)
 
@@ -87,10 +87,10 @@ def test_server_stores_item_then_times_out(ews):
     a = ews.person("Ann", "Lee")
     ews.backend.server.faults.ghost_write(count=1, operation="CreateItem", mode="timeout", seconds=2.5)
     run = sync_blocking(ews.store, "ann", transport_factory=factory_with(ews, timeout=1))
-    assert run["exit_code"] == ev.EXIT_ITEM_ERRORS and "did not confirm" in run["errors"][0]["message"]
+    assert run.exit_code == ev.EXIT_ITEM_ERRORS and "did not confirm" in run.errors[0].reason
     time.sleep(2)  # let the server finish the slow answer
     run = ews.sync()
-    assert run["counts"]["outlook_created"] == 0
+    assert run.counts.outlook_created == 0
     ews.item_of(a["uuid"])
     check_all(ews)
 
@@ -105,13 +105,13 @@ def test_batch_of_50_with_two_data_errors_and_one_busy_item(ews):
                        operation="CreateItem")
     faults.item_errors({people[30]["email"]: "ErrorServerBusy"}, operation="CreateItem", count=1, backoff_ms=100)
     run = ews.sync()
-    assert run["counts"]["outlook_created"] == 48 and run["counts"]["errors"] == 2, run["errors"]
-    assert run["exit_code"] == ev.EXIT_ITEM_ERRORS and run["throttle_waits"] >= 1
-    assert {e["ref"] for e in run["errors"]} == {people[i]["no"] for i in (3, 17)}
+    assert run.counts.outlook_created == 48 and run.counts.errors == 2, run.errors
+    assert run.exit_code == ev.EXIT_ITEM_ERRORS and run.throttle_waits >= 1
+    assert {e.ref for e in run.errors} == {people[i]["no"] for i in (3, 17)}
     assert len(ews.backend.items()) == 48
     faults.clear()
     run = ews.sync()
-    assert run["counts"]["outlook_created"] == 2 and run["status"] == "ok"
+    assert run.counts.outlook_created == 2 and run.status.value == "ok"
     check_all(ews)
 
 
@@ -127,7 +127,7 @@ def test_conflict_error_on_update_when_user_edits_between_read_and_write(ews):
             edited.append(True)
 
     run = ews.sync(on_progress=user_edits)
-    assert edited and run["status"] == "ok", run
+    assert edited and run.status.value == "ok", run
     item = ews.item_of(a["uuid"])
     assert item.fields["job_title"] == "CFO" and item.fields["phone"] == "+47 999"
     assert ews.contact(a["uuid"])["phone"] == "+47 999"
@@ -141,8 +141,8 @@ def test_wrong_password_fails_fast_with_a_clear_message(ews):
     t0 = time.monotonic()
     run = sync_blocking(ews.store, "ann", transport_factory=factory_with(ews, password="wrong"))
     assert time.monotonic() - t0 < 10
-    assert run["status"] == "failed" and run["exit_code"] == ev.EXIT_CONFIG
-    assert "password" in run["message"] and "wrong" not in run["message"]
+    assert run.status.value == "failed" and run.exit_code == ev.EXIT_CONFIG
+    assert "password" in run.message and "wrong" not in run.message
     profile = ews.profile()
     profile.server_url = ews.backend.server.url
     ok, message = validate_connection(profile, "wrong", timeout=5)
@@ -197,9 +197,9 @@ def test_5000_plus_items_with_paging(ews):
     ews.store.add_contacts([{"first_name": f"F{i}", "surname": "Paging", "email": f"p{i}@example.com"}
                             for i in range(n)])
     run = ews.sync()
-    assert run["counts"]["outlook_created"] == n and run["status"] == "ok"
+    assert run.counts.outlook_created == n and run.status.value == "ok"
     run = ews.sync(mode="full")  # lists every item back through 512-item pages
-    assert run["status"] == "ok" and sum(v for k, v in run["counts"].items() if k != "skipped") == 0
+    assert run.status.value == "ok" and sum(v for k, v in run.counts.to_doc().items() if k != "skipped") == 0
     assert ews.backend.server.stats.count("SyncFolderItems") >= n // 512
     assert len({i.stamp for i in ews.backend.items()}) == n
 

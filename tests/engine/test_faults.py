@@ -36,7 +36,7 @@ def test_crash_after_create_before_link_saved(mem_world):
     assert len(w.backend.items()) == 5 and w.links() == []
     assert len(w.store.journal.raw()) == 5
     run = w.sync()
-    assert run["counts"]["outlook_created"] == 0, "recreated instead of relinking by stamp"
+    assert run.counts.outlook_created == 0, "recreated instead of relinking by stamp"
     assert {lk["contact_uuid"] for lk in w.links()} == {p["uuid"] for p in people}
     assert not w.store.journal.raw()
     check_all(w)
@@ -47,10 +47,10 @@ def test_server_stores_item_then_times_out(mem_world):
     a = w.person("Ann", "Lee")
     w.backend.arm("CreateItem", "unknown")
     run = w.sync()
-    assert run["exit_code"] == ev.EXIT_ITEM_ERRORS and run["counts"]["errors"] == 1
+    assert run.exit_code == ev.EXIT_ITEM_ERRORS and run.counts.errors == 1
     assert len(w.backend.items()) == 1  # stored on the server, unknown to us
     run = w.sync()
-    assert run["counts"]["outlook_created"] == 0 and run["status"] == "ok"
+    assert run.counts.outlook_created == 0 and run.status.value == "ok"
     w.item_of(a["uuid"])
     check_all(w)
 
@@ -83,12 +83,12 @@ def test_crash_after_applying_changes_before_saving_sync_state(mem_world):
         w.sync()
     restart(w)
     run = w.sync()
-    assert run["status"] == "ok"
+    assert run.status.value == "ok"
     c = w.contact(a["uuid"])
     assert c["city"] == "Oslo" and c["job_title"] == "CEO"
     assert c["revision"] == w.links()[0]["synced_revision"]
     check_all(w)
-    assert sum(w.sync()["counts"].values()) == 0
+    assert sum(w.sync().counts.to_doc().values()) == 0
 
 
 def test_batch_of_50_with_two_data_errors_and_one_busy_item(mem_world):
@@ -97,12 +97,12 @@ def test_batch_of_50_with_two_data_errors_and_one_busy_item(mem_world):
     w.backend.mb.item_faults = {people[3]["email"]: "ErrorItemSave", people[17]["email"]: "ErrorInvalidPropertyValue",
                                 people[30]["email"]: "ErrorServerBusy"}
     run = w.sync()
-    assert run["counts"]["outlook_created"] == 47 and run["counts"]["errors"] == 3
-    assert run["exit_code"] == ev.EXIT_ITEM_ERRORS and run["status"] == "partial"
-    assert {e["ref"] for e in run["errors"]} == {people[i]["no"] for i in (3, 17, 30)}
+    assert run.counts.outlook_created == 47 and run.counts.errors == 3
+    assert run.exit_code == ev.EXIT_ITEM_ERRORS and run.status.value == "partial"
+    assert {e.ref for e in run.errors} == {people[i]["no"] for i in (3, 17, 30)}
     w.backend.mb.item_faults = {}
     run = w.sync()
-    assert run["counts"]["outlook_created"] == 3 and run["status"] == "ok"
+    assert run.counts.outlook_created == 3 and run.status.value == "ok"
     check_all(w)
 
 
@@ -113,7 +113,7 @@ def test_conflict_error_on_update_rereads_and_remerges(mem_world):
     w.store.update_contact(a["uuid"], {"job_title": "CFO"})
     w.backend.arm("UpdateItem", "user_edit")  # the user changes the city between our read and write
     run = w.sync()
-    assert run["status"] == "ok", run
+    assert run.status.value == "ok", run
     item = w.item_of(a["uuid"])
     assert item.fields["job_title"] == "CFO" and item.fields["city"] == "Edited meanwhile"
     assert w.contact(a["uuid"])["city"] == "Edited meanwhile"

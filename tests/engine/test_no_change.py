@@ -36,7 +36,7 @@ def _edit_behind_the_counter(world: World, uuid: str, **changes: str) -> None:
 def _settled(world: World) -> tuple[dict, dict]:
     a = world.person("Ann", "Lee", city="Oslo")
     b = world.person("Bo", "Berg", city="Bergen")
-    assert world.sync()["status"] == "ok"
+    assert world.sync().status.value == "ok"
     return a, b
 
 
@@ -47,11 +47,11 @@ def test_a_no_change_sync_does_not_read_the_master(world):
     assert world.store.contacts_revision == revision
     writes = world.backend.writes
     run = world.sync()
-    assert run["status"] == "ok" and sum(run["counts"].values()) == 0
+    assert run.status.value == "ok" and sum(run.counts.to_doc().values()) == 0
     assert world.backend.writes == writes
     assert world.item_of(a["uuid"]).fields["job_title"] == ""  # the master was not read
     run = world.sync(mode="full")  # a full sync always reads and plans
-    assert run["counts"]["outlook_updated"] == 1
+    assert run.counts.outlook_updated == 1
     assert world.item_of(a["uuid"]).fields["job_title"] == "Unseen"
     check_all(world)
 
@@ -119,12 +119,12 @@ def _outlook_edit(w: World, b: dict) -> None:
                                     _lost_state, _lost_revision, _journal_entry, _link_in_error, _outlook_edit])
 def test_anything_that_could_change_the_plan_plans_in_full_again(mem, change):
     a, b = _settled(mem)
-    assert mem.sync()["status"] == "ok"
+    assert mem.sync().status.value == "ok"
     _edit_behind_the_counter(mem, a["uuid"], job_title="Unseen")
     assert mem.item_of(a["uuid"]).fields["job_title"] == ""
     change(mem, b)
     run = mem.sync()
-    assert run["status"] == "ok", run
+    assert run.status.value == "ok", run
     assert mem.item_of(a["uuid"]).fields["job_title"] == "Unseen"  # the master was read and planned
     check_all(mem)
 
@@ -134,7 +134,7 @@ def test_a_run_with_errors_does_not_let_the_next_one_skip(mem):
     mem.store.update_contact(b["uuid"], {"city": "Tromsø"})
     mem.backend.mb.item_faults = {b["email"]: "ErrorItemSave"}
     run = mem.sync()
-    assert run["counts"]["errors"] >= 1, run
+    assert run.counts.errors >= 1, run
     mem.backend.mb.item_faults = {}
     assert mem.profile().state["contacts_revision"] is None
     _edit_behind_the_counter(mem, a["uuid"], job_title="Unseen")
@@ -150,9 +150,9 @@ def test_a_run_that_wrote_the_master_itself_lets_the_next_one_skip(mem):
                              "surname": "Person", "name": "New Person"}, FOLDER)
     before = mem.store.contacts_revision
     run = mem.sync()
-    assert run["counts"]["master_created"] == 1 and mem.store.contacts_revision > before
+    assert run.counts.master_created == 1 and mem.store.contacts_revision > before
     _edit_behind_the_counter(mem, a["uuid"], job_title="Unseen")
-    assert sum(mem.sync()["counts"].values()) == 0
+    assert sum(mem.sync().counts.to_doc().values()) == 0
     assert mem.item_of(a["uuid"]).fields["job_title"] == ""  # skipped: the run's own writes were planned
 
 

@@ -25,7 +25,7 @@ def test_a_sync_over_ntlm(ntlm):
     first_sync(server, store, secrets, 30, "N")
     before = dict(server.stats.by_operation)
     again = sync_blocking(store, "ann", secrets=secrets)
-    assert again["status"] == "ok"
+    assert again.status.value == "ok"
     calls = {op: n - before.get(op, 0) for op, n in server.stats.by_operation.items() if n != before.get(op, 0)}
     # nothing to do: where the folder is and its changes (plus NTLM's handshake legs)
     assert calls == {"GetFolder": 1, "SyncFolderItems": 1}

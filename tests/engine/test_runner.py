@@ -37,13 +37,13 @@ async def test_run_sync_reports_progress_and_cancels_at_a_safe_point(mem):
 
     run = await run_sync(mem.store, "ann", cancel=cancel, on_progress=on_progress,
                          transport_factory=mem.backend.factory)
-    assert run["status"] == "cancelled" and "cancelled" in run["message"]
-    created = run["counts"]["outlook_created"]
+    assert run.status.value == "cancelled" and "cancelled" in run.message
+    created = run.counts.outlook_created
     assert created == 250  # one batch
     assert len(mem.backend.items()) == created == len(mem.links())  # consistent: every item linked
     assert {p.phase for p in seen} >= {"connecting", "reading Outlook", "planning", "creating in Outlook"}
     run = await run_sync(mem.store, "ann", transport_factory=mem.backend.factory)
-    assert run["status"] == "ok" and run["counts"]["outlook_created"] == 600 - created
+    assert run.status.value == "ok" and run.counts.outlook_created == 600 - created
     check_all(mem)
 
 

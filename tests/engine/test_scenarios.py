@@ -16,8 +16,8 @@ def test_first_sync_into_empty_folder(world):
     world.add(type="Company", name="Acme AS", email="post@acme.example")  # companies do not sync
     world.person("No", "Mail", email="")  # no e-mail: does not sync
     run = world.sync()
-    assert run["status"] == "ok", run
-    assert run["counts"]["outlook_created"] == 2
+    assert run.status.value == "ok", run
+    assert run.counts.outlook_created == 2
     assert {i.stamp for i in world.backend.items()} == {a["uuid"], b["uuid"]}
     assert world.item_of(a["uuid"]).fields["city"] == "Oslo"
     check_all(world)
@@ -30,10 +30,10 @@ def test_second_sync_is_idempotent(world):
     links = world.links()
     contacts = world.store.all_contacts()
     run = world.sync()
-    assert run["status"] == "ok"
+    assert run.status.value == "ok"
     assert world.backend.writes == writes, "a sync with no edits wrote to Exchange"
     assert world.links() == links and world.store.all_contacts() == contacts
-    assert sum(run["counts"].values()) == 0
+    assert sum(run.counts.to_doc().values()) == 0
 
 
 def test_folder_already_holds_same_emails_links_without_creating(world):
@@ -41,7 +41,7 @@ def test_folder_already_holds_same_emails_links_without_creating(world):
     item = world.backend.user_create(blank_fields(name="Ann Lee", first_name="Ann", surname="Lee",
                                                   email="ANN.LEE@example.com ", city="Oslo"))
     run = world.sync()
-    assert run["counts"]["outlook_created"] == 0
+    assert run.counts.outlook_created == 0
     assert [i.item_id for i in world.backend.items()] == [item]
     assert world.item_of(a["uuid"]).item_id == item
     check_all(world)
@@ -57,7 +57,7 @@ def test_same_email_different_data_master_wins_and_conflict_logged(world):
     assert world.contact(a["uuid"])["phone"] == "+47 1234"  # Outlook fills the master's blank
     conflicts = [c for c in world.store.conflicts.raw().values()]
     assert [(c["field"], c["master_value"], c["outlook_value"]) for c in conflicts] == [("city", "Oslo", "Bergen")]
-    assert run["counts"]["conflicts"] == 1
+    assert run.counts.conflicts == 1
     check_all(world)
 
 
@@ -66,7 +66,7 @@ def test_outlook_created_contact_imported_once_and_stays_outside_filter(world):
     item = world.backend.user_create(blank_fields(first_name="Kari", surname="Nordmann", name="Kari Nordmann",
                                                   email="kari@example.com", city="Tromsø"))
     run = world.sync()
-    assert run["counts"]["master_created"] == 1
+    assert run.counts.master_created == 1
     kari = [c for c in world.store.contacts_raw() if c["email"] == "kari@example.com"]
     assert len(kari) == 1 and kari[0]["type"] == "Person" and kari[0]["no"].startswith("CT")
     stamped = world.item_of(kari[0]["uuid"])
@@ -86,8 +86,8 @@ def test_outlook_contact_without_email_or_name_skipped_untouched(world, fields, 
     item = world.backend.user_create(blank_fields(**fields), notes="keep me")
     before = {i.item_id: i for i in world.backend.items()}[item]
     run = world.sync()
-    assert run["counts"]["master_created"] == 0
-    assert any(reason in s["reason"] for s in run["skipped"]), run["skipped"]
+    assert run.counts.master_created == 0
+    assert any(reason in s.reason for s in run.skipped), run.skipped
     after = {i.item_id: i for i in world.backend.items()}[item]
     assert after == before
     assert world.store.contacts_raw() == []
@@ -99,10 +99,10 @@ def test_deleted_in_outlook_is_recreated_once(world, mode):
     world.sync()
     world.backend.user_delete(world.item_of(a["uuid"]).item_id)
     run = world.sync(mode=mode)
-    assert run["counts"]["outlook_recreated"] == 1
+    assert run.counts.outlook_recreated == 1
     world.item_of(a["uuid"])  # exactly one
     run = world.sync(mode=mode)
-    assert run["counts"]["outlook_recreated"] == 0
+    assert run.counts.outlook_recreated == 0
     check_all(world)
 
 
@@ -128,7 +128,7 @@ def test_deleted_in_master_each_policy(world, policy, left, in_deleted):
     assert len(world.backend.items("Deleted Items")) == (1 if in_deleted else 0)
     assert world.links() == []
     assert world.store.get_contact(a["uuid"], include_deleted=True)["deleted"]
-    assert run["counts"]["outlook_deleted" if policy != "unlink" else "unlinked"] == 1
+    assert run.counts.to_doc()["outlook_deleted" if policy != "unlink" else "unlinked"] == 1
     world.sync(mode="full")
     assert len(world.backend.items()) == left  # the delete is not undone by a full sync
     check_no_dup(world)
@@ -181,7 +181,7 @@ def test_same_field_edited_on_both_sides_master_wins(world):
     assert world.contact(a["uuid"])["city"] == "Bergen"
     conflicts = list(world.store.conflicts.raw().values())
     assert [(c["field"], c["master_value"], c["outlook_value"]) for c in conflicts] == [("city", "Bergen", "Tromsø")]
-    assert run["counts"]["conflicts"] == 1
+    assert run.counts.conflicts == 1
     check_all(world)
 
 
@@ -213,7 +213,7 @@ def test_contact_moved_to_another_outlook_folder_is_recreated(world):
     world.sync()
     world.backend.user_move_out(world.item_of(a["uuid"]).item_id)
     run = world.sync()
-    assert run["counts"]["outlook_recreated"] == 1
+    assert run.counts.outlook_recreated == 1
     world.item_of(a["uuid"])
     check_all(world)
 
@@ -224,7 +224,7 @@ def test_contact_copied_in_outlook_copy_reported_untouched(world):
     original = world.item_of(a["uuid"]).item_id
     copy = world.backend.user_copy(original)
     run = world.sync()
-    assert any("copy" in s["reason"] for s in run["skipped"])
+    assert any("copy" in s.reason for s in run.skipped)
     assert [lk["item_id"] for lk in world.links()] == [original]
     assert {i.item_id for i in world.backend.items()} == {original, copy}
     assert len(world.store.contacts_raw()) == 1
@@ -240,10 +240,10 @@ def test_item_replaced_by_its_copy_is_relinked_not_unlinked(world):
     copy = world.backend.user_copy(original)
     world.backend.user_delete(original)
     dry = world.sync(dry_run=True)
-    assert [(r["action"], r["name"]) for r in dry["plan"]] == [("relink", "Ann Lee")]
+    assert [(r.action, r.name) for r in dry.plan] == [("relink", "Ann Lee")]
     run = world.sync()
-    assert run["counts"]["relinked"] == 1 and run["counts"]["unlinked"] == 0
-    assert run["counts"]["outlook_created"] == run["counts"]["outlook_recreated"] == 0
+    assert run.counts.relinked == 1 and run.counts.unlinked == 0
+    assert run.counts.outlook_created == run.counts.outlook_recreated == 0
     assert [lk["item_id"] for lk in world.links()] == [copy]
     check_all(world)
 
@@ -256,7 +256,7 @@ def test_two_unlinked_outlook_items_with_one_master_email(world):
     assert [lk["item_id"] for lk in world.links()] == [first] or len(world.links()) == 1
     assert world.links()[0]["contact_uuid"] == a["uuid"]
     assert len(world.store.contacts_raw()) == 1
-    assert run["counts"]["skipped"] == 1
+    assert run.counts.skipped == 1
     check_all(world)
 
 
@@ -277,12 +277,12 @@ def test_field_longer_than_master_truncated_once_no_ping_pong(world):
     world.backend.user_update(world.item_of(a["uuid"]).item_id, job_title=long_title)
     run = world.sync()
     assert world.contact(a["uuid"])["job_title"] == long_title[:30]
-    assert any("truncated" in w for w in run["warnings"])
+    assert any("truncated" in w for w in run.warnings)
     writes = world.backend.writes
     revision = world.contact(a["uuid"])["revision"]
     for mode in ("incremental", "full"):
         run = world.sync(mode=mode)
-        assert run["counts"]["outlook_updated"] == 0 and run["counts"]["master_updated"] == 0
+        assert run.counts.outlook_updated == 0 and run.counts.master_updated == 0
     assert world.backend.writes == writes and world.contact(a["uuid"])["revision"] == revision
     assert world.item_of(a["uuid"]).fields["job_title"] == long_title  # Outlook keeps its full value
 
@@ -293,7 +293,7 @@ def test_unicode_emoji_and_line_breaks_in_every_field(world):
     world.sync()
     item = world.item_of(a["uuid"])
     assert item.fields["surname"] == "Ødegård" and item.fields["city"] == "Zürich 🏔"
-    assert world.sync()["counts"]["outlook_updated"] == 0
+    assert world.sync().counts.outlook_updated == 0
     check_all(world)
 
 
@@ -305,10 +305,10 @@ def test_folder_emptied_by_user_trips_guard(world):
         world.backend.user_delete(item.item_id)
     writes = world.backend.writes
     run = world.sync()
-    assert run["exit_code"] == ev.EXIT_GUARD and run["status"] == "aborted"
+    assert run.exit_code == ev.EXIT_GUARD and run.status.value == "aborted"
     assert world.backend.writes == writes
     run = world.sync(force=True)
-    assert run["counts"]["outlook_recreated"] == 8
+    assert run.counts.outlook_recreated == 8
     check_all(world)
 
 
@@ -325,7 +325,7 @@ def test_empty_store_file_trips_guard(world, tmp_path):
     world.store = Store(path)
     save_profile(world.store, Profile(name="ann", email="ann@example.com", server_url="http://x"))
     run = world.sync()
-    assert run["exit_code"] == ev.EXIT_GUARD
+    assert run.exit_code == ev.EXIT_GUARD
     assert world.backend.items() == items_before
 
 
@@ -335,9 +335,9 @@ def test_folder_deleted_and_recreated_same_name_trips_guard(world):
     world.backend.delete_folder()
     world.backend.user_create(blank_fields(name="Someone", email="someone@example.com"))
     run = world.sync()
-    assert run["exit_code"] == ev.EXIT_GUARD and "folder" in run["message"]
+    assert run.exit_code == ev.EXIT_GUARD and "folder" in run.message
     run = world.sync(force=True)
-    assert run["status"] == "ok"
+    assert run.status.value == "ok"
     world.item_of(a["uuid"])
     check_all(world)
 
@@ -351,16 +351,16 @@ def test_sync_folder_deleted_in_outlook_guard_then_force_recreates_it(world):
     writes = world.backend.writes
     for _ in range(2):  # not a one-off: every run says the same until the user decides
         run = world.sync()
-        assert run["exit_code"] == ev.EXIT_GUARD and run["status"] == "aborted", run
-        assert "--force" in run["message"] and "create" in run["message"] and "each once" in run["message"]
+        assert run.exit_code == ev.EXIT_GUARD and run.status.value == "aborted", run
+        assert "--force" in run.message and "create" in run.message and "each once" in run.message
         assert world.backend.writes == writes and world.backend.folder_count() == 0
     run = world.sync(force=True)
-    assert run["status"] == "ok", run
-    assert run["counts"]["outlook_recreated"] + run["counts"]["outlook_created"] == 3
+    assert run.status.value == "ok", run
+    assert run.counts.outlook_recreated + run.counts.outlook_created == 3
     assert world.backend.folder_count() == 1
     assert sorted(i.stamp for i in world.backend.items()) == sorted(p["uuid"] for p in people)
     writes = world.backend.writes
-    assert world.sync()["status"] == "ok" and world.backend.writes == writes
+    assert world.sync().status.value == "ok" and world.backend.writes == writes
     check_all(world)
 
 
@@ -373,17 +373,17 @@ def test_sync_folder_deleted_with_the_delete_key_counts_as_deleted(world):
     world.person("New", "Later")  # something to write: it must not land in Deleted Items
     writes = world.backend.writes
     run = world.sync()
-    assert run["exit_code"] == ev.EXIT_GUARD and run["status"] == "aborted", run
-    assert "is gone" in run["message"] and "--force" in run["message"] and "create" in run["message"]
+    assert run.exit_code == ev.EXIT_GUARD and run.status.value == "aborted", run
+    assert "is gone" in run.message and "--force" in run.message and "create" in run.message
     assert world.backend.writes == writes
     run = world.sync(force=True)
-    assert run["status"] == "ok", run
-    assert run["counts"]["outlook_recreated"] + run["counts"]["outlook_created"] == 4
+    assert run.status.value == "ok", run
+    assert run.counts.outlook_recreated + run.counts.outlook_created == 4
     assert world.backend.folder_count() == 2  # the new one under Contacts, the old one in Deleted Items
     links = world.links()
     assert len(links) == 4 and {p["uuid"] for p in people} <= {lk["contact_uuid"] for lk in links}
     writes = world.backend.writes
-    assert world.sync()["status"] == "ok" and world.backend.writes == writes
+    assert world.sync().status.value == "ok" and world.backend.writes == writes
     check_all(world)
 
 
@@ -395,15 +395,15 @@ def test_sync_folder_recreated_in_outlook_trips_identity_guard_then_force_syncs_
                                                   email=people[0]["email"]))  # the user put one back by hand
     writes = world.backend.writes
     run = world.sync()
-    assert run["exit_code"] == ev.EXIT_GUARD and "not the one this profile synced before" in run["message"]
-    assert "--force" in run["message"] and "each once" in run["message"]
+    assert run.exit_code == ev.EXIT_GUARD and "not the one this profile synced before" in run.message
+    assert "--force" in run.message and "each once" in run.message
     assert world.backend.writes == writes
     run = world.sync(force=True)
-    assert run["status"] == "ok", run
+    assert run.status.value == "ok", run
     assert world.item_of(people[0]["uuid"]).item_id == kept  # linked by e-mail, not created twice
     assert sorted(i.stamp for i in world.backend.items()) == sorted(p["uuid"] for p in people)
     again = world.sync()
-    assert again["status"] == "ok" and sum(again["counts"].values()) == 0
+    assert again.status.value == "ok" and sum(again.counts.to_doc().values()) == 0
     check_all(world)
 
 
@@ -414,7 +414,7 @@ def test_sync_folder_moved_elsewhere_in_outlook_is_found_by_id(world):
     b = world.person("Bo", "Berg")
     world.backend.user_update(world.item_of(a["uuid"]).item_id, job_title="Moved along")
     run = world.sync()
-    assert run["status"] == "ok", run
+    assert run.status.value == "ok", run
     assert world.backend.folder_count() == 1, "the folder was made again instead of followed"
     assert world.contact(a["uuid"])["job_title"] == "Moved along"
     world.item_of(b["uuid"])
@@ -428,7 +428,7 @@ def test_link_table_lost_relinks_by_stamp(world):
     with world.store.transaction():
         world.store.links.truncate()
     run = world.sync()
-    assert run["counts"]["outlook_created"] == 0 and run["counts"]["outlook_deleted"] == 0
+    assert run.counts.outlook_created == 0 and run.counts.outlook_deleted == 0
     assert {i.item_id for i in world.backend.items()} == ids
     assert {lk["contact_uuid"] for lk in world.links()} == {p["uuid"] for p in people}
     check_all(world)
@@ -440,7 +440,7 @@ def test_expired_sync_state_falls_back_to_full_reconcile(world):
     world.backend.user_update(world.item_of(a["uuid"]).item_id, city="Oslo")
     world.backend.expire_sync_states()
     run = world.sync()
-    assert run["token_resets"] == 1 and run["status"] == "ok"
+    assert run.token_resets == 1 and run.status.value == "ok"
     assert world.contact(a["uuid"])["city"] == "Oslo"
     check_all(world)
 
@@ -505,8 +505,8 @@ def test_dry_run_is_pure_and_matches_next_real_run(world):
     assert (wal.read_bytes() if wal.exists() else b"") == wal_bytes
     real = world.sync()
     for key in ("outlook_created", "master_created", "outlook_updated", "outlook_deleted"):
-        assert dry["counts"][key] == real["counts"][key], key
-    assert {(r["action"], r["side"]) for r in dry["plan"]} >= {("create", "outlook"), ("create", "master")}
+        assert dry.counts.to_doc()[key] == real.counts.to_doc()[key], key
+    assert {(r.action, r.side) for r in dry.plan} >= {("create", "outlook"), ("create", "master")}
 
 
 def test_store_locked_by_another_sync(world):
@@ -518,7 +518,7 @@ def test_store_locked_by_another_sync(world):
             world.sync()
     finally:
         lock.release()
-    assert world.sync()["status"] == "ok"
+    assert world.sync().status.value == "ok"
 
 
 def test_too_many_deletes_trip_guard(world):
@@ -528,10 +528,10 @@ def test_too_many_deletes_trip_guard(world):
     world.set(filter={"city": "Bergen"})  # every contact leaves the filter: 6 removals planned
     writes = world.backend.writes
     run = world.sync()
-    assert run["exit_code"] == ev.EXIT_GUARD and "remove 6" in run["message"]
+    assert run.exit_code == ev.EXIT_GUARD and "remove 6" in run.message
     assert world.backend.writes == writes and len(world.links()) == 6
     run = world.sync(force=True)
-    assert run["counts"]["outlook_deleted"] == 6 and world.backend.items() == []
+    assert run.counts.outlook_deleted == 6 and world.backend.items() == []
     assert {c["uuid"] for c in world.store.contacts_raw()} == {p["uuid"] for p in people}  # NO-LOSS-MASTER
 
 
@@ -551,7 +551,7 @@ def test_master_and_server_clocks_skewed(world, monkeypatch, skew_hours):
     world.backend.user_update(world.item_of(a["uuid"]).item_id, phone="+47 1")
     world.sync()
     assert world.item_of(a["uuid"]).fields["city"] == "Oslo" and world.contact(a["uuid"])["phone"] == "+47 1"
-    assert sum(world.sync()["counts"].values()) == 0
+    assert sum(world.sync().counts.to_doc().values()) == 0
 
 
 def test_two_syncs_at_once_one_runs_other_exits_locked(world):
@@ -579,7 +579,7 @@ def test_two_syncs_at_once_one_runs_other_exits_locked(world):
         store = Store(world.store.path)
         barrier.wait()
         try:
-            results.append(sync_blocking(store, "ann", transport_factory=slow_factory)["status"])
+            results.append(sync_blocking(store, "ann", transport_factory=slow_factory).status.value)
         except ev.StoreLocked as exc:
             results.append(f"locked: {exc}")
         finally:
@@ -601,12 +601,12 @@ def test_run_record_shape_and_history(world):
 
     world.person("Ann", "Lee")
     run = world.sync(mode="full")
-    assert set(run) >= {"id", "profile", "mode", "dry_run", "started_at", "ended_at", "status", "exit_code",
+    assert set(run.to_doc()) >= {"id", "profile", "mode", "dry_run", "started_at", "ended_at", "status", "exit_code",
                         "message", "counts", "skipped", "errors", "plan", "throttle_waits", "throttle_seconds",
                         "token_resets", "requests"}
-    assert run["mode"] == "full" and run["requests"] >= 1 and run["ended_at"] >= run["started_at"]
-    assert list_runs(world.store)[0]["id"] == run["id"]
-    assert world.sync(dry_run=True)["id"] not in {r["id"] for r in list_runs(world.store)}
+    assert run.mode == "full" and run.requests >= 1 and run.ended_at >= run.started_at
+    assert list_runs(world.store)[0] == run.to_doc()  # the history keeps the record's documented shape
+    assert world.sync(dry_run=True).id not in {r["id"] for r in list_runs(world.store)}
 
 
 def test_outlook_edits_during_a_multi_batch_run_are_kept(world):
@@ -635,7 +635,7 @@ def test_outlook_edits_during_a_multi_batch_run_are_kept(world):
 
     world.backend.between_read_and_write(outlook_user_edits, count=None)
     run = world.sync(batch=8)
-    assert run["status"] == "ok", run
+    assert run.status.value == "ok", run
     assert len(newest) == len(people), "the edits did not reach every batch"
     world.sync()  # edits that landed after their item was written come in now
     for p in people:
@@ -658,20 +658,20 @@ def test_email_case_is_not_a_change_nor_a_conflict(world):
     item = world.backend.user_create(blank_fields(name="Carmen Lecki", first_name="Carmen", surname="Lecki",
                                                   email="CARMEN.LECKI@EXAMPLE.COM", job_title="CTO"))
     run = world.sync()  # a first link by e-mail: the job title conflicts, the address does not
-    assert world.item_of(a["uuid"]).item_id == item and run["counts"]["outlook_created"] == 0
+    assert world.item_of(a["uuid"]).item_id == item and run.counts.outlook_created == 0
     conflicts = [(c["field"], c["outlook_value"]) for c in world.store.conflicts.raw().values()]
     assert conflicts == [("job_title", "CTO")]
     assert world.contact(a["uuid"])["email"] == "carmen.lecki@example.com"
     world.backend.user_update(item, email="Carmen.Lecki@Example.com")  # only the case changes in Outlook
     writes, revision = world.backend.writes, world.contact(a["uuid"])["revision"]
     run = world.sync()
-    assert run["status"] == "ok" and run["counts"]["conflicts"] == 0 and run["counts"]["master_updated"] == 0
+    assert run.status.value == "ok" and run.counts.conflicts == 0 and run.counts.master_updated == 0
     assert world.backend.writes == writes and world.contact(a["uuid"])["revision"] == revision
     assert world.contact(a["uuid"])["email"] == "carmen.lecki@example.com"
     world.store.update_contact(a["uuid"], {"email": "CARMEN.lecki@example.com"})  # and in the master
     world.backend.user_update(item, email="carmen.LECKI@example.com")
     run = world.sync()
-    assert run["counts"]["conflicts"] == 0 and run["counts"]["outlook_updated"] == 0
+    assert run.counts.conflicts == 0 and run.counts.outlook_updated == 0
     assert world.contact(a["uuid"])["email"] == "CARMEN.lecki@example.com"
     assert world.item_of(a["uuid"]).fields["email"] == "carmen.LECKI@example.com"
     check_all(world)
@@ -685,8 +685,8 @@ def test_a_no_change_sync_sends_one_request(world):
     world.sync()
     world.sync()  # the first run after a write confirms its own writes; from here nothing changes
     run = world.sync()
-    assert run["status"] == "ok" and sum(run["counts"].values()) == 0
-    assert run["requests"] == (1 if world.backend.name == "graph" else 2), run["requests"]
+    assert run.status.value == "ok" and sum(run.counts.to_doc().values()) == 0
+    assert run.requests == (1 if world.backend.name == "graph" else 2), run.requests
 
 
 def test_dry_run_rows_and_counts_agree(world):
@@ -699,16 +699,16 @@ def test_dry_run_rows_and_counts_agree(world):
                                            city="Bergen"))  # links by e-mail; the master's city wins
     world.backend.user_create(blank_fields(name="Kari N", first_name="Kari", surname="N", email="kari@example.com"))
     dry = world.sync(dry_run=True)
-    rows = dry["plan"]
-    assert all(r["ref"] and r["name"] for r in rows), rows
+    rows = dry.plan
+    assert all(r.ref and r.name for r in rows), rows
     by_kind = {}
     for r in rows:
         key = {("create", "outlook"): "outlook_created", ("recreate", "outlook"): "outlook_recreated",
                ("update", "outlook"): "outlook_updated", ("delete", "outlook"): "outlook_deleted",
                ("create", "master"): "master_created", ("update", "master"): "master_updated",
-               ("unlink", "link"): "unlinked", ("relink", "link"): "relinked", ("conflict", "master"): "conflicts"}[(r["action"], r["side"])]
+               ("unlink", "link"): "unlinked", ("relink", "link"): "relinked", ("conflict", "master"): "conflicts"}[(r.action, r.side)]
         by_kind[key] = by_kind.get(key, 0) + 1
-    assert by_kind == {k: v for k, v in dry["counts"].items() if v and k != "skipped"}, (by_kind, dry["counts"])
+    assert by_kind == {k: v for k, v in dry.counts.to_doc().items() if v and k != "skipped"}, (by_kind, dry.counts.to_doc())
     assert by_kind == {"outlook_created": 2, "outlook_updated": 1, "master_created": 1, "conflicts": 1}
     real = world.sync()
-    assert {k: v for k, v in real["counts"].items() if v} == {k: v for k, v in dry["counts"].items() if v}
+    assert {k: v for k, v in real.counts.to_doc().items() if v} == {k: v for k, v in dry.counts.to_doc().items() if v}

@@ -121,7 +121,7 @@ class SyncMachine(RuleBasedStateMachine):
         if not links:  # give the rule something to work on: a contact synced into the folder
             w.world_seed = getattr(w, "world_seed", 0) + 1
             w.add(first_name="Seed", surname=f"S{w.world_seed}", email=f"seed{w.world_seed}@x.example", city="Oslo")
-            if w.sync(force=True)["status"] != "ok":
+            if w.sync(force=True).status.value != "ok":
                 self.faulted = True
                 return
             in_folder, links = candidates()
@@ -154,14 +154,14 @@ class SyncMachine(RuleBasedStateMachine):
             raise
         finally:
             w.backend.clear_faults()
-        if not fired or run["status"] != "ok":
+        if not fired or run.status.value != "ok":
             self.faulted = True
             return
         follow_up = w.sync(force=True)
         still = [lk for lk in w.links() if lk["contact_uuid"] == uuid and lk["item_id"] == item_id]
-        if follow_up["status"] != "ok" or not still:
+        if follow_up.status.value != "ok" or not still:
             return  # the contact left the folder meanwhile (filter, policy): nothing to compare
-        runs = {run["id"], follow_up["id"]}
+        runs = {run.id, follow_up.id}
         logged = [(c["field"], c["outlook_value"]) for c in w.store.conflicts.raw().values()
                   if c["run_id"] in runs and c["contact_uuid"] == uuid and c["field"] == "job_title"]
         outlook_now = clean(next(i for i in w.backend.items() if i.item_id == item_id).fields["job_title"])
@@ -212,7 +212,7 @@ class SyncMachine(RuleBasedStateMachine):
             return
         live_after = {c["uuid"] for c in self.world.store.contacts_raw()}
         assert live_before <= live_after, "NO-LOSS-MASTER: a sync deleted a master contact"
-        if armed or run["status"] != "ok":
+        if armed or run.status.value != "ok":
             self.faulted = True
             return
         self.faulted = False
@@ -220,11 +220,11 @@ class SyncMachine(RuleBasedStateMachine):
         self._check_inbound()
         writes = self.world.backend.writes
         again = self.world.sync(mode=mode, force=True)
-        assert again["status"] == "ok"
+        assert again.status.value == "ok"
         assert self.world.backend.writes == writes, "IDEMPOTENT: a second sync wrote to Exchange"
         # skipped and kept describe what stays as it is, not a change
-        data_counts = {k: v for k, v in again["counts"].items() if k not in ("skipped", "kept")}
-        assert sum(data_counts.values()) == 0, again["counts"]
+        data_counts = {k: v for k, v in again.counts.to_doc().items() if k not in ("skipped", "kept")}
+        assert sum(data_counts.values()) == 0, again.counts.to_doc()
 
     def _check_inbound(self):
         """NO-LOSS-INBOUND: every eligible Outlook contact is linked, or is knowingly left alone

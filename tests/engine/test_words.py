@@ -23,5 +23,5 @@ def test_the_delete_guard_counts_in_words(world, leaving, words):
     world.sync()
     world.set(filter={"city": "Bergen"})  # the Oslo contacts leave the filter
     run = world.sync()
-    assert run["exit_code"] == ev.EXIT_GUARD and words in run["message"], run["message"]
-    assert "(s)" not in run["message"]
+    assert run.exit_code == ev.EXIT_GUARD and words in run.message, run.message
+    assert "(s)" not in run.message

@@ -147,6 +147,6 @@ def test_a_sync_past_its_run_deadline_stops_at_a_safe_point(cli, server):
     finally:
         store.close()
         server.faults.clear()
-    assert run["status"] == "partial" and "time limit" in run["message"]
+    assert run.status.value == "partial" and "time limit" in run.message
     assert server.stats.count("CreateItem") == 0
     assert cli("sync").code == 0  # the next run continues

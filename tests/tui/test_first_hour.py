@@ -9,6 +9,7 @@ from textual.widgets import Input, Label
 
 from bcsync_tui.cli.common import plural
 from bcsync_tui.core.profiles import Profile, load_profile, save_profile
+from bcsync_tui.core.records import ItemNote, PlanRow, RunCounts, RunRecord
 from bcsync_tui.core.store import Store
 from bcsync_tui.tui.badges import KEPT, KEPT_TEXT, BadgeSource, count_kept
 from bcsync_tui.tui.contact_view import ContactView, fold
@@ -130,7 +131,7 @@ def test_counts_read_in_proper_plural():
     assert plural(1, "conflict") == "1 conflict" and plural(2, "conflict") == "2 conflicts"
     assert plural(1_204, "contact") == "1,204 contacts" and plural(0, "error") == "0 errors"
     assert counts_text({"conflicts": 1, "errors": 1, "outlook_created": 1}) == "1 created · 1 conflict · 1 error"
-    assert run_summary({"status": "ok", "counts": {"conflicts": 1, "errors": 2}}) == \
+    assert run_summary(RunRecord.from_doc({"status": "ok", "counts": {"conflicts": 1, "errors": 2}})) == \
         "ok: 0 to Outlook, 0 to master, 1 conflict, 2 errors"
 
 
@@ -187,10 +188,10 @@ async def test_search_in_the_list_ignores_accents(app):
 
 async def test_skipped_items_are_shown_by_name(app):
     item_id = "AAMkADAwATNiZmYAZC1hYjk1LTQ1NjYtODQxMS1iOWJkYjg4NzNmOWMARgAAAAAAFUAAA=="
-    record = {"id": "r1", "mode": "incremental", "status": "ok", "ended_at": "2026-12-01T09:00:00+00:00",
-              "counts": {"skipped": 2}, "errors": [], "warnings": [],
-              "skipped": [{"ref": item_id, "name": "Reception desk", "reason": "no e-mail address; not imported"},
-                          {"ref": item_id, "name": "", "reason": "no name; not imported"}]}
+    record = RunRecord(id="r1", profile=PROFILE, mode="incremental", dry_run=False, started_at="2026-12-01T08:59:00+00:00",
+                       ended_at="2026-12-01T09:00:00+00:00", counts=RunCounts(skipped=2),
+                       skipped=[ItemNote(item_id, "Reception desk", "no e-mail address; not imported"),
+                                ItemNote(item_id, "", "no name; not imported")])
     assert who(item_id, "Reception desk") == "Reception desk" and who("CT000001", "Ann") == "CT000001 Ann"
     async with app.run_test(size=(100, 40)) as pilot:
         app.push_screen(SyncSummaryScreen(record))
@@ -239,7 +240,7 @@ async def test_the_contact_sync_setup_offers_linking_outside_the_filter(app, sam
 def test_the_plan_summary_counts_conflicts_as_a_noun():
     from bcsync_tui.tui.screens.sync import plan_summary
 
-    plan = [{"side": "master", "action": "conflict"}, {"side": "master", "action": "create"},
-            {"side": "outlook", "action": "create"}, {"side": "outlook", "action": "create"}]
+    plan = [PlanRow("conflict", "master", "CT1", "A"), PlanRow("create", "master", "(new)", "B"),
+            PlanRow("create", "outlook", "CT2", "C"), PlanRow("create", "outlook", "CT3", "D")]
     assert plan_summary(plan) == "to Outlook: 2 create · to master: 1 conflict, 1 create"
-    assert "2 conflicts" in plan_summary(plan + [{"side": "master", "action": "conflict"}])
+    assert "2 conflicts" in plan_summary(plan + [PlanRow("conflict", "master", "CT4", "E")])

@@ -74,7 +74,7 @@ async def test_preview_then_sync_with_progress_and_summary(paths, synced_setup: 
         assert not app.screen.query_one(SyncPanel).display
         assert [badge(app, synced_setup, n) for n in IN_FILTER] == ["synced"] * 5
         assert badge(app, synced_setup, "CT000008") == "out"
-        assert app.last_run is not None and app.last_run["status"] == "ok"
+        assert app.last_run is not None and app.last_run.status.value == "ok"
     assert len(exchange.outlook(EMAIL).contacts("Business Central")) == 5
 
 
@@ -105,7 +105,7 @@ async def test_cancel_stops_the_sync_at_a_safe_point(paths, synced_setup: Store,
         assert panel.phases.phases["creating in Outlook"][1] == 255
         await pilot.press("escape")  # on the list, Esc cancels the sync
         await wait_until(pilot, lambda: isinstance(app.screen, SyncSummaryScreen))
-        assert app.screen.record["status"] == "cancelled"
+        assert app.screen.record.status.value == "cancelled"
     created = len(exchange.outlook(EMAIL).contacts("Business Central"))
     assert 0 < created < 255
     assert list_runs(synced_setup, PROFILE)[0]["status"] == "cancelled"
@@ -158,7 +158,7 @@ async def test_automatic_sync_runs_when_due(paths, synced_setup: Store, exchange
         await wait_until(pilot, lambda: not app.sync_running)
         await pilot.pause()
         assert isinstance(app.screen, ContactsScreen)  # no summary dialog for an automatic run
-        assert app.last_run["status"] == "ok"
+        assert app.last_run.status.value == "ok"
         assert app.next_auto_sync > time.time() + 200
 
 

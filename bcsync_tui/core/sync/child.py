@@ -8,7 +8,7 @@ store's file lock orders it against the UI's writes exactly as it orders two pro
 The conversation is JSON lines. The parent writes one request line on the child's stdin, then
 ``cancel`` when the user cancels; closing stdin (the parent quit or died) also cancels, so the child
 always stops at a safe point. The child writes ``{"progress": ...}`` lines and ends with exactly one
-``{"result": run_record}`` or ``{"error": {"kind", "message"}}`` line. Secrets are never on the
+``{"result": run_record.to_doc()}`` or ``{"error": {"kind", "message"}}`` line. Secrets are never on the
 command line or in the pipe: the child reads them from the keyring or the secrets file itself.
 """
 
@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from ..records import RunRecord
 from . import events as ev
 from .engine import ProgressCallback
 
@@ -41,7 +42,7 @@ class ChildFailed(ev.SyncError):
 def sync_in_child(store_path: Path, profile_name: str, *, backup_dir: Path | None = None,
                   secrets_file: Path | None = None, mode: str = "incremental", dry_run: bool = False,
                   force: bool = False, on_progress: ProgressCallback | None = None,
-                  cancel: threading.Event | None = None) -> dict[str, Any]:
+                  cancel: threading.Event | None = None) -> RunRecord:
     """Blocking, like ``runner.sync_blocking``: the run record, or the engine's exception."""
     request = {"store": str(store_path), "backup_dir": str(backup_dir) if backup_dir else None,
                "secrets_file": str(secrets_file) if secrets_file else None, "profile": profile_name,
@@ -71,8 +72,7 @@ def sync_in_child(store_path: Path, profile_name: str, *, backup_dir: Path | Non
             raise ChildFailed(f"the sync process ended unexpectedly (exit code {code})"
                               + (f": {detail[-1]}" if detail else ""))
     if "result" in outcome:
-        result: dict[str, Any] = outcome["result"]
-        return result
+        return RunRecord.from_doc(outcome["result"])
     error = outcome["error"]
     raise _KINDS.get(error.get("kind"), ev.SyncError)(error.get("message", "the sync failed"))
 
@@ -169,7 +169,7 @@ def _child_main() -> int:
     except Exception as exc:  # reported to the parent, which shows it in a dialog
         send({"error": {"kind": "SyncError", "message": f"{type(exc).__name__}: {exc}"}})
         return 0
-    send({"result": record})
+    send({"result": record.to_doc()})
     return 0
 
 

@@ -81,8 +81,8 @@ class SyncRun:
 
     # --- the run -------------------------------------------------------------------------------
 
-    def execute(self) -> dict[str, Any]:
-        """Run the sync; returns the run record in its stored (``--json``) shape."""
+    def execute(self) -> RunRecord:
+        """Run the sync; returns its run record (``to_doc()`` is its stored / ``--json`` shape)."""
         lock = self.store.sync_lock()
         try:
             lock.acquire(timeout=0)
@@ -109,11 +109,10 @@ class SyncRun:
                 if transport is not None:
                     self.run.requests = transport.stats.requests
                     transport.close()
-            record = self.run.to_doc()
             if not self.dry_run:
                 with self.store.transaction():
-                    record_run(self.store, record)  # texts capped, history pruned (run_log.py)
-            return record
+                    record_run(self.store, self.run.to_doc())  # texts capped, history pruned (run_log.py)
+            return self.run
         finally:
             lock.release()
 

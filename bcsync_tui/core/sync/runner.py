@@ -12,6 +12,7 @@ from typing import Any
 
 from ..paths import Paths
 from ..profiles import Profile
+from ..records import RunRecord
 from ..secrets import SecretStore
 from ..store import Store
 from . import events as ev
@@ -47,7 +48,7 @@ def ews_factory(secrets: SecretStore, timeout: float = 30.0) -> TransportFactory
 def sync_blocking(store: Store, profile_name: str, *, mode: str = "incremental", dry_run: bool = False,
                   force: bool = False, on_progress: ProgressCallback | None = None,
                   cancel: threading.Event | None = None, secrets: SecretStore | None = None,
-                  transport_factory: TransportFactory | None = None, batch: int | None = None) -> dict[str, Any]:
+                  transport_factory: TransportFactory | None = None, batch: int | None = None) -> RunRecord:
     """Run one sync and return its run record. Raises events.StoreLocked if another sync runs.
     ``batch``: items per write batch (one store transaction, one cancel point); None: the transport's own."""
     factory = transport_factory or ews_factory(_secrets_for(store, secrets))
@@ -56,7 +57,7 @@ def sync_blocking(store: Store, profile_name: str, *, mode: str = "incremental",
                    on_progress=progress, cancel=cancel, batch=batch).execute()
 
 
-async def run_sync(store: Store, profile_name: str, **kwargs: Any) -> dict[str, Any]:
+async def run_sync(store: Store, profile_name: str, **kwargs: Any) -> RunRecord:
     """``sync_blocking`` in a worker thread; set the ``cancel`` event to stop at the next safe point.
     (The TUI runs the same engine through ``child.sync_in_child`` instead, so that the engine's
     CPU work cannot hold the GIL against the keyboard.)"""

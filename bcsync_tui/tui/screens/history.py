@@ -3,7 +3,7 @@ a way to put the overruled Outlook value back into the master."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -14,11 +14,14 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from ...core.history import list_conflicts, list_runs, reapply_conflict
 from ...core.model import FIELD_BY_KEY
+from ...core.records import RunRecord
 from ...cli.common import plural
 from ..badges import KEPT_TEXT, BadgeSource, count_kept, kept_count_text
 from ..commands import HELP, QUIT, Command, bindings
 from ..widgets.status_line import local_time, run_summary, who
 from ..widgets.sync_panel import COUNT_LABELS
+
+T = TypeVar("T")
 
 BACK = Command("back", "escape", "back", "Back", "Back: return to the contact list")
 RUNS = Command("runs", "1", "tab('runs')", "Runs", "Runs: past syncs with counts, skipped items and errors")
@@ -41,7 +44,7 @@ class HistoryScreen(Screen[None]):
     def __init__(self, select_run: str | None = None):
         super().__init__()
         self.select_run = select_run
-        self.runs: list[dict[str, Any]] = []
+        self.runs: list[RunRecord] = []
         self.conflicts: list[dict[str, Any]] = []
         self.kept = 0
 
@@ -69,7 +72,7 @@ class HistoryScreen(Screen[None]):
 
     def load(self) -> None:
         store, profile = self.app.store, self.app.profile_name
-        self.runs = list_runs(store, profile)
+        self.runs = [RunRecord.from_doc(r) for r in list_runs(store, profile)]
         self.conflicts = list_conflicts(store, profile)
         badges = BadgeSource.build(store, profile)
         self.kept = count_kept(store.contacts_raw(), badges.contact_filter, badges.links)
@@ -77,11 +80,11 @@ class HistoryScreen(Screen[None]):
         keep = runs.cursor_row
         runs.clear()
         for r in self.runs:
-            runs.add_row(local_time(r.get("started_at")), r.get("mode", "") + (" (dry)" if r.get("dry_run") else ""),
-                         r.get("status", ""), run_summary(r).split(": ", 1)[-1],
-                         str(len(r.get("skipped", []))), Text(r.get("message", "")), key=r["id"])
+            runs.add_row(local_time(r.started_at), r.mode + (" (dry)" if r.dry_run else ""),
+                         r.status_value, run_summary(r).split(": ", 1)[-1],
+                         str(len(r.skipped)), Text(r.message), key=r.id)
         if self.select_run:
-            keep = next((i for i, r in enumerate(self.runs) if r["id"] == self.select_run), keep)
+            keep = next((i for i, r in enumerate(self.runs) if r.id == self.select_run), keep)
             self.select_run = None
         if self.runs:
             runs.move_cursor(row=min(keep, len(self.runs) - 1))
@@ -108,24 +111,23 @@ class HistoryScreen(Screen[None]):
             detail.update("No sync has run for this profile yet.")
             return
         text = Text()
-        text.append(f"Run {run['id'][:8]} · {run.get('mode')} · {run.get('status')} · "
-                    f"{local_time(run.get('started_at'))} – {local_time(run.get('ended_at'))} · "
-                    f"{plural(run.get('requests', 0), 'request')}\n", "bold")
-        if run.get("message"):
-            text.append(f"{run['message']}\n")
-        counts = run.get("counts", {})
+        text.append(f"Run {run.id[:8]} · {run.mode} · {run.status_value} · "
+                    f"{local_time(run.started_at)} – {local_time(run.ended_at)} · "
+                    f"{plural(run.requests, 'request')}\n", "bold")
+        if run.message:
+            text.append(f"{run.message}\n")
+        counts = run.counts.to_doc()
         text.append("  ".join(f"{label} {counts.get(key, 0):,}" for key, label in COUNT_LABELS) + "\n")
-        if counts.get("kept"):
-            text.append(kept_count_text(int(counts["kept"])) + "\n")
+        if run.counts.kept:
+            text.append(kept_count_text(run.counts.kept) + "\n")
         if self.kept:
             text.append(f"Now {plural(self.kept, 'linked contact')} {'is' if self.kept == 1 else 'are'} "
                         f"{KEPT_TEXT} (they came from that folder, so the sync keeps them there).\n", "italic")
-        for title, rows, key in (("Errors", run.get("errors", []), "message"),
-                                 ("Skipped", run.get("skipped", []), "reason")):
+        for title, rows in (("Errors", run.errors), ("Skipped", run.skipped)):
             if rows:
                 text.append(f"\n{title} ({len(rows):,})\n", "bold")
                 for row in rows[:500]:
-                    text.append(f"  {who(row.get('ref', ''), row.get('name', ''))}: {row.get(key, '')}\n")
+                    text.append(f"  {who(row.ref, row.name)}: {row.reason}\n")
         detail.update(text)
 
     @on(DataTable.RowHighlighted, "#conflicts")
@@ -142,7 +144,7 @@ class HistoryScreen(Screen[None]):
         outlook.update(Text(f"\nOutlook (overruled){note}:\n", "bold") + Text(str(conflict.get("outlook_value", ""))))
         self.refresh_bindings()
 
-    def _current(self, rows: list[dict[str, Any]], table_id: str) -> dict[str, Any] | None:
+    def _current(self, rows: list[T], table_id: str) -> T | None:
         table = self.query_one(table_id, DataTable)
         return rows[table.cursor_row] if rows and 0 <= table.cursor_row < len(rows) else None
 

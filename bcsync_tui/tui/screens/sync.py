@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -18,7 +17,7 @@ from textual.worker import WorkerFailed
 
 from ...cli.common import plural
 from ...core.filters import ContactFilter
-from ...core.records import status_words
+from ...core.records import PlanRow, RunRecord, RunStatus
 from ..widgets.tickbox import TickBox
 from ..widgets.filter_form import FilterForm, filter_error_message
 from ..widgets.status_line import contact_number, local_time, who
@@ -38,11 +37,11 @@ class SyncRequest:
     force: bool = False
 
 
-def plan_summary(plan: list[dict[str, Any]]) -> str:
+def plan_summary(plan: list[PlanRow]) -> str:
     """``to Outlook: 120 create, 3 update · to master: 2 create`` (or that nothing would change)."""
     by_side: dict[str, Counter[str]] = {}
     for row in plan:
-        by_side.setdefault(row.get("side", ""), Counter())[row.get("action", "")] += 1
+        by_side.setdefault(row.side, Counter())[row.action] += 1
     if not by_side:
         return "Nothing to do: both sides are in step."
     parts = []
@@ -135,31 +134,30 @@ class SyncDialog(ModalScreen[SyncRequest | None]):
             return
         self.show_plan(record)
 
-    def show_plan(self, record: dict[str, Any]) -> None:
+    def show_plan(self, record: RunRecord) -> None:
         summary = self.query_one("#plan-summary", Static)
-        plan = record.get("plan", [])
+        plan = record.plan
+        ok = record.status is RunStatus.OK and not record.unknown_status
         text = Text()
-        if record.get("status") != "ok":
-            text.append(f"This sync would be {status_words(record.get('status', ''))}: ",
-                        "bold red")
-            text.append(f"{record.get('message', '')}\n")
-        if plan or record.get("status") == "ok":
+        if not ok:
+            text.append(f"This sync would be {record.status_words}: ", "bold red")
+            text.append(f"{record.message}\n")
+        if plan or ok:
             text.append(plan_summary(plan), "bold")
         else:  # it stopped before planning: "nothing to do" would be a false all-clear
             text.append("No plan: the preview stopped before it could plan.", "bold")
-        skipped = record.get("skipped", [])
+        skipped = record.skipped
         if skipped:
             text.append(f"\n{plural(len(skipped), 'Outlook contact')} would be skipped (see the table).")
         summary.update(text)
         table = self.query_one("#plan", DataTable)
         table.clear()
         for row in plan[:PLAN_ROWS]:
-            table.add_row(*(Text(str(v)) for v in (SIDES.get(row.get("side", ""), row.get("side", "")),
-                                                    row.get("action", ""), contact_number(row.get("ref", "")),
-                                                    row.get("name", ""), row.get("detail", ""))))
+            table.add_row(*(Text(v) for v in (SIDES.get(row.side, row.side), row.action, contact_number(row.ref),
+                                              row.name, row.detail)))
         for skip in skipped[: max(0, PLAN_ROWS - len(plan))]:
-            table.add_row(*(Text(str(v)) for v in ("from Outlook", "skip", contact_number(skip.get("ref", "")),
-                                                    skip.get("name", ""), skip.get("reason", ""))))
+            table.add_row(*(Text(v) for v in ("from Outlook", "skip", contact_number(skip.ref), skip.name,
+                                              skip.reason)))
         if len(plan) > PLAN_ROWS:
             table.add_row(Text(f"… {len(plan) - PLAN_ROWS:,} more", "italic"), "", "", "", "")
         table.display = bool(plan or skipped)
@@ -181,16 +179,15 @@ class SyncSummaryScreen(ModalScreen[None]):
         Binding("h", "history", "History", id="summary-history"),
     ]
 
-    def __init__(self, record: dict[str, Any]):
+    def __init__(self, record: RunRecord):
         super().__init__(classes="dialog")
         self.record = record
 
     def compose(self) -> ComposeResult:
         r = self.record
-        status = r.get("status", "")
-        with Vertical(classes=f"dialog-box summary -{status}"):
-            yield Label(f"{r.get('mode', '').capitalize()} sync {status_words(status)} · "
-                        f"{local_time(r.get('ended_at'))}", classes="dialog-title", markup=False)
+        with Vertical(classes=f"dialog-box summary -{r.status_value}"):
+            yield Label(f"{r.mode.capitalize()} sync {r.status_words} · "
+                        f"{local_time(r.ended_at)}", classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-scroll"):
                 yield Static(self._body(), markup=False)
             with Horizontal(classes="dialog-buttons"):
@@ -201,23 +198,22 @@ class SyncSummaryScreen(ModalScreen[None]):
     def _body(self) -> Text:
         r = self.record
         text = Text()
-        if r.get("message"):
-            text.append(f"{r['message']}\n\n", "bold")
-        counts = r.get("counts", {})
+        if r.message:
+            text.append(f"{r.message}\n\n", "bold")
+        counts = r.counts.to_doc()
         for key, label in COUNT_LABELS:
             text.append(f"{label:>15}  {counts.get(key, 0):,}\n")
-        if r.get("throttle_waits"):
-            text.append(f"\nExchange throttled the sync {plural(r['throttle_waits'], 'time')}, "
-                        f"{r.get('throttle_seconds', 0):.0f} s in all.\n")
-        for title, rows, key in (("Errors", r.get("errors", []), "message"),
-                                 ("Skipped", r.get("skipped", []), "reason")):
+        if r.throttle_waits:
+            text.append(f"\nExchange throttled the sync {plural(r.throttle_waits, 'time')}, "
+                        f"{r.throttle_seconds:.0f} s in all.\n")
+        for title, rows in (("Errors", r.errors), ("Skipped", r.skipped)):
             if rows:
                 text.append(f"\n{title} ({len(rows):,})\n", "bold")
                 for row in rows[:100]:
-                    text.append(f"  {who(row.get('ref', ''), row.get('name', ''))}: {row.get(key, '')}\n")
+                    text.append(f"  {who(row.ref, row.name)}: {row.reason}\n")
                 if len(rows) > 100:
                     text.append(f"  … {len(rows) - 100:,} more in the run history (h)\n")
-        for warning in r.get("warnings", [])[:20]:
+        for warning in r.warnings[:20]:
             text.append(f"\n{warning}")
         return text
 
@@ -230,4 +226,4 @@ class SyncSummaryScreen(ModalScreen[None]):
         from .history import HistoryScreen
 
         self.dismiss(None)
-        self.app.push_screen(HistoryScreen(select_run=self.record.get("id")))
+        self.app.push_screen(HistoryScreen(select_run=self.record.id))

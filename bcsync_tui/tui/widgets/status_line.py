@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
 
 from urllib.parse import urlsplit
 
@@ -15,6 +14,7 @@ from textual.widgets import Static
 
 from ...cli.common import plural
 from ...core.profiles import Profile
+from ...core.records import RunRecord, RunStatus
 
 
 def local_time(stamp: str | float | None) -> str:
@@ -53,17 +53,15 @@ def server_label(url: str) -> str:
     return host or url
 
 
-def run_summary(run: dict[str, Any]) -> str:
+def run_summary(run: RunRecord) -> str:
     """``ok: 3 to Outlook, 1 to master`` — the figures a user looks for first."""
-    counts = run.get("counts", {})
-    outward = sum(counts.get(k, 0) for k in ("outlook_created", "outlook_updated", "outlook_deleted",
-                                             "outlook_recreated"))
-    inward = counts.get("master_created", 0) + counts.get("master_updated", 0)
-    parts = [f"{outward} to Outlook", f"{inward} to master"]
-    for key, noun in (("conflicts", "conflict"), ("errors", "error")):
-        if counts.get(key):
-            parts.append(plural(counts[key], noun))
-    return f"{run.get('status', '?')}: {', '.join(parts)}"
+    c = run.counts
+    outward = c.outlook_created + c.outlook_updated + c.outlook_deleted + c.outlook_recreated
+    parts = [f"{outward} to Outlook", f"{c.master_created + c.master_updated} to master"]
+    for n, noun in ((c.conflicts, "conflict"), (c.errors, "error")):
+        if n:
+            parts.append(plural(n, noun))
+    return f"{run.status_value}: {', '.join(parts)}"
 
 
 class StatusLine(Static):
@@ -72,7 +70,7 @@ class StatusLine(Static):
     """
 
     profile: reactive[Profile | None] = reactive(None)
-    last_run: reactive[dict[str, Any] | None] = reactive(None)
+    last_run: reactive[RunRecord | None] = reactive(None)
     next_auto_sync: reactive[float | None] = reactive(None)
     shown: reactive[tuple[int, int]] = reactive((0, 0))
     notice: reactive[str] = reactive("")
@@ -89,8 +87,9 @@ class StatusLine(Static):
             out.append((2, f" · {'Microsoft 365' if p.transport == 'graph' else server_label(p.server_url)}", ""))
         run = self.last_run
         if run:
-            style = "green" if run.get("status") == "ok" else "red" if run.get("status") == "failed" else "yellow"
-            out.append((7, f" · last sync {local_time(run.get('ended_at') or run.get('started_at'))}", ""))
+            style = ("yellow" if run.unknown_status else "green" if run.status is RunStatus.OK
+                     else "red" if run.status is RunStatus.FAILED else "yellow")
+            out.append((7, f" · last sync {local_time(run.ended_at or run.started_at)}", ""))
             out.append((6, f" {run_summary(run)}", style))
         elif p.configured:
             out.append((6, " · never synced", ""))
