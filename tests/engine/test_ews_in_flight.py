@@ -102,3 +102,39 @@ def test_the_run_stops_cleanly_when_one_request_in_flight_fails_to_connect(ews, 
     assert len(ews.backend.items()) == 60
     assert {lk["contact_uuid"] for lk in ews.links()} == {c["uuid"] for c in added}
     check_all(ews)
+
+
+def test_writes_read_back_while_a_long_run_writes_and_an_edit_meanwhile_is_kept(ews):
+    """A run of many batches reads its own creates back while it writes (the confirmation pages go
+    out between batches, not all after them). The Outlook user edits an item already created while
+    later batches go out: the next run takes that edit into the master (no conflict), and the run
+    after that only asks where the folder is and for its changes, and writes nothing (no echo of the run's own writes)."""
+    ews.set(in_flight=1)
+    added = people(ews, 60)
+    server = ews.backend.server
+    creates_seen = []
+
+    def outlook_user_edits():  # before the 4th CreateItem: edit a contact the first one created
+        creates_seen.append(1)
+        if len(creates_seen) == 4:
+            item = next(i for i in ews.backend.items() if i.stamp == added[0]["uuid"])
+            ews.backend.user_update(item.item_id, job_title="Edited while syncing")
+
+    server.faults.before_executing(outlook_user_edits, count=None, operation="CreateItem")
+    server.stats.reset()
+    order = []
+    server.faults.before_executing(lambda: order.append("sync"), count=None, operation="SyncFolderItems")
+    server.faults.before_executing(lambda: order.append("create"), count=None, operation="CreateItem")
+    sync(ews, 10)
+    server.faults.clear()
+    assert order.count("create") == 6
+    last_create = len(order) - 1 - order[::-1].index("create")
+    assert "sync" in order[order.index("create"):last_create], "nothing was read back until the writes ended"
+    sync(ews, 10)
+    assert ews.contact(added[0]["uuid"])["job_title"] == "Edited while syncing"
+    assert not ews.store.conflicts.raw()
+    server.stats.reset()
+    sync(ews, 10)
+    assert server.stats.by_operation == {"GetFolder": 1, "SyncFolderItems": 1}  # where the folder is, its changes
+    assert ews.backend.writes == 0
+    check_all(ews)

@@ -25,6 +25,7 @@ from ..words import plural
 from . import events as ev
 from . import guards
 from .eligibility import kept_outside_filter, outbound_reason
+from .drain import Confirmation
 from .executor import Cancelled, Executor
 from .planner import Plan, PlanInput, build_plan
 from .preview import preview
@@ -143,8 +144,9 @@ class SyncRun:
             self._finish(RunStatus.OK, ExitCode.OK, "dry run: nothing was written")
             return
         with self.store.compaction_deferred():  # one compaction after the batches, not one per few
-            written = self._write(t, plan)
-            self._save_state(t, plan, written)
+            confirm = Confirmation(t, self.folder.folder_id, self.changes.state)
+            written = self._write(t, plan, confirm)
+            self._save_state(plan, written, confirm)
         errors = self.run.counts.errors
         self._finish(RunStatus.PARTIAL if errors else RunStatus.OK, ExitCode.ITEM_ERRORS if errors else ExitCode.OK,
                      f"{plural(errors, 'item')} failed; they are retried at the next sync" if errors else "")
@@ -225,20 +227,29 @@ class SyncRun:
                                     self.profile.master_delete_policy, self.profile.leave_filter_policy,
                                     self.profile.link_outside_filter))
 
-    def _write(self, t: Transport, plan: Plan) -> set[str]:
-        """Carry the plan out; returns the ids of the items this run wrote."""
+    def _write(self, t: Transport, plan: Plan, confirm: Confirmation) -> set[str]:
+        """Carry the plan out; returns the ids of the items this run wrote. When the writes take
+        several batches, ``confirm`` starts reading them back meanwhile (where the transport can)."""
         if plan.has_writes:
             self.store.backup("sync")
+        batch = self.batch or t.write_batch  # the transport's size unless a test says
+        writes = len(plan.remote_creates) + len(plan.remote_updates) + len(plan.remote_deletes)
+        if t.confirms_while_writing and writes > batch and confirm.state:
+            confirm.start()
         executor = Executor(self.store, self.name, t, self.folder.folder_id, self.run, self.snapshot, self.report,
-                            self.cancel, self.batch or t.write_batch)  # the transport's size unless a test says
-        executor.execute(plan)
+                            self.cancel, batch, after_batch=confirm.written)
+        try:
+            executor.execute(plan)
+        except BaseException:
+            confirm.stop()
+            raise
         return executor.written_ids
 
-    def _save_state(self, t: Transport, plan: Plan, written: set[str]) -> None:
+    def _save_state(self, plan: Plan, written: set[str], confirm: Confirmation) -> None:
         rows = self.store.links_of(self.name)  # the links as this run left them, read once
         links = {lk.item_id: lk for lk in rows.values()}
         orphans = self._orphans_after(plan, links)
-        new_state, recheck = self._drain(t, written, links)
+        new_state, recheck = self._drain(written, links, confirm)
         c = self.changes
         if not c.full and not c.items and not c.deleted_ids and not written:
             new_state = self.state.sync_state or new_state  # nothing happened: the old state is as good
@@ -344,18 +355,18 @@ class SyncRun:
             owners = {lk.item_id: lk.contact_uuid for lk in self.links}
             run.plan = preview(plan, self.snapshot, owners, run.counts)
 
-    def _drain(self, t: Transport, written: set[str], links: dict[str, LinkRow]) -> tuple[str, list[str]]:
+    def _drain(self, written: set[str], links: dict[str, LinkRow], confirm: Confirmation) -> tuple[str, list[str]]:
         """Move the sync state past our own writes so they do not come back as edits (NO-ECHO).
         Anything else that changed meanwhile (the user editing during the run) is re-read next run."""
         state = self.changes.state
         if not written or not state:
+            confirm.stop()
             return state, []
         self.report("confirming")
-        try:
-            after = t.changes(self.folder.folder_id, state, ids_only=True)
-        except SyncStateInvalid:
+        new_state, seen, deleted = confirm.finish()
+        if not new_state:
             return "", []
-        recheck = [it.item_id for it in after.items
-                   if it.item_id not in links or links[it.item_id].change_key != it.change_key]
-        recheck += [i for i in after.deleted_ids if i in links]
-        return after.state, recheck
+        recheck = [item_id for item_id, change_key in seen.items()
+                   if item_id not in links or links[item_id].change_key != change_key]
+        recheck += [i for i in deleted if i in links]
+        return new_state, recheck

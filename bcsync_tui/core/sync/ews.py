@@ -180,6 +180,9 @@ class _IdOnlySyncFolderItems(SyncFolderItems):
 
 
 class EwsTransport:
+    #: SyncFolderItems pages hold 512 changes: a long first sync reads its creates back meanwhile
+    confirms_while_writing = True
+
     def __init__(self, profile: Profile, secret: str | None, *, timeout: float = 30.0,
                  max_retry_seconds: float = 600.0, write_chunk: int = WRITE_CHUNK,
                  request_deadline: float | None = None, run_deadline: float = RUN_DEADLINE):

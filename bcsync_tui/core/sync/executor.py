@@ -40,9 +40,10 @@ KEEP = Keep()
 class Executor:
     def __init__(self, store: Store, profile: str, transport: Transport, folder_id: str, run: RunRecord,
                  snapshot: dict[str, dict[str, Any]], report: Callable[[str, int, int], None],
-                 cancel: threading.Event | None, batch: int = BATCH):
+                 cancel: threading.Event | None, batch: int = BATCH, after_batch: Callable[[], None] | None = None):
         self.store, self.profile, self.t, self.folder_id = store, profile, transport, folder_id
         self.run, self.snapshot, self.report, self.cancel, self.batch = run, snapshot, report, cancel, batch
+        self.after_batch = after_batch or (lambda: None)  # each batch of Outlook writes is done
         self.counts: RunCounts = run.counts
         self.written_ids: set[str] = set()
         # The sync lock makes this run the only writer of the profile's links and journal, so doc ids
@@ -166,6 +167,7 @@ class Executor:
                         self._update_failed(upd, res)
             if retry:
                 self._retry_updates(retry)
+            self.after_batch()
 
     def _update_done(self, upd: RemoteUpdate, res: WriteResult) -> None:
         self.written_ids.add(upd.item_id)
@@ -249,6 +251,7 @@ class Executor:
                 self.store.remove_journal(answered)  # in the transaction that saves their links
                 for rc, res in zip(chunk, results, strict=True):
                     self._create_done(rc, res)
+            self.after_batch()
         if creates:
             self.report("creating in Outlook", len(creates), len(creates))
 
@@ -293,6 +296,7 @@ class Executor:
                         else:
                             no, name = self._name(d.uuid)
                             self._error(no, name, f"Outlook delete failed ({res.message or res.outcome.value}); retried next run")
+                self.after_batch()
 
 
 def _item_update(upd: RemoteUpdate) -> ItemUpdate:

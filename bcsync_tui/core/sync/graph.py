@@ -53,6 +53,7 @@ def _quote_odata(text: str) -> str:
 
 class GraphTransport:
     write_batch = 12 * BATCH_MAX  # whole $batch requests of 20: 240 items, 12 requests
+    confirms_while_writing = False  # a delta page holds 1,000 changes: little to gain
 
     def __init__(self, profile: Profile, secrets: Secrets | None, *, client_secret: str | None = None,
                  timeout: float = 30.0, max_retry_seconds: float = 600.0):

@@ -146,6 +146,7 @@ class MemoryMailbox:
 
 class MemoryTransport:
     write_batch = 250
+    confirms_while_writing = False  # its faults are armed per request, in the order tests expect
 
     def __init__(self, mailbox: MemoryMailbox):
         self.mb = mailbox

@@ -165,6 +165,9 @@ class Transport(Protocol):
     write_batch: int
     #: called with the number of seconds the transport is about to wait because of throttling
     on_throttle: ThrottleCallback | None
+    #: ``changes`` may run in a thread of its own while writes go out (the engine then reads its
+    #: own writes back during a long run instead of after it, see drain.py)
+    confirms_while_writing: bool
 
     def connect(self) -> None:
         """Check credentials and reachability; raise ``events.ConnectionProblem`` with a clear
