@@ -45,10 +45,13 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
     bad: list[str] = []
     producers: Counter[str] = Counter()
     for number, line in logical_lines(text):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        upper = stripped.upper() if len(stripped) < 16 else ""  # only BEGIN:VCARD and END:VCARD matter
+        if len(line) >= 16 and not line[0].isspace() and not line[-1].isspace():
+            upper = ""  # most lines: a property, neither blank nor BEGIN:VCARD or END:VCARD
+        else:
+            stripped = line.strip()
+            if not stripped:
+                continue
+            upper = stripped.upper() if len(stripped) < 16 else ""  # only BEGIN:VCARD and END:VCARD matter
         if upper == "BEGIN:VCARD":
             if card is not None:
                 raise ImportFileError(path, f"is damaged: the vCard starting on line {start} has no END:VCARD "
@@ -59,8 +62,9 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
             if card is None:
                 raise ImportFileError(path, f"is damaged: END:VCARD on line {number} without BEGIN:VCARD",
                                       "Export the contacts again.")
-            producers[_producer(card)] += 1
-            result.rows.append(_card_to_row(card, start, bad, result.unkept))
+            groups = _by_name(card)
+            producers[_producer(card, groups)] += 1
+            result.rows.append(_card_to_row(card, groups, start, bad, result.unkept))
             card = None
             continue
         if card is None:
@@ -80,33 +84,42 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
     return result
 
 
-def _producer(props: list[Prop]) -> str:
-    names = {p.name for p in props}
-    prodid = next((p.value for p in props if p.name == "PRODID"), "").lower()
+def _producer(props: list[Prop], groups: dict[str, list[Prop]]) -> str:
+    names = groups.keys()
+    prodid = groups["PRODID"][0].value.lower() if "PRODID" in groups else ""
     if "apple" in prodid or "icloud" in prodid or names & {"X-ABUID", "X-ABLABEL", "X-ABADR"}:
         return "iPhone/iCloud vCard"
-    google_category = any(p.name == "CATEGORIES" and "mycontacts" in p.value.casefold() for p in props)
+    google_category = any("mycontacts" in p.value.casefold() for p in groups.get("CATEGORIES", ()))
     if "google" in prodid or google_category:
         return "Google Contacts vCard"
-    if "microsoft" in prodid or "outlook" in prodid or any(n.startswith("X-MS-") for n in names):
+    if "microsoft" in prodid or "outlook" in prodid or "\x00X-MS-" in "\x00" + "\x00".join(names):
         return "Outlook vCard"
-    if names & set(_X_KEYS):
+    if names & _X_KEYS.keys():
         return "bcsync export (vCard)"
-    version = next((p.value.strip() for p in props if p.name == "VERSION"), "")
+    version = groups["VERSION"][0].value.strip() if "VERSION" in groups else ""
     return f"vCard {version}".strip()
 
 
-def _first(props: list[Prop], name: str) -> Prop | None:
-    return next((p for p in props if p.name == name), None)
+def _by_name(props: list[Prop]) -> dict[str, list[Prop]]:
+    """A card's properties by name, each name's in the card's order."""
+    groups: dict[str, list[Prop]] = {}
+    for prop in props:
+        if prop.name in groups:
+            groups[prop.name].append(prop)
+        else:
+            groups[prop.name] = [prop]
+    return groups
 
 
-def _card_to_row(props: list[Prop], line: int, errors: list[str], unkept: Counter[str]) -> ImportRow:
+def _card_to_row(props: list[Prop], groups: dict[str, list[Prop]], line: int, errors: list[str],
+                 unkept: Counter[str]) -> ImportRow:
     row = ImportRow(line, {}, errors=list(errors))
     d = row.data
-    fn = _first(props, "FN")
+    first = {name: group[0] for name, group in groups.items()}
+    fn = first.get("FN")
     if fn:
         d["name"] = unescape(fn.value).strip()
-    n = _first(props, "N")
+    n = first.get("N")
     if n:
         parts = components(n.value) + [""] * 5
         d["surname"], d["first_name"], d["middle_name"] = parts[0], parts[1], parts[2]
@@ -116,31 +129,31 @@ def _card_to_row(props: list[Prop], line: int, errors: list[str], unkept: Counte
         if fn and composed and d["name"] and composed != d["name"]:
             row.notes.append(f"Name will be {composed!r}, composed from N as Business Central does "
                              f"(the card's FN is {d['name']!r})")
-    org = _first(props, "ORG")
+    org = first.get("ORG")
     if org:
         units = components(org.value)
         d["company_name"] = units[0]
         if any(u for u in units[1:]):
             unkept["ORG (department)"] += 1
-    title = _first(props, "TITLE")
+    title = first.get("TITLE")
     if title:
         d["job_title"] = unescape(title.value).strip()
-    emails = sorted((p for p in props if p.name == "EMAIL" and p.value.strip()), key=lambda p: not p.preferred)
+    emails = sorted((p for p in groups.get("EMAIL", ()) if p.value.strip()), key=lambda p: not p.preferred)
     for key, prop in zip(("email", "email2"), emails, strict=False):
         d[key] = unescape(prop.value).strip()
     if len(emails) > 2:
         unkept["EMAIL (third and later)"] += len(emails) - 2
-    _read_phones(props, d, unkept)
-    _read_address(props, d, unkept)
-    urls = sorted((p for p in props if p.name == "URL" and p.value.strip()), key=lambda p: "work" not in p.types)
+    _read_phones(groups.get("TEL", []), d, unkept)
+    _read_address(groups.get("ADR", []), d, unkept)
+    urls = sorted((p for p in groups.get("URL", ()) if p.value.strip()), key=lambda p: "work" not in p.types)
     if urls:
         d["home_page"] = unescape(urls[0].value).strip()
         if len(urls) > 1:
             unkept["URL (second and later)"] += len(urls) - 1
-    kind = _first(props, "KIND")
+    kind = first.get("KIND")
     if kind and kind.value.strip().lower() in ("org", "organization"):
         d["type"] = model.COMPANY
-    shown_as = _first(props, "X-ABSHOWAS")
+    shown_as = first.get("X-ABSHOWAS")
     if shown_as and shown_as.value.strip().upper() == "COMPANY":
         d["type"] = model.COMPANY
     for prop in props:
@@ -155,7 +168,8 @@ def _card_to_row(props: list[Prop], line: int, errors: list[str], unkept: Counte
 
 
 def _read_phones(props: list[Prop], d: dict[str, str], unkept: Counter[str]) -> None:
-    tels = sorted((p for p in props if p.name == "TEL" and p.value.strip()), key=lambda p: not p.preferred)
+    """``props``: the card's TEL properties."""
+    tels = sorted((p for p in props if p.value.strip()), key=lambda p: not p.preferred)
     for prop in tels:
         value = unescape(prop.value).strip()
         if value.lower().startswith("tel:"):
@@ -176,15 +190,16 @@ def _read_phones(props: list[Prop], d: dict[str, str], unkept: Counter[str]) -> 
 
 
 def _read_address(props: list[Prop], d: dict[str, str], unkept: Counter[str]) -> None:
-    adrs = [p for p in props if p.name == "ADR" and any(components(p.value))]
-    chosen = next((p for p in adrs if "work" in p.types), None) or next(
-        (p for p in adrs if "home" not in p.types), None)
+    """``props``: the card's ADR properties."""
+    adrs = [(p, parts) for p in props if any(parts := components(p.value))]
+    chosen = next((a for a in adrs if "work" in a[0].types), None) or next(
+        (a for a in adrs if "home" not in a[0].types), None)
     for other in adrs:
         if other is not chosen:
-            unkept[f"ADR ({','.join(sorted(other.types - {'pref'})) or 'untyped'})"] += 1
+            unkept[f"ADR ({','.join(sorted(other[0].types - {'pref'})) or 'untyped'})"] += 1
     if chosen is None:
         return
-    parts = components(chosen.value) + [""] * 7
+    parts = chosen[1] + [""] * 7
     pobox, extended, street, city, region, code, country = parts[:7]
     lines = [ln.strip() for ln in (street or pobox).split("\n") if ln.strip()]
     if street and pobox:

@@ -7,32 +7,38 @@ from __future__ import annotations
 import quopri
 import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 from .contacts_types import check_encoding
 
 _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
+#: a line break and the space or tab that makes the next line a continuation
+_FOLD = re.compile(r"(?:\r\n|\r|\n)[ \t]")
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 #: an escaped character, a separator, or a run of neither (a lone trailing backslash stays itself)
 _COMPONENT_TOKEN = re.compile(r"\\.|;|[^\\;]+|\\", re.DOTALL)
 
 
-@dataclass
+#: the parameters of every property that has none (shared: read-only)
+_NO_PARAMS: dict[str, list[str]] = {}
+
+
+@dataclass(slots=True)
 class Prop:
     name: str
     params: dict[str, list[str]]
     value: str  # raw, still escaped (quoted-printable already decoded)
     line: int
-
-    @cached_property
-    def types(self) -> set[str]:
-        out = {t.lower() for t in self.params.get("TYPE", [])}
-        out |= {t.lower() for t in self.params.get("", [])}  # vCard 2.1: bare ;WORK;FAX
-        return out
+    #: TYPE values, lower case (with vCard 2.1's bare ;WORK;FAX)
+    types: frozenset[str] = frozenset()
 
     @property
     def preferred(self) -> bool:
         return "pref" in self.types or bool(self.params.get("PREF"))
+
+
+def _types(params: dict[str, list[str]]) -> frozenset[str]:
+    return frozenset(t.lower() for t in (*params.get("TYPE", ()), *params.get("", ())))
 
 
 def _split_outside_quotes(text: str, sep: str) -> list[str]:
@@ -61,6 +67,13 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     """Unfold: a line starting with a space or tab continues the previous one; a quoted-printable
     value ending in ``=`` continues on the next line (vCard 2.1 soft line break). Linear in the
     size of the text: the pieces of a logical line are joined once."""
+    if "RINTABLE" not in text and "rintable" not in text:  # no quoted-printable: unfolding is one replace
+        lines = _FOLD.sub("", text).split("\n") if "\r" not in text else _LINE_SPLIT.split(_FOLD.sub("", text))
+        # the first line starts one even when it is indented
+        starts = [n for n, line in enumerate(_LINE_SPLIT.split(text), start=1) if line[:1] not in (" ", "\t")]
+        if not starts or starts[0] != 1:
+            starts.insert(0, 1)
+        return list(zip(starts, lines, strict=True))
     out: list[tuple[int, str]] = []
     parts: list[str] = []
     start, qp = 0, False
@@ -99,16 +112,17 @@ def _head(line: str) -> str:
     return line
 
 
-def parse_prop(number: int, line: str) -> Prop | str:
-    """The property on a logical line, or why it is none."""
-    head = _head(line)
-    if len(head) == len(line):
-        return f"line {number} is not a vCard property (NAME:value)"
-    value = line[len(head) + 1:]
-    if ";" not in head:  # most lines: no parameters
-        return Prop(head.rsplit(".", 1)[-1].strip().upper(), {}, value, number)
+#: a property line's part before the value, as written → (name, parameters, types, needs decoding);
+#: a file repeats a few dozen of them ("EMAIL;TYPE=INTERNET,WORK", "TEL;TYPE=CELL") on every card
+_HEADS: dict[str, tuple[str, dict[str, list[str]], frozenset[str], bool]] = {}
+_HEADS_MAX = 512  # a file of made-up heads does not grow the table without end
+
+
+def _parse_head(head: str) -> tuple[str, dict[str, list[str]], frozenset[str], bool]:
     parts = _split_outside_quotes(head, ";")
     name = parts[0].rsplit(".", 1)[-1].strip().upper()  # drop a group prefix: item1.EMAIL
+    if len(parts) == 1:
+        return name, _NO_PARAMS, frozenset(), False
     params: dict[str, list[str]] = {}
     for p in parts[1:]:
         key, eq, val = p.partition("=")
@@ -116,8 +130,24 @@ def parse_prop(number: int, line: str) -> Prop | str:
             key, val = "", key
         values = [v.strip() for v in val.replace('"', "").split(",")]
         params.setdefault(key.strip().upper(), []).extend(v for v in values if v)
-    if "CHARSET" not in params and not _is_qp(head):
-        return Prop(name, params, value, number)
+    return name, params, _types(params), "CHARSET" in params or _is_qp(head)
+
+
+def parse_prop(number: int, line: str) -> Prop | str:
+    """The property on a logical line, or why it is none. Its parameters may be shared with
+    other properties: read-only."""
+    head = _head(line)
+    if len(head) == len(line):
+        return f"line {number} is not a vCard property (NAME:value)"
+    value = line[len(head) + 1:]
+    parsed = _HEADS.get(head)
+    if parsed is None:
+        parsed = _parse_head(head)
+        if len(_HEADS) < _HEADS_MAX:
+            _HEADS[head] = parsed
+    name, params, types, encoded = parsed
+    if not encoded:
+        return Prop(name, params, value, number, types)
     encoding = {e.upper() for e in params.get("ENCODING", [])} | {e.upper() for e in params.get("", [])}
     charset = (params.get("CHARSET") or ["utf-8"])[0]
     if "QUOTED-PRINTABLE" in encoding:
@@ -131,7 +161,7 @@ def parse_prop(number: int, line: str) -> Prop | str:
             _charset(charset)
         except (LookupError, ValueError) as exc:
             return f"line {number}: {name} has CHARSET={charset}, which is not a character set for text ({exc})"
-    return Prop(name, params, value, number)
+    return Prop(name, params, value, number, types)
 
 
 @lru_cache(maxsize=64)
@@ -140,6 +170,8 @@ def _charset(name: str) -> str:
 
 
 def unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
     return _ESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from bcsync_tui.core import model
 from bcsync_tui.core.contacts_io import (ImportFileError, decode_text, detect_format, export_contacts,
                                          parse_csv, plan_import, read_contacts, write_csv)
 from bcsync_tui.core.contacts_vcard import _fold, parse_vcards, vcard_lines, write_vcards
+from bcsync_tui.core.contacts_vcard_lex import logical_lines
 
 
 def _contact(**fields: object) -> dict:
@@ -296,3 +299,11 @@ def test_east_asian_names_survive_an_export_and_reimport(tmp_path):
         plan = plan_import(read_contacts(str(path)), [])
         assert [c["name"] for _, c in plan.accepted] == ["张伟", "김민규 헨리"], fmt
         assert not [w for w in plan.warnings if "composed from N" in w], fmt
+
+
+@given(st.lists(st.sampled_from(["N:a", "FN:b", " c", "\td", "", " ", "\r\n", "\n", "\r", "x;y=1:z", "é"]), max_size=14))
+def test_unfolding_without_quoted_printable_is_the_line_by_line_unfolding(pieces):
+    text = "".join(pieces)
+    assume(not text.endswith("\r"))  # its CR and the appended LF would be one line break
+    line_by_line = logical_lines(text + "\nX-N:rintable")[:-1]  # the word takes the quoted-printable-aware loop
+    assert logical_lines(text) == line_by_line
