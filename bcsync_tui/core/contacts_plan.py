@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import model
+from .contacts_prepare import flagged_values, prepare_many
 from .contacts_types import ContactUpdate, ImportPlan, ImportRow, ReadResult, RowProblem, fold_name
 
 _TRUE = {"1", "true", "yes", "y", "ja", "oui", "x", "on"}
@@ -47,7 +48,7 @@ def _check_rows(rows: list[ImportRow]) -> list[tuple[dict[str, Any] | None, str]
         numbers.append(data.get("no", "").strip().upper())  # the row's "no" is not made the contact's
     bad_number = {i: f"No.: {message}" for i, message in enumerate(_number_checks(numbers)) if message}
     out: list[tuple[dict[str, Any] | None, str]] = []
-    for i, (row, contact, number) in enumerate(zip(rows, model.prepare_many(datas), numbers, strict=True)):
+    for i, (row, contact, number) in enumerate(zip(rows, prepare_many(datas), numbers, strict=True)):
         invalid = isinstance(contact, model.ValidationError)
         if invalid or row.errors or i in bad_blocked or i in bad_number or i in bad_country:
             found = [*row.errors, bad_blocked.get(i), bad_number.get(i), bad_country.get(i),
@@ -62,7 +63,7 @@ def _check_rows(rows: list[ImportRow]) -> list[tuple[dict[str, Any] | None, str]
 
 def _number_checks(numbers: list[str]) -> list[str | None]:
     """``validate_field("no", n)`` of each number, called for those the column check flags."""
-    flagged = model.flagged_values("no", numbers)
+    flagged = flagged_values("no", numbers)
     return [model.validate_field("no", n) if i in flagged else None for i, n in enumerate(numbers)]
 
 

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bcsync_tui.core import model
+from bcsync_tui.core.contacts_prepare import flagged_values, prepare_many
 from bcsync_tui.core.model import (
     COMPANY,
     PERSON,
@@ -354,13 +355,13 @@ def _outcome(result):
 @given(st.lists(st.dictionaries(_ROW_KEYS, _CELLS, max_size=10), max_size=12))
 def test_prepare_many_is_prepare_of_every_row(rows):
     expected = [_outcome(model.prepare_or_error(dict(r))) for r in rows]
-    assert [_outcome(r) for r in model.prepare_many([dict(r) for r in rows])] == expected
+    assert [_outcome(r) for r in prepare_many([dict(r) for r in rows])] == expected
 
 
 def test_prepare_many_takes_the_row_by_row_path_for_other_keys_and_values():
     rows = [{"first_name": "Ann", "surname": "Lee", "revision": "3"}, {"name": "Bo", "privacy_blocked": True}]
-    assert [_outcome(r) for r in model.prepare_many(rows)] == [_outcome(model.prepare_or_error(r)) for r in rows]
-    assert model.prepare_many([]) == []
+    assert [_outcome(r) for r in prepare_many(rows)] == [_outcome(model.prepare_or_error(r)) for r in rows]
+    assert prepare_many([]) == []
 
 
 @given(st.lists(st.sampled_from(["", "a@b.no", "a\x00b@c.no", "a@b.no\x00c@d.no", "x" * 81, "CT1", "CT\n1", "+47 1",
@@ -368,4 +369,4 @@ def test_prepare_many_takes_the_row_by_row_path_for_other_keys_and_values():
        st.sampled_from(["email", "no", "phone", "name"]))
 def test_flagged_values_holds_every_value_the_field_check_refuses(column, key):
     refused = {i for i, v in enumerate(column) if model.validate_field(key, v)}
-    assert refused <= model.flagged_values(key, column)
+    assert refused <= flagged_values(key, column)
