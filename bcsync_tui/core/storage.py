@@ -356,7 +356,8 @@ class JournaledStorage(Storage):
         assert self._data is not None and self._pending is not None
         if not self._pending:
             return
-        if len(self._pending) >= BULK_OPS and len(self._pending) * 4 > sum(map(len, self._data.values())):
+        if (not self._defer_compaction and len(self._pending) >= BULK_OPS
+                and len(self._pending) * 4 > sum(map(len, self._data.values()))):
             self._commit_as_snapshot()
             return
         ops: list[list[Any]] = []

@@ -96,6 +96,9 @@ SCALAR = {"name": "display_name", "first_name": "given_name", "middle_name": "mi
 EMAILS = {"email": "EmailAddress1", "email2": "EmailAddress2"}
 PHONES = {"phone": "BusinessPhone", "mobile_phone": "MobilePhone", "fax": "BusinessFax"}
 ADDRESS = {"city": "city", "county": "state", "post_code": "zipcode", "country_code": "country"}
+#: the indexed fields we map: attribute, our keys -> labels, the entry's value attribute, its kind in Entries
+_INDEXED = (("email_addresses", EMAILS, "email", 0), ("phone_numbers", PHONES, "phone_number", 1))
+_ADDRESS_KEYS = frozenset(("address", "address2", *ADDRESS))
 ONLY = ["display_name", "file_as", "given_name", "middle_name", "surname", "initials", "company_name", "job_title",
         "business_homepage", "email_addresses", "phone_numbers", "physical_addresses", STAMP]
 SYNC_PAGE = 512  # EWS's maximum MaxChangesReturned
@@ -540,7 +543,6 @@ class EwsTransport:
                entry_types: Entries = EXCHANGELIB_ENTRIES) -> list[str]:
         """Set ``fields`` on an exchangelib contact (or, for a create, on ews_payload's lean ``NewValues``
         with its lean ``entry_types``); returns the exchangelib field names touched."""
-        make_email, make_phone, make_address = entry_types
         touched: list[str] = []
         for key, attr in SCALAR.items():
             if key in fields:
@@ -550,16 +552,15 @@ class EwsTransport:
             item.file_as = fields["name"] or None
             touched.append("file_as")
         # Indexed fields are replaced whole: keep the entries we do not map (EmailAddress3, home phone).
-        indexed: list[tuple[str, dict[str, str], Callable[[Any], str], Callable[[str, str], Any]]] = [
-            ("email_addresses", EMAILS, lambda e: e.email, lambda k, v: make_email(email=v, label=k)),
-            ("phone_numbers", PHONES, lambda ph: ph.phone_number, lambda k, v: make_phone(label=k, phone_number=v))]
-        for attr, mapping, value_of, make in indexed:
-            if any(k in fields for k in mapping):
-                entries = {e.label: value_of(e) for e in lists[attr]}
+        for attr, mapping, value_attr, kind in _INDEXED:
+            if not mapping.keys().isdisjoint(fields):
+                entries = {e.label: getattr(e, value_attr) for e in lists[attr]}
                 entries.update({label: fields[key] for key, label in mapping.items() if key in fields})
-                setattr(item, attr, [make(k, v) for k, v in entries.items() if v] or None)
+                make = entry_types[kind]
+                setattr(item, attr, [make(label=k, **{value_attr: v}) for k, v in entries.items() if v] or None)
                 touched.append(attr)
-        if any(k in fields for k in ("address", "address2", *ADDRESS)):
+        if not _ADDRESS_KEYS.isdisjoint(fields):
+            make_address = entry_types[2]
             others = [a for a in lists["physical_addresses"] if a.label != "Business"]
             old = next((a for a in lists["physical_addresses"] if a.label == "Business"), None)
             line1, line2 = _address_fields(old.street if old else "")

@@ -58,7 +58,8 @@ def _text(value: Any) -> str:
     """``value_to_xml_text`` for the types contacts hold, escaped, without its per-call checks."""
     kind = type(value)
     if kind is str:
-        return _escape(safe_xml_value(value))
+        # printable text holds none of the characters safe_xml_value replaces (controls, U+FDD0-FDDF, U+FFFE/F)
+        return _escape(value if value.isprintable() else safe_xml_value(value))
     if kind is bool:
         return "1" if value else "0"
     if kind is int:
@@ -207,18 +208,34 @@ class ContactXml:
     def __init__(self, model: type[Contact], version: Any):
         self.tag = _prefixed(f"{{{TNS}}}{model.ELEMENT_NAME}")
         self.model = model
-        # exchangelib's clean() gives a field left None its default (Sensitivity Normal, ...) first
-        self.fields = [(f, f.is_list, f.default, _renderer(f, version))
-                       for f in model.supported_fields(version=version) if not f.is_read_only]
+        # (name, field, the text of its default or None when required, renderer, is a list)
+        self.fields: list[tuple[str, Any, str | None, Render, bool]] = []
+        for f in model.supported_fields(version=version):
+            if f.is_read_only:
+                continue
+            render = _renderer(f, version)
+            # exchangelib's clean() gives a field left None its default (Sensitivity Normal, ...):
+            # the same text for every contact, written once here
+            default_text = None
+            if not f.is_required:
+                default_parts: list[str] = []
+                if f.default is not None and not (f.is_list and not f.default):
+                    render(default_parts, f.default)
+                default_text = "".join(default_parts)
+            self.fields.append((f.name, f, default_text, render, f.is_list))
         if any(not f.is_read_only for f in model.attribute_fields()):
             raise TypeError(f"{model.__name__} has XML attributes this renderer does not write")
 
     def text(self, item: Any) -> str:
         parts = [f"<{self.tag}>"]
-        for field, is_list, default, render in self.fields:
-            value = getattr(item, field.name)
+        for name, field, default_text, render, is_list in self.fields:
+            value = getattr(item, name)
             if value is None:
-                value = field.clean(None) if field.is_required else default  # clean() raises exchangelib's error
+                if default_text is not None:
+                    if default_text:
+                        parts.append(default_text)
+                    continue
+                value = field.clean(None)  # a required field: raises exchangelib's error
             if value is None or (is_list and not value):
                 continue
             render(parts, value)
