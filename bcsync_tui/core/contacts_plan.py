@@ -15,44 +15,38 @@ _YES_NO = frozenset(_TRUE | _FALSE)
 
 
 def _check_rows(rows: list[ImportRow]) -> list[tuple[dict[str, Any] | None, str]]:
-    """Each row's prepared contact, or None and why not (all that is wrong with it). A file names
-    a few countries and yes/no values many times: each distinct one is looked up once."""
+    """Each row's prepared contact, or None and why not (all that is wrong with it). Column by
+    column: a file names a few countries and yes/no values many times, each looked up once."""
     from .contacts_country import UnknownCountry, country_code
 
-    countries: dict[str, tuple[str, str]] = {}
-    yes_no: dict[str, bool] = {}
-    datas: list[dict[str, Any]] = []
-    numbers: list[str] = []
-    bad_blocked: dict[int, str] = {}
-    bad_country: dict[int, str] = {}
-    for i, row in enumerate(rows):
-        data = row.data  # copied only to change it: the contact is made from it, not in it
-        blocked = data.get("privacy_blocked")
-        if blocked is not None and not yes_no.setdefault(blocked, blocked.strip().lower() in _YES_NO):
-            bad_blocked[i] = f"Privacy Blocked: {blocked!r} must be yes or no"
-            data = {k: v for k, v in data.items() if k != "privacy_blocked"}
-        given = data.get("country_code")
-        if given:
-            looked_up = countries.get(given)
-            if looked_up is None:
-                try:
-                    looked_up = countries[given] = (country_code(given), "")
-                except UnknownCountry as exc:
-                    looked_up = countries[given] = ("", f"Country/Region Code: {exc}")
-            if looked_up[1]:
-                bad_country[i] = looked_up[1]
-                data = {k: v for k, v in data.items() if k != "country_code"}
-            elif looked_up[0] != given:
-                data = {**data, "country_code": looked_up[0]}
-        datas.append(data)
-        numbers.append(data.get("no", "").strip().upper())  # the row's "no" is not made the contact's
-    bad_number = {i: f"No.: {message}" for i, message in enumerate(_number_checks(numbers)) if message}
+    def lookup(value: str) -> tuple[str, str]:
+        try:
+            return country_code(value), ""
+        except UnknownCountry as exc:
+            return "", f"Country/Region Code: {exc}"
+
+    datas = [row.data for row in rows]
+    blocked = [d.get("privacy_blocked") for d in datas]
+    bad_blocked = {v for v in set(blocked) if v is not None and v.strip().lower() not in _YES_NO}
+    given = [d.get("country_code") for d in datas]
+    countries = {v: lookup(v) for v in set(given) if v}
+    numbers = [d.get("no", "").strip().upper() for d in datas]  # the row's "no" is not made the contact's
+    if bad_blocked or any(code != v for v, (code, _) in countries.items()):
+        for i, (data, b, c) in enumerate(zip(datas, blocked, given, strict=True)):
+            if b in bad_blocked or (c and countries[c][0] != c):
+                data = {k: v for k, v in data.items() if not (k == "privacy_blocked" and b in bad_blocked)}
+                if c:
+                    data["country_code"] = countries[c][0]  # "" when unknown: reported below
+                datas[i] = data  # copied only to change it: the contact is made from it, not in it
     out: list[tuple[dict[str, Any] | None, str]] = []
-    for i, (row, contact, number) in enumerate(zip(rows, prepare_many(datas), numbers, strict=True)):
+    for row, contact, number, b, c, number_problem in zip(rows, prepare_many(datas), numbers, blocked, given,
+                                                           _number_checks(numbers), strict=True):
+        country_problem = countries[c][1] if c else ""
         invalid = isinstance(contact, model.ValidationError)
-        if invalid or row.errors or i in bad_blocked or i in bad_number or i in bad_country:
-            found = [*row.errors, bad_blocked.get(i), bad_number.get(i), bad_country.get(i),
-                     str(contact) if invalid else None]
+        if invalid or row.errors or b in bad_blocked or number_problem or country_problem:
+            found = [*row.errors, f"Privacy Blocked: {b!r} must be yes or no" if b in bad_blocked else "",
+                     f"No.: {number_problem}" if number_problem else "", country_problem,
+                     str(contact) if invalid else ""]
             out.append((None, "; ".join(filter(None, found))))
         else:
             assert not isinstance(contact, model.ValidationError)

@@ -26,22 +26,23 @@ _COLUMN_OK: dict[str, Any] = {
 
 def flagged_values(key: str, column: list[str]) -> set[int]:
     """The positions in a column of text values of field ``key`` that ``validate_field`` may refuse
-    (every one it refuses, perhaps a few it accepts): what only those need checked one by one.
-    Raises TypeError when a value is not text."""
+    (every one it refuses, perhaps a few it accepts): what only those need checked one by one."""
     f = model.FIELD_BY_KEY[key]
-    joined = _SEP.join(column)
     flagged: set[int] = set()
     limit = f.max_len
     if limit is not None and column and max(map(len, column)) > limit:
         flagged.update(i for i, v in enumerate(column) if len(v) > limit)
     fast_ok = model._FAST_OK.get(f.kind)
-    if fast_ok is not None and not (joined.count(_SEP) == len(column) - 1 and _COLUMN_OK[f.kind](joined)):
-        flagged.update(i for i, v in enumerate(column) if v and not fast_ok(v))
+    if fast_ok is not None:
+        joined = _SEP.join(column)
+        if not (joined.count(_SEP) == len(column) - 1 and _COLUMN_OK[f.kind](joined)):
+            flagged.update(i for i, v in enumerate(column) if v and not fast_ok(v))
     return flagged
 
 
-def prepare_many(rows: list[dict[str, Any]]) -> list[dict[str, Any] | model.ValidationError]:
-    """``model.prepare`` of every row: the contact, or the ValidationError it raises."""
+def prepare_many(rows: list[dict[str, str]]) -> list[dict[str, Any] | model.ValidationError]:
+    """``model.prepare`` of every row of text values (as the readers make them): the contact, or the
+    ValidationError it raises."""
     keys = set().union(*rows) if rows else set()
     if not keys <= _BULK_KEYS:
         return [model.prepare_or_error(row) for row in rows]
@@ -54,10 +55,7 @@ def prepare_many(rows: list[dict[str, Any]]) -> list[dict[str, Any] | model.Vali
     for key in keys:
         column = list(map(itemgetter(key), outs))
         if key in model._STRIPPED_TEXT:
-            try:
-                stripped = list(map(str.strip, column))  # the same objects where there is nothing to strip
-            except TypeError:  # not text: prepare says so
-                return [model.prepare_or_error(row) for row in rows]
+            stripped = list(map(str.strip, column))  # the same objects where there is nothing to strip
             if stripped != column:
                 column = stripped
                 _put(outs, key, column)
@@ -81,10 +79,7 @@ def prepare_many(rows: list[dict[str, Any]]) -> list[dict[str, Any] | model.Vali
     suspects: set[int] = set()
     for key, _, _ in model._TEXT_LIMITS:
         if key in columns:
-            try:
-                suspects |= flagged_values(key, columns[key])
-            except TypeError:  # not text: prepare says so
-                return [model.prepare_or_error(row) for row in rows]
+            suspects |= flagged_values(key, columns[key])
     types = columns.get("type")
     if types is not None and not set(types) <= set(model.CONTACT_TYPES):
         suspects.update(i for i, v in enumerate(types) if v not in model.CONTACT_TYPES)
