@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import os
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +134,14 @@ def default_profile_name() -> str:
 
 def write_private_file(path: Path, data: bytes) -> None:
     """Atomically replace ``path`` with ``data``: temp file (0600) + fsync + rename + fsync dir."""
+    write_private_stream(path, [data])
+
+
+def write_private_stream(path: Path, chunks: Iterable[bytes],
+                         patch: Callable[[int], tuple[int, bytes]] | None = None) -> None:
+    """``write_private_file`` of the concatenated ``chunks``, written as they come (never all in
+    memory). ``patch``, given the CRC-32 of everything written, names bytes to write at an offset
+    before the file is synced (a checksum field)."""
     ensure_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -140,10 +150,16 @@ def write_private_file(path: Path, data: bytes) -> None:
         raise file_problem(path, exc) from exc
     try:
         try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
+            crc = 0
+            for chunk in chunks:
+                crc = zlib.crc32(chunk, crc)
+                view = memoryview(chunk)
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+            if patch is not None:
+                offset, data = patch(crc)
+                os.pwrite(fd, data, offset)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -28,9 +28,9 @@ from typing import Any
 from tinydb.storages import Storage
 
 from .lock import FileLock
-from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_file
-from .store_format import (FORMAT, LEGACY_KEYS, ChecksumMismatch, decode_line, encode_line, has_checksum,
-                           parse_snapshot_lines, snapshot_bytes, verify_checksum)
+from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_file, write_private_stream
+from .store_format import (FORMAT, LEGACY_KEYS, ChecksumMismatch, crc_patch, decode_line, encode_line, has_checksum,
+                           parse_snapshot_lines, snapshot_chunks, verify_checksum)
 
 _DROP = object()
 _JOURNAL_TODO = ("It holds changes made since the last snapshot, so bcsync will not drop them: restore a backup "
@@ -481,4 +481,4 @@ class JournaledStorage(Storage):
 
     def write_snapshot(self, target: Path) -> None:
         assert self._data is not None
-        write_private_file(target, snapshot_bytes(self._seq, self._data))
+        write_private_stream(target, snapshot_chunks(self._seq, self._data), crc_patch)

@@ -384,7 +384,7 @@ def test_failed_compaction_does_not_fail_a_committed_transaction(store, path, mo
     def no_space(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(storage_mod, "write_private_file", no_space)
+    monkeypatch.setattr(storage_mod, "write_private_stream", no_space)
     c = store.add_contact(person(1))  # durable in the journal; the snapshot just stays old
     monkeypatch.undo()
     assert store.get_contact(c["uuid"]) == c
@@ -656,16 +656,16 @@ def test_crash_between_snapshot_rename_and_journal_truncation_replays_idempotent
     expected = mem_state(store)
 
     crash = tmp_path / "crash"
-    real = storage_mod.write_private_file
+    real = storage_mod.write_private_stream
 
-    def write_then_copy(target, data):
-        real(target, data)
+    def write_then_copy(target, chunks, patch=None):
+        real(target, chunks, patch)
         if Path(target) == path:  # renamed into place; the journal is not truncated yet
             crash.mkdir()
             shutil.copy2(path, crash / path.name)
             shutil.copy2(wal(path), crash / wal(path).name)
 
-    monkeypatch.setattr(storage_mod, "write_private_file", write_then_copy)
+    monkeypatch.setattr(storage_mod, "write_private_stream", write_then_copy)
     store.storage.compact()
     monkeypatch.undo()
 
