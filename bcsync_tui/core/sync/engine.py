@@ -20,7 +20,7 @@ from ..paths import FileProblem
 from ..profiles import Profile, load_profile, update_state
 from ..records import ItemNote, LinkRow, Orphan, OrphanKind, RunRecord, RunStatus, SyncState
 from ..run_log import record_run
-from ..store import NotFoundError, Store
+from ..store import LinkSummary, NotFoundError, Store
 from ..words import plural
 from . import events as ev
 from . import guards
@@ -61,7 +61,8 @@ class SyncRun:
         self.contact_filter = ContactFilter()
         self.state = SyncState()  # as the last run left it
         self.server_remember: object = None
-        self.links: list[LinkRow] = []  # the profile's links as this run found them
+        self.link_summary = LinkSummary(0, False, [])  # the profile's links as this run found them, in brief
+        self.links: list[LinkRow] = []  # and in full (read only once the run plans)
         self.folder = FolderInfo("", FoundBy.MISSING)
         self.changes = RemoteChanges([], [], "", True)
         self.snapshot: Snapshot = {}  # every master contact (tombstones too) when planning started
@@ -127,7 +128,7 @@ class SyncRun:
         self._read_outlook(t)
         if not self.force:
             guards.check_folder(self.profile.folder_name, self.state.folder_name, self.state.folder_id,
-                                self.folder, self.links)
+                                self.folder, self.link_summary.count)
         self._create_folder_if_missing(t)
         if self._nothing_to_do():
             self.run.counts.kept = self._kept_as_before()
@@ -159,7 +160,7 @@ class SyncRun:
         except FilterError as exc:
             raise ev.ConfigurationProblem(f"the profile's filter is invalid: {exc}. Fix it with `bcsync filter`") from exc
         self.state = SyncState.from_doc(self.profile.state)
-        self.links = list(self.store.links_of(self.name).values())
+        self.link_summary = self.store.link_summary(self.name)
 
     def _connect(self, t: Transport) -> None:
         self.report("connecting")
@@ -173,7 +174,7 @@ class SyncRun:
         known_id = state.folder_id if state.folder_name in (None, name) else None
         self.folder = t.ensure_folder(name, known_id or None, create=False)  # no write before the guards
         journal = self.store.journal_of(self.name)
-        links_lost = len(self.links) < state.linked_count
+        links_lost = self.link_summary.count < state.linked_count
         full = (self.mode == "full" or bool(journal) or links_lost or not state.sync_state
                 or self.folder.folder_id != state.folder_id)
         self.report("reading Outlook")
@@ -203,20 +204,21 @@ class SyncRun:
         c, state = self.changes, self.state
         if self.mode != "incremental" or self.dry_run or c.full or c.items or c.deleted_ids or c.state_reset:
             return False
-        if state.recheck_ids or state.contacts_revision is None or len(self.links) != state.linked_count:
+        if state.recheck_ids or state.contacts_revision is None or self.link_summary.count != state.linked_count:
             return False
         if (self.server_remember or state.server_version) != state.server_version:
             return False
         if state.contacts_revision != self.store.contacts_revision or state.plan_fingerprint != self._plan_fingerprint():
             return False
-        return not any(lk.error or lk.needs_stamp or lk.synced_revision is None for lk in self.links)
+        return not self.link_summary.unsettled
 
     def _kept_as_before(self) -> int:
         """A run that skips planning left the links as they were: its kept count, from the pinned ones."""
-        contacts = (self.store.get_contact(lk.contact_uuid) for lk in self.links if lk.pinned)
+        contacts = (self.store.get_contact(uuid) for uuid in self.link_summary.pinned_uuids)
         return sum(1 for c in contacts if c is not None and kept_outside_filter(c, self.contact_filter, True))
 
     def _read_master(self) -> None:
+        self.links = list(self.store.links_of(self.name).values())
         self.contacts_revision, self.own_writes = self.store.contacts_revision, self.store.contact_writes_here()
         self.snapshot = {c["uuid"]: dict(c) for c in self.store.contacts.raw().values()}
 

@@ -271,7 +271,8 @@ class Executor:
                 if link.contact_uuid == rc.uuid:
                     self._drop_link(link.item_id)
         revision = self.snapshot.get(rc.uuid, {}).get("revision")
-        state = LinkState(rc.uuid, res.item_id, res.change_key, dict(rc.fields), dict(rc.fields),
+        base = dict(rc.fields)  # both sides hold what was written: one dict (bases are never changed in place)
+        state = LinkState(rc.uuid, res.item_id, res.change_key, base, base,
                           self._revision_after(rc.uuid, revision), rc.pinned)
         self._save_link(state, change_key=res.change_key)
         if rc.recreate:

@@ -13,11 +13,11 @@ from .planner import Plan, UnlinkKind
 from .transport import FolderInfo, RemoteChanges
 
 
-def check_folder(name: str, old_name: str | None, old_id: str, folder: FolderInfo, links: list[LinkRow]) -> None:
-    """The folder-identity guard: the folder found is not the one the links point into."""
-    if not old_id or folder.folder_id == old_id or not links:
+def check_folder(name: str, old_name: str | None, old_id: str, folder: FolderInfo, linked: int) -> None:
+    """The folder-identity guard: the folder found is not the one the ``linked`` links point into."""
+    if not old_id or folder.folder_id == old_id or not linked:
         return
-    contacts = f"the {plural(len(links), 'contact')} synced before"
+    contacts = f"the {plural(linked, 'contact')} synced before"
     if not folder.folder_id:
         raise ev.GuardTripped(
             f"the Outlook folder '{name}' this profile syncs into is gone (deleted in Outlook?). Nothing was "
