@@ -82,7 +82,9 @@ def test_throttling_past_the_runs_cap_stops_at_a_safe_point_and_the_next_sync_fi
     check_all(world)
 
 
-def test_never_more_than_four_requests_in_flight(world):
+@pytest.mark.parametrize("in_flight", [8, 1])
+def test_never_more_than_four_requests_in_flight_nor_more_than_the_profile_asks(world, in_flight):
+    world.set(in_flight=in_flight)
     _people(world, 200)
     lock, active, most = threading.Lock(), [0], [0]
 
@@ -97,7 +99,7 @@ def test_never_more_than_four_requests_in_flight(world):
     world.backend.server.faults.before_executing(hold, count=None, operation="batch")
     run = world.sync()
     assert run.status.value == "ok" and run.counts.outlook_created == 200
-    assert 1 <= most[0] <= 4
+    assert 1 <= most[0] <= min(4, in_flight)
     check_all(world)
 
 

@@ -95,7 +95,9 @@ class GraphClient:
         self.timeout, self.max_retry_seconds = timeout, max_retry_seconds
         self.root = profile.graph_root
         self.on_throttle: Callable[[float], None] | None = None
-        self._slots = threading.BoundedSemaphore(IN_FLIGHT)
+        #: the profile's requests in flight, never above Outlook's limit per app and mailbox
+        self.in_flight = max(1, min(IN_FLIGHT, int(profile.in_flight or IN_FLIGHT)))
+        self._slots = threading.BoundedSemaphore(self.in_flight)
         self._stats_lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
@@ -280,7 +282,7 @@ class GraphClient:
         if len(chunks) <= 1:
             return self.batch(chunks[0]) if chunks else []
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="bcsync-graph")
+            self._pool = ThreadPoolExecutor(self.in_flight, thread_name_prefix="bcsync-graph")
         self.auth.token()  # once, before the threads need it
         results = list(self._pool.map(self.batch, chunks))
         return [a for chunk in results for a in chunk]
