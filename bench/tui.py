@@ -1,6 +1,8 @@
 """TUI figures (SPEC §6), measured on the real app driven headless by Textual's Pilot:
 
-- time to first screen with 50,000 contacts (app start until the list holds every contact);
+- time to first screen with 50,000 contacts (app start until the list holds every contact), and
+  how much of it is opening the store; the process's memory then (resident and peak: the home is
+  built in another process, so the figures are the TUI's own);
 - time for a search keystroke to update the list (median and max over a typed word);
 - the longest input pause during a full sync of 10,000 contacts against the loopback Exchange
   server in a separate process: how late a 10 ms timer on the UI's event loop fires, and how long
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,18 +26,20 @@ from pathlib import Path
 os.environ.setdefault("BCSYNC_NO_KEYRING", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sync import PASSWORD, USER, contacts, start_server  # noqa: E402
 from textual import events  # noqa: E402
 
 from bcsync_tui.core.paths import Paths  # noqa: E402
 from bcsync_tui.core.profiles import Profile, save_profile  # noqa: E402
 from bcsync_tui.core.secrets import SecretStore  # noqa: E402
 from bcsync_tui.core.store import Store  # noqa: E402
-from bcsync_tui.tui.app import BcsyncApp  # noqa: E402
+from bcsync_tui.tui.app import BcsyncApp, start_app  # noqa: E402
 from bcsync_tui.tui.widgets.contact_list import ContactList  # noqa: E402
 
 
 def make_home(home: str, n: int, url: str = "http://127.0.0.1:9/EWS/Exchange.asmx") -> Paths:
+    # bench/sync.py loads exchangelib (~35 MiB), which the TUI never does: not in the measuring process
+    from sync import PASSWORD, USER, contacts
+
     paths = Paths.resolve(home).ensure()
     store = Store.open(paths)
     save_profile(store, Profile(name="bench", email=USER, server_url=url, username=USER))
@@ -42,6 +47,19 @@ def make_home(home: str, n: int, url: str = "http://127.0.0.1:9/EWS/Exchange.asm
     store.close()
     SecretStore(paths.secrets_file).set("bench", PASSWORD)
     return paths
+
+
+def make_home_elsewhere(home: str, n: int, url: str = "http://127.0.0.1:9/EWS/Exchange.asmx") -> Paths:
+    """``make_home`` in another process: this one then holds only what the TUI holds."""
+    subprocess.run([sys.executable, __file__, "--make-home", home, str(n), url], check=True)
+    return Paths.resolve(home)
+
+
+def memory_mib() -> tuple[float, float]:
+    """(resident now, peak resident) of this process, in MiB."""
+    with open("/proc/self/status") as f:
+        status = dict(line.split(":", 1) for line in f)
+    return tuple(int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))  # type: ignore[return-value]
 
 
 async def wait_rows(app: BcsyncApp, pilot, condition) -> ContactList:
@@ -67,13 +85,15 @@ async def key(app: BcsyncApp, char: str, changed, limit: float = 5.0) -> float:
 
 async def list_figures(n: int) -> None:
     with tempfile.TemporaryDirectory() as home:
-        paths = make_home(home, n)
+        paths = make_home_elsewhere(home, n)
         t0 = time.perf_counter()
-        app = BcsyncApp(paths, "bench")
+        app = start_app(paths, "bench")  # opens the store, as `bcsync` does
+        opened = time.perf_counter() - t0
         async with app.run_test(size=(120, 40)) as pilot:
             lst = await wait_rows(app, pilot, lambda rows: rows == n)
             await pilot.pause()
             first = time.perf_counter() - t0
+            rss, peak = memory_mib()
             await pilot.press("slash")
             times = []
             for ch in "Surname4242":
@@ -81,18 +101,22 @@ async def list_figures(n: int) -> None:
                 times.append(await key(app, ch, lambda before=before: lst.rows is not before))
             print("per key ms:", [round(t * 1000, 1) for t in times])
             shown = len(lst.rows)
-            print(f"first screen with {n:,} contacts      {first * 1000:8.0f} ms   (target <= 1000 ms)")
+            print(f"first screen with {n:,} contacts      {first * 1000:8.0f} ms   (target <= 500 ms; opening the "
+                  f"store {opened * 1000:.0f} ms of it, the TUI {(first - opened) * 1000:.0f} ms)")
+            print(f"memory with {n:,} contacts            {rss:8.0f} MiB  resident, {peak:.0f} MiB peak (target <= 200 MiB)")
             print(f"search keystroke, list updated      {statistics.median(times) * 1000:8.1f} ms median, "
                   f"{max(times) * 1000:.1f} ms max over {len(times)} keys (target <= 50 ms); "
                   f"'Surname4242' leaves {shown} row(s)")
 
 
 async def sync_figures(n: int) -> None:
+    from sync import start_server
+
     proc, url = start_server()
     try:
         with tempfile.TemporaryDirectory() as home:
-            paths = make_home(home, n, url)
-            app = BcsyncApp(paths, "bench")
+            paths = make_home_elsewhere(home, n, url)
+            app = start_app(paths, "bench")
             async with app.run_test(size=(120, 40)) as pilot:
                 lst = await wait_rows(app, pilot, lambda rows: rows == n)
                 lst.focus()
@@ -120,13 +144,16 @@ async def sync_figures(n: int) -> None:
             print(f"longest event-loop delay during it  {max(late) * 1000:8.1f} ms   "
                   f"(median {statistics.median(late) * 1000:.1f} ms, {len(late)} samples)")
             print(f"longest key press handling          {max(keys) * 1000:8.1f} ms   "
-                  f"(median {statistics.median(keys) * 1000:.1f} ms, {len(keys)} presses of j); target <= 100 ms")
+                  f"(median {statistics.median(keys) * 1000:.1f} ms, {len(keys)} presses of j); target <= 50 ms")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--make-home"]:
+        make_home(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        return
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--contacts", type=int, default=50_000)
     ap.add_argument("--sync-contacts", type=int, default=10_000)

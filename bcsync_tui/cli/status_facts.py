@@ -32,7 +32,7 @@ def facts_of(store: Store) -> tuple[Signature, StoreFacts]:
             cf: ContactFilter | None = ContactFilter.from_dict(doc.get("filter") or {})
         except FilterError:
             cf = None
-        links = {lk.contact_uuid: lk for lk in store.links_of(name).values()}
+        links = store.links_by_contact(name)
         selected = None if cf is None else sum(1 for c in contacts if outbound_reason(c, cf) is None)
         profiles.append(ProfileFacts(
             doc={k: v for k, v in doc.items() if k != "state"}, last_run=runs[0] if runs else None,

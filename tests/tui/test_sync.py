@@ -8,7 +8,7 @@ import time
 from textual.widgets import DataTable, Label
 
 from bcsync_tui.core.history import list_conflicts, list_runs
-from bcsync_tui.core.profiles import load_profile
+from bcsync_tui.core.profiles import load_profile, save_profile
 from bcsync_tui.core.store import Store
 from bcsync_tui.tui.screens.contacts import ContactsScreen
 from bcsync_tui.tui.screens.dialogs import ErrorDialog
@@ -95,6 +95,9 @@ async def test_filter_edited_in_the_sync_dialog_applies(paths, synced_setup: Sto
 async def test_cancel_stops_the_sync_at_a_safe_point(paths, synced_setup: Store, exchange):
     synced_setup.add_contacts([person(f"CT1{i:05d}", "Test", f"Person {i}", f"p{i}@example.no",
                                       territory_code="NORDIC") for i in range(250)])
+    profile = load_profile(synced_setup, PROFILE)
+    profile.in_flight = 1  # one batch at a time: a safe point after each (4 in flight send all 255 at once)
+    save_profile(synced_setup, profile)
     exchange.faults.slow(1.0, count=None, operation="CreateItem")
     app = make_app(paths, synced_setup)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -9,13 +9,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Header, Input
 
 from ..badges import BadgeSource
 from ..commands import HELP, QUIT, Command, bindings
 from ..contact_view import SORT_KEYS, ContactView
 from ..threads import in_daemon_thread
 from ..widgets.contact_list import ContactList
+from ..widgets.footer import Footer
 from ..widgets.status_line import StatusLine
 from ..widgets.sync_panel import SyncPanel
 
@@ -83,14 +84,17 @@ class ContactsScreen(Screen[None]):
         if contacts.sort_key not in SORT_CAPTIONS:
             contacts.sort_key = "no"
         contacts.badge_of = lambda contact: self.badges.badge(contact)
-        self.reload()
         panel, status = self.query_one(SyncPanel), self.query_one(StatusLine)
+        status.profile = app.profile
+        self.reload()  # builds the badges of this profile
         self.watch(app, "generation", lambda: self.reload(), init=False)
-        self.watch(app, "profile", self._profile_changed)
+        # Not called at once: reload() above did their work (the badges, the bindings).
+        self.watch(app, "profile", self._profile_changed, init=False)
         self.watch(app, "last_run", lambda run: setattr(status, "last_run", run))
         self.watch(app, "next_auto_sync", lambda due: setattr(status, "next_auto_sync", due))
         self.watch(app, "sync_kind", lambda kind: setattr(panel, "kind", kind))
-        self.watch(app, "sync_running", self._sync_running_changed)
+        panel.running = app.sync_running
+        self.watch(app, "sync_running", self._sync_running_changed, init=False)
         self.watch(app, "sync_progress", lambda progress: setattr(panel, "progress", progress))
 
     # --- data -----------------------------------------------------------------------------------

@@ -185,8 +185,15 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
     def watch_cursor(self, old: int, new: int) -> None:
         if new < 0:
             return
+        top = self.scroll_offset.y
         self._scroll_to_cursor()
-        self.refresh()
+        if old >= 0 and self.scroll_offset.y == top:
+            # Only the two rows whose highlight changed are drawn again (row i is line i + 1, below
+            # the header), not the whole screenful: a key press stays cheap while a sync redraws.
+            self.refresh_line(old + 1)
+            self.refresh_line(new + 1)
+        else:
+            self.refresh()
         self.post_message(self.Highlighted(self.highlighted))
 
     def _scroll_to_cursor(self) -> None:

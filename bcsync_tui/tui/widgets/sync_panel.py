@@ -102,6 +102,7 @@ class SyncPanel(Vertical):
     def __init__(self, *children, **kwargs) -> None:
         super().__init__(*children, **kwargs)
         self.phases = PhaseProgress()
+        self._shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -119,8 +120,8 @@ class SyncPanel(Vertical):
         if running:
             self.phases = PhaseProgress()
             self.query_one("#sync-bar", ProgressBar).update(total=100, progress=0)
-            self.query_one("#sync-counts", Label).update("")
-            self.query_one("#sync-wait", Label).update("")
+            self._show("#sync-counts", "")
+            self._show("#sync-wait", "")
             self.query_one("#sync-phase", Label).update(f"{self.kind.capitalize()}: starting")
 
     def watch_kind(self, kind: str) -> None:
@@ -132,10 +133,19 @@ class SyncPanel(Vertical):
             return
         progress, _ = value
         self.phases.add(progress)
-        self.query_one("#sync-phase", Label).update(f"{self.kind.capitalize()}: {self.phases.line()}")
+        # Its size is its row's (height 1, width 1fr): no layout pass for a new text.
+        self.query_one("#sync-phase", Label).update(f"{self.kind.capitalize()}: {self.phases.line()}", layout=False)
         self.query_one("#sync-bar", ProgressBar).update(total=100, progress=round(100 * self.phases.fraction()))
-        self.query_one("#sync-counts", Label).update(counts_text(progress.counts))
+        self._show("#sync-counts", counts_text(progress.counts))
         self._tick_wait()
+
+    def _show(self, selector: str, text: str) -> None:
+        """Put ``text`` in a label unless it shows it already: every update lays the screen out
+        again, and the wait line is ticked twice a second."""
+        label = self.query_one(selector, Label)
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            label.update(Text(text))
 
     def _tick_wait(self) -> None:
         """Count a throttle wait down between reports."""
@@ -143,8 +153,7 @@ class SyncPanel(Vertical):
             return
         progress, since = self.progress
         left = progress.throttle_wait - (time.monotonic() - since)
-        label = self.query_one("#sync-wait", Label)
         if progress.throttle_wait and left > 0:
-            label.update(Text(f"Exchange is throttling us, resuming in {left:.0f} s"))
+            self._show("#sync-wait", f"Exchange is throttling us, resuming in {left:.0f} s")
         else:
-            label.update(Text(progress.message if not progress.throttle_wait else ""))
+            self._show("#sync-wait", progress.message if not progress.throttle_wait else "")
