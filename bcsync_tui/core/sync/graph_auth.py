@@ -53,8 +53,27 @@ class _GraphAdapter(DeadlineAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
+class _Session(requests.Session):
+    """A requests session that reads the environment's proxy and CA settings once per host and
+    run, not on every request (requests scans the whole environment each time: ~0.6 ms a request,
+    a tenth of a Graph first sync's CPU). Same settings, same precedence."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        parts = urlparse(url)
+        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert)
+        merged = self._environment.get(key)
+        if merged is None:
+            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = merged
+        return dict(merged)
+
+
 def http_session(profile: Profile, deadline: float = 60.0) -> requests.Session:
-    session = requests.Session()
+    session = _Session()
     try:
         adapter = _GraphAdapter(deadline, profile.ca_file)
     except (OSError, ssl.SSLError) as exc:
