@@ -1,5 +1,7 @@
 """A link's stored form is written field by field (asdict() cost a fifth of a first sync's CPU):
-it must stay exactly asdict()'s, every field included, and share nothing with the row."""
+it must stay exactly asdict()'s, every field included. The bases (flat str -> str projections) go in
+as they are: a base is replaced, never changed in place, so the row, the plan and the stored
+document share one dict (a first sync of 50,000 keeps 100,000 fewer dicts)."""
 
 from __future__ import annotations
 
@@ -17,11 +19,8 @@ ROWS = st.builds(LinkRow, profile=st.text(), contact_uuid=st.text(), item_id=st.
 
 
 @given(ROWS)
-def test_link_doc_is_asdicts_and_a_copy(row):
+def test_link_doc_is_asdicts_with_the_bases_shared(row):
     doc = row.to_doc()
     assert doc == asdict(row) and list(doc) == [f.name for f in fields(LinkRow)]
-    for key in ("base_master", "base_remote"):
-        if doc[key] is not None:
-            doc[key]["not-a-field-name"] = "x"
-            assert "not-a-field-name" not in (getattr(row, key) or {})
+    assert doc["base_master"] is row.base_master and doc["base_remote"] is row.base_remote
     assert LinkRow.from_doc(row.to_doc()) == row

@@ -271,8 +271,9 @@ class Executor:
                 if link.contact_uuid == rc.uuid:
                     self._drop_link(link.item_id)
         revision = self.snapshot.get(rc.uuid, {}).get("revision")
-        base = dict(rc.fields)  # both sides hold what was written: one dict (bases are never changed in place)
-        state = LinkState(rc.uuid, res.item_id, res.change_key, base, base,
+        # Both sides hold what was written: the plan's dict of it is both bases (bases, like the plan,
+        # are replaced, never changed in place; at 50,000 contacts, 100,000 dicts fewer).
+        state = LinkState(rc.uuid, res.item_id, res.change_key, rc.fields, rc.fields,
                           self._revision_after(rc.uuid, revision), rc.pinned)
         self._save_link(state, change_key=res.change_key)
         if rc.recreate:
