@@ -143,3 +143,22 @@ def test_a_snapshot_written_in_pieces_is_the_snapshot_byte_for_byte(tmp_path):
     assert raw == snapshot_bytes(s.storage._seq, s.storage.read())
     verify_checksum(raw)
     assert len(Store(tmp_path / "store.json").contacts_raw()) == 2 * CHUNK_RECORDS + 8
+
+
+def test_files_written_by_json_still_read(tmp_path):
+    """The store is written with orjson now. What json wrote before (what orjson would refuse, like
+    a lone surrogate escape, or spells differently, like 1e-07) still loads, value for value."""
+    path = tmp_path / "store.json"
+    s = Store(path)
+    s.add_contact({"first_name": "Ann", "surname": "Lee", "email": "ann@example.com"})
+    s.close()
+    payload = {"seq": 99, "ops": [["meta", "77", {"key": "old", "note": "\ud800x", "tiny": 1e-07, "big": 1e16}]]}
+    body = json.dumps(payload, separators=(",", ":")).encode()  # as json wrote it (ensure_ascii)
+    assert b"\\ud800" in body and b"1e-07" in body
+    wal = path.with_name(path.name + ".wal")
+    with open(wal, "ab") as f:
+        f.write(body + b" %08x\n" % store_format.zlib.crc32(body))
+    again = Store(path)
+    doc = again.meta.raw()["77"]
+    assert doc == {"key": "old", "note": "\ud800x", "tiny": 1e-07, "big": 1e16}
+    assert again.find_contact("CT000001")["surname"] == "Lee"
