@@ -238,15 +238,18 @@ def cmd_setup(ctx: Context) -> int:
             profile.forget_server_state()
         if needs_sign_in(profile, before if exists else None, secrets, force=args.sign_in):
             sign_in(ctx, profile, secrets)
-        if args.validate and secret is not None:
-            # Check the new secret before it replaces the one that may still work (issue 15).
-            ok, message = _validate(ctx, profile, secret)
+        if args.validate and (secret is not None or args.certificate):
+            # Check a new secret (or certificate) before it replaces one that may still work (issue 15).
+            ok, message = _validate(ctx, profile, secret if secret is not None else secrets.get(profile.name))
             validation = {"ok": ok, "message": message}
             if not ok:
-                kept = "the old one is kept" if secrets.get(profile.name) is not None else "none is stored"
-                what = "client secret" if args.client_secret_stdin else "password"
-                raise CliError(message, details=[f"The new {what} did not work and was not saved ({kept}); "
-                                                 "the profile's settings were not changed either."])
+                if secret is None:
+                    what = "The certificate did not work; nothing was saved"
+                else:
+                    kept = "the old one is kept" if secrets.get(profile.name) is not None else "none is stored"
+                    what = (f"The new {'client secret' if args.client_secret_stdin else 'password'} did not work "
+                            f"and was not saved ({kept})")
+                raise CliError(message, details=[f"{what}; the profile's settings were not changed either."])
         save_profile(store, profile)
         if secret is not None:
             secrets.set(profile.name, secret)

@@ -63,6 +63,8 @@ def test_a_certificate_the_app_does_not_have_is_named(cli, g, certificate, tmp_p
     assert r.code == 3, r.err
     assert "certificate" in r.err and "not one registered" in r.err and "Traceback" not in r.both
     assert "AADSTS700027" not in r.err
+    assert "nothing was saved" in r.err
+    assert json.loads(cli("profiles", "--json").out)["profiles"] == []  # the new profile was not saved
 
 
 def test_an_unreadable_certificate_file_is_named(cli, g, tmp_path):
