@@ -21,3 +21,12 @@ def world(request, tmp_path):
     yield w
     backend.close()
     w.store.close()
+
+
+@pytest.fixture
+def ews(tmp_path):
+    """A world on the loopback EWS server only (tests of what only the server can do)."""
+    w = World(tmp_path, EwsBackend(tmp_path))
+    yield w
+    w.backend.close()
+    w.store.close()

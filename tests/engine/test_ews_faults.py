@@ -14,16 +14,8 @@ from bcsync_tui.core.sync import events as ev
 from bcsync_tui.core.sync.ews import EwsTransport
 from bcsync_tui.core.sync.transport import FoundBy
 
-from .backends import EwsBackend, World
+from .backends import EwsBackend
 from .invariants import check_all
-
-
-@pytest.fixture
-def ews(tmp_path):
-    w = World(tmp_path, EwsBackend(tmp_path))
-    yield w
-    w.backend.close()
-    w.store.close()
 
 
 def factory_with(world, **options):

@@ -10,16 +10,8 @@ import pytest
 from bcsync_tui.core.sync.ews import EwsTransport
 from bcsync_tui.core.sync.runner import sync_blocking
 
-from .backends import EwsBackend, World
+from .backends import EwsBackend
 from .invariants import check_all
-
-
-@pytest.fixture
-def ews(tmp_path):
-    w = World(tmp_path, EwsBackend(tmp_path))
-    yield w
-    w.backend.close()
-    w.store.close()
 
 
 def chunked(world, chunk: int):
