@@ -63,10 +63,12 @@ def _encode(value: Any) -> bytes:
 
 
 def _decode(text: str | bytes) -> Any:
-    """JSON from the store's files, by json: orjson decodes twice as fast but keeps ~60% more
-    memory per contact (json shares the records' keys) and refuses what older versions may have
-    written (a lone surrogate escape)."""
-    return json.loads(text)
+    """JSON from the store's files: orjson (~3x json's speed on its own); what it refuses (a lone surrogate
+    escape an older version may have written) is read by json, which then decides."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def encode_line(payload: dict[str, Any]) -> bytes:
@@ -159,36 +161,40 @@ def crc_patch(crc: int) -> tuple[int, bytes]:
     return _CRC_AT, b"%08x" % crc
 
 
-#: records parsed per json.loads call when reading a snapshot (~0.3 MB, a few ms)
+#: records parsed per call when reading a snapshot (~0.3 MB, a few ms)
 _PARSE_CHUNK = 1000
 
 
 def parse_snapshot_lines(raw: bytes) -> dict[str, Any] | None:
-    """Read the layout ``snapshot_bytes`` writes, a chunk of records at a time; None if the file
-    is not in that layout (the caller then parses it in one piece, which names any damage)."""
-    lines = raw.decode().split("\n")
-    head = json.loads(lines[0] + "}}") if lines[0].endswith('"tables":{') else None
-    if not isinstance(head, dict) or lines[-1] != "" or lines[-2] != "}}":
+    """Read the layout ``snapshot_bytes`` writes, a chunk of records at a time (the bytes as they
+    are: no whole-file decode); None if the file is not in that layout (the caller then parses it in
+    one piece, which names any damage). Each record is rebuilt into a dict of json's size: orjson
+    makes its dicts roomier (a fifth more memory for a store held in memory); with that, reading a
+    50,000-contact store takes about a third less CPU than json alone, in the same memory."""
+    lines = raw.split(b"\n")
+    head = _decode(lines[0] + b"}}") if lines[0].endswith(b'"tables":{') else None
+    if not isinstance(head, dict) or lines[-1] != b"" or lines[-2] != b"}}":
         return None
     tables: dict[str, dict[str, Any]] = head["tables"]
     body = lines[1:-2]
     i = 0
     while i < len(body):
         name_line = body[i]
-        if not name_line.endswith(":{"):
+        if not name_line.endswith(b":{"):
             return None
-        docs: dict[str, Any] = tables.setdefault(json.loads(name_line[:-2]), {})
+        docs: dict[str, Any] = tables.setdefault(_decode(name_line[:-2]), {})
         i += 1
         start = i
-        while i < len(body) and not body[i].startswith("}"):
+        while i < len(body) and not body[i].startswith(b"}"):
             i += 1
-        if i == len(body) or body[i] not in ("}", "},") or (body[i] == "}") != (i == len(body) - 1):
+        if i == len(body) or body[i] not in (b"}", b"},") or (body[i] == b"}") != (i == len(body) - 1):
             return None
         for at in range(start, i, _PARSE_CHUNK):
             last = min(at + _PARSE_CHUNK, i)
-            if body[last - 1].endswith(",") != (last < i):
+            if body[last - 1].endswith(b",") != (last < i):
                 return None  # a separator missing or too many: damaged
-            joined = "\n".join(body[at:last])  # the newlines, so one inside a string stays an error
-            docs.update(_decode("{" + (joined[:-1] if last < i else joined) + "}"))
+            joined = b"\n".join(body[at:last])  # the newlines, so one inside a string stays an error
+            chunk = _decode(b"{" + (joined[:-1] if last < i else joined) + b"}")
+            docs.update({k: dict(v.items()) if type(v) is dict else v for k, v in chunk.items()})
         i += 1
     return head

@@ -146,8 +146,8 @@ def test_a_snapshot_written_in_pieces_is_the_snapshot_byte_for_byte(tmp_path):
 
 
 def test_files_written_by_json_still_read(tmp_path):
-    """The store is written with orjson now. What json wrote before (what orjson would refuse, like
-    a lone surrogate escape, or spells differently, like 1e-07) still loads, value for value."""
+    """The store is read and written with orjson now. What json wrote before (what orjson refuses,
+    like a lone surrogate escape, or spells differently, like 1e-07) still loads, value for value."""
     path = tmp_path / "store.json"
     s = Store(path)
     s.add_contact({"first_name": "Ann", "surname": "Lee", "email": "ann@example.com"})
