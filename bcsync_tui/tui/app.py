@@ -327,11 +327,22 @@ def start_app(paths: Paths, profile: str) -> BcsyncApp:
     return app
 
 
+def close_app(app: BcsyncApp) -> None:
+    """After the TUI: ``status.json`` brought up to date (edits and syncs made here: the next
+    ``bcsync status`` over SSH need not load the store), then the store closed."""
+    from ..cli.status_facts import refresh_facts
+
+    try:
+        refresh_facts(app.store)
+    finally:
+        app.store.close()
+
+
 def run_tui(paths: Paths, profile: str) -> int:
     """Open the TUI on the store under ``paths`` for ``profile``; returns the process exit code."""
     app = start_app(paths, profile)
     try:
         result = app.run()
     finally:
-        app.store.close()
+        close_app(app)
     return result if isinstance(result, int) else app.return_code or 0

@@ -210,7 +210,8 @@ async def test_contacts_kept_outside_the_filter_are_shown_as_such(paths, synced_
     app = make_app(paths, synced_setup)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("r", "ctrl+s")
-        await summary_text(pilot)
+        summary = await summary_text(pilot)
+        assert "kept: 1 in your Outlook folder, outside the filter" in summary  # the end-of-sync summary says so
         await pilot.press("escape")
         matteo = synced_setup.find_contact("CT000008")
         assert app.screen.badges.badge(matteo) == KEPT
@@ -244,3 +245,19 @@ def test_the_plan_summary_counts_conflicts_as_a_noun():
             PlanRow("create", "outlook", "CT2", "C"), PlanRow("create", "outlook", "CT3", "D")]
     assert plan_summary(plan) == "to Outlook: 2 create · to master: 1 conflict, 1 create"
     assert "2 conflicts" in plan_summary(plan + [PlanRow("conflict", "master", "CT4", "E")])
+
+
+async def test_after_the_tui_a_status_needs_no_store_load(paths, sample_store: Store):
+    """A contact edited in the TUI: when the TUI ends, status.json is brought up to date, so the
+    next `bcsync status` (over SSH, say) reads it instead of loading the whole store."""
+    from bcsync_tui.core.status_file import read_facts
+    from bcsync_tui.tui.app import close_app
+
+    app = make_app(paths, sample_store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        sample_store.add_contact({"first_name": "Nina", "surname": "Berg", "email": "nina@example.com"})
+        assert read_facts(sample_store.path) is None  # stale now: the store changed
+    close_app(app)
+    facts = read_facts(sample_store.path)
+    assert facts is not None and facts.master == len(Store(sample_store.path).contacts_raw())

@@ -18,6 +18,7 @@ from textual.worker import WorkerFailed
 from ...cli.common import plural
 from ...core.filters import ContactFilter
 from ...core.records import PlanRow, RunRecord, RunStatus
+from ..badges import kept_count_text
 from ..widgets.tickbox import TickBox
 from ..widgets.filter_form import FilterForm, filter_error_message
 from ..widgets.status_line import contact_number, local_time, who
@@ -203,6 +204,9 @@ class SyncSummaryScreen(ModalScreen[None]):
         counts = r.counts.to_doc()
         for key, label in COUNT_LABELS:
             text.append(f"{label:>15}  {counts.get(key, 0):,}\n")
+        if r.counts.kept:
+            text.append(f"\n{kept_count_text(r.counts.kept)} (they came from that folder, so the sync keeps them "
+                        "there)\n")
         if r.throttle_waits:
             text.append(f"\nExchange throttled the sync {plural(r.throttle_waits, 'time')}, "
                         f"{r.throttle_seconds:.0f} s in all.\n")
