@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 import time
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -57,12 +58,29 @@ def one_line(value: Any) -> str:
     return printable(" / ".join(part for part in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")))
 
 
+def cells_width(text: str) -> int:
+    """How many terminal cells ``text`` takes: wide (CJK) characters take two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells (cut with …), padded to ``width`` cells."""
+    if cells_width(text) > width:
+        while text and cells_width(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return text + " " * (width - cells_width(text))
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: IO[str] | None = None) -> None:
-    """Left-aligned columns. On a terminal, the widest columns are cut (with …) to fit its width;
-    piped output is never cut, so scripts see whole values."""
+    """Left-aligned columns, in terminal cells (张伟 takes four). On a terminal, the widest columns are
+    cut (with …) to fit its width; piped output is never cut, so scripts see whole values."""
     out = out or sys.stdout
     cells = [[one_line(c) for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    widths = [max([cells_width(h)] + [cells_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
     if out.isatty():
         room = shutil.get_terminal_size((120, 24)).columns - 2 * (len(headers) - 1)
         while sum(widths) > room and max(widths) > 8:
@@ -70,7 +88,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], out: IO[str] | 
             widths[widest] -= 1
 
     def fmt(row: Sequence[str]) -> str:
-        parts = [(c if len(c) <= w else c[: max(w - 1, 0)] + "…").ljust(w) for c, w in zip(row, widths, strict=True)]
+        parts = [_cut(c, w) for c, w in zip(row, widths, strict=True)]
         return "  ".join(parts).rstrip()
 
     out.write(fmt(list(headers)) + "\n")
