@@ -29,7 +29,7 @@ from typing import Any
 from tinydb.storages import Storage
 
 from .lock import FileLock
-from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_file, write_private_stream
+from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_stream
 from .store_format import (FORMAT, LEGACY_KEYS, ChecksumMismatch, crc_patch, decode_line, encode_line, has_checksum,
                            parse_snapshot_lines, snapshot_chunks, verify_checksum)
 
@@ -69,6 +69,22 @@ def _check_tables(path: Path, tables: Any) -> None:
             raise StoreCorruptError(path, "a table holds something that is not a record")
         if not all(map(str.isdigit, table)):  # JSON's keys are strings
             raise StoreCorruptError(path, "a record key is not a number")
+
+
+class _Unreadable(Exception):
+    """Reading a file back failed (not an OSError: the writer would take it for its own)."""
+
+
+def _blocks(f: Any) -> Iterator[bytes]:
+    """A file's bytes a megabyte at a time."""
+    while True:
+        try:
+            block: bytes = f.read(1 << 20)
+        except OSError as exc:
+            raise _Unreadable(str(exc)) from exc
+        if not block:
+            return
+        yield block
 
 
 def _sig(path: Path) -> tuple[int, int, int] | None:
@@ -470,15 +486,24 @@ class JournaledStorage(Storage):
 
     def write_backup(self, target: Path) -> None:
         """A consolidated copy of the store at ``target`` (under the lock, after ``refresh``). With an
-        empty journal the snapshot file already is that copy: its bytes are copied, not re-encoded."""
-        if self._wal_offset == 0 and self._snap_sig is not None and _sig(self.path) == self._snap_sig:
+        empty journal the snapshot file already is that copy: its bytes are copied a megabyte at a
+        time, not re-encoded nor held whole in memory. (The file open is the snapshot loaded: a new
+        snapshot replaces the path by rename, never the open file's bytes.)"""
+        snapshot = None
+        if self._wal_offset == 0 and self._snap_sig is not None:
             try:
-                data = self.path.read_bytes()
+                snapshot = open(self.path, "rb")
             except OSError:
-                data = b""
-            if data and _sig(self.path) == self._snap_sig:
-                write_private_file(target, data)
-                return
+                pass  # cannot be read back: the copy is encoded instead
+        if snapshot is not None:
+            with snapshot:
+                st = os.fstat(snapshot.fileno())
+                if (st.st_ino, st.st_size, st.st_mtime_ns) == self._snap_sig:
+                    try:
+                        write_private_stream(target, _blocks(snapshot))
+                        return
+                    except _Unreadable:
+                        pass  # a read failed half way: the copy is encoded instead
         self.write_snapshot(target)
 
     def write_snapshot(self, target: Path) -> None:

@@ -87,3 +87,19 @@ def test_compaction_deferred_folds_the_journal_once_at_the_end_and_loses_nothing
     assert sorted(c["email"] for c in again.contacts_raw()) == sorted(c["email"] for c in s.contacts_raw())
     again.close()
     s.close()
+
+
+def test_a_backup_of_a_store_with_an_empty_journal_is_its_snapshot_copied(tmp_path):
+    """With nothing in the journal the snapshot file already is the consolidated copy: the backup is
+    its bytes (copied in pieces), and it loads as the store; with a journal it is encoded afresh."""
+    s = Store(tmp_path / "store.json", backup_dir=tmp_path / "backups")
+    s.add_contacts([{"first_name": f"P{i}", "surname": "X", "email": f"p{i}@x.example"} for i in range(BULK_OPS + 1)])
+    assert s.storage.wal_path.stat().st_size == 0
+    copied = s.backup("test")
+    assert copied.read_bytes() == (tmp_path / "store.json").read_bytes()
+    s.add_contact({"first_name": "Late", "surname": "Y", "email": "late@y.example"})  # now a journal line
+    encoded = s.backup("test2")
+    assert encoded.read_bytes() != (tmp_path / "store.json").read_bytes()
+    for path, n in ((copied, BULK_OPS + 1), (encoded, BULK_OPS + 2)):
+        assert len(Store(path).contacts_raw()) == n
+    s.close()
