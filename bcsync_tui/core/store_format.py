@@ -102,10 +102,6 @@ def _is_record(record: Any) -> bool:
     return True
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def _record(doc_id: str, doc: Any) -> bytes:
     """``"id":{...}``, compact UTF-8 JSON."""
     key = b'"' + doc_id.encode() + b'":' if type(doc_id) is str and doc_id.isdigit() else _encode(doc_id) + b":"
@@ -142,7 +138,7 @@ def snapshot_chunks(seq: int, tables: dict[str, dict[str, Any]]) -> Iterator[byt
     all the pieces is the file's checksum (the field is zeroed in it); ``crc_patch`` puts it in."""
     yield (CHECKSUM_HEAD.decode() + f'{_ZERO_CRC.decode()}","seq":{seq},"tables":{{\n').encode()
     for n, (name, docs) in enumerate(tables.items()):
-        yield (_dumps(name) + ":{\n").encode()
+        yield _encode(name) + b":{\n"
         if docs:
             batch: list[bytes] = []
             lead = b""
