@@ -289,7 +289,7 @@ class CreateContacts(CreateItem):
         found = elem.find(_ITEM_ID)
         if found is None:
             return None, None  # what exchangelib's BulkCreateResult holds then
-        return found.get("Id"), found.get("ChangeKey")
+        return ItemRef.of(found)
 
 
 def create_contacts(account: Any, folder: Any, contacts: list[Any], model: type[Contact] | None = None) -> list[Any]:
