@@ -200,6 +200,14 @@ def new_store(home: str, url: str, n: int) -> tuple[Store, SecretStore, list[dic
     return store, secrets, store.add_contacts(contacts(n))
 
 
+def filled_elsewhere(home: str, url: str, n: int) -> tuple[Store, SecretStore]:
+    """The store of ``new_store``, filled by another process and opened here: the sync then starts
+    as `bcsync sync` does, in a process that opens the store from disk (filling it here would leave
+    the filling's memory behind)."""
+    subprocess.run([sys.executable, __file__, "--fill", home, url, str(n)], check=True)
+    return Store(Path(home) / "store.json"), SecretStore(Path(home) / "secrets.json")
+
+
 def speed_one(latency_ms: float, n: int, plain_n: int) -> dict:
     """bcsync, bulk_create and a save() loop on one server with the given latency: per-contact figures."""
     proc, url = start_server(latency_ms)
@@ -229,10 +237,7 @@ def size_one(n: int) -> dict:
     try:
         with tempfile.TemporaryDirectory() as home:
             t0 = time.perf_counter()
-            # Filled by another process: the sync then starts as `bcsync sync` does, in a process that
-            # opens the store from disk (filling it here would leave the filling's memory behind).
-            subprocess.run([sys.executable, __file__, "--fill", home, url, str(n)], check=True)
-            store, secrets = Store(Path(home) / "store.json"), SecretStore(Path(home) / "secrets.json")
+            store, secrets = filled_elsewhere(home, url, n)
             edited = [d["uuid"] for d in list(store.contacts.raw().values())[:5]]  # (no copies of every contact)
             print(f"server {url}; store filled with {n} contacts in {time.perf_counter() - t0:.2f} s")
             full = measure(f"full first sync ({n})", store, secrets)
@@ -255,8 +260,7 @@ def wall_one(n: int, latency_ms: float) -> dict:
     proc, url = start_server(latency_ms)
     try:
         with tempfile.TemporaryDirectory() as home:
-            subprocess.run([sys.executable, __file__, "--fill", home, url, str(n)], check=True)
-            store, secrets = Store(Path(home) / "store.json"), SecretStore(Path(home) / "secrets.json")
+            store, secrets = filled_elsewhere(home, url, n)
             t0, c0 = time.perf_counter(), time.process_time()
             run = sync_blocking(store, "bench", secrets=secrets)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
