@@ -9,6 +9,7 @@ live (``SecretStore``: the OS keyring, else a 0600 file), never in the store or 
 
 from __future__ import annotations
 
+import os
 import ssl
 import threading
 import time
@@ -20,6 +21,7 @@ from urllib.parse import urlparse
 
 import msal
 import requests
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from ..net import DeadlineAdapter
 from ..profiles import Profile
@@ -36,21 +38,76 @@ class Secrets(Protocol):
 
 
 class _GraphAdapter(DeadlineAdapter):
-    """Every request under a whole-request deadline (core.net); with ``ca_file``, trust the system's
-    CAs and one more (a test server's, a company's TLS-inspecting proxy)."""
+    """Every request under a whole-request deadline (core.net). TLS: the CAs requests trusts (its
+    bundle, or the REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE the environment names) and, with ``ca_file``,
+    the system's CAs and one more (a test server's, a company's TLS-inspecting proxy), loaded once
+    into one SSL context per bundle that every connection shares. (Left to itself urllib3 loads the
+    bundle again into each connection it opens: ~50 ms of CPU apiece.)"""
 
     def __init__(self, deadline: float, ca_file: str = ""):
-        self._context: ssl.SSLContext | None = None
-        if ca_file:
-            self._context = ssl.create_default_context()
-            self._context.load_verify_locations(ca_file)
+        self._ca_file = ca_file
+        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._contexts_lock = threading.Lock()
+        if ca_file:  # one that cannot be read fails here, at once
+            ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(ca_file)
         super().__init__()
         self.deadline = deadline
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        if self._context is not None:
-            kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
+    def _context_for(self, bundle: str) -> ssl.SSLContext:
+        with self._contexts_lock:
+            context = self._contexts.get(bundle)
+            if context is None:
+                try:
+                    context = (ssl.create_default_context(capath=bundle) if os.path.isdir(bundle)
+                               else ssl.create_default_context(cafile=bundle))
+                    if self._ca_file:
+                        context.load_default_certs()
+                        context.load_verify_locations(self._ca_file)
+                except (OSError, ssl.SSLError) as exc:
+                    raise ev.ConfigurationProblem(
+                        f"cannot read the CA certificates {bundle} ({exc}). If REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE "
+                        "names it, fix or unset that variable; for the profile's own CA use `bcsync setup "
+                        "--ca-file FILE`.") from exc
+                self._contexts[bundle] = context
+            return context
+
+    @staticmethod
+    def _bundle(url: str, verify: Any) -> str | None:
+        """The CA bundle a verified https request trusts (None: not verified, or not https)."""
+        if not url.lower().startswith("https:"):
+            return None
+        if verify is True:
+            return DEFAULT_CA_BUNDLE_PATH
+        return verify if isinstance(verify, str) and verify else None
+
+    def build_connection_pool_key_attributes(self, request: requests.PreparedRequest, verify: Any,
+                                             cert: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        # requests' documented way to use a custom SSL context: set it and drop the CA keys
+        host, pool = super().build_connection_pool_key_attributes(request, verify, cert)
+        bundle = self._bundle(request.url or "", verify)
+        if bundle is not None:
+            pool.pop("ca_certs", None)
+            pool.pop("ca_cert_dir", None)
+            pool["ssl_context"] = self._context_for(bundle)
+        return host, pool
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        if self._bundle(url, verify) is None or cert:
+            super().cert_verify(conn, url, verify, cert)
+        if self._bundle(url, verify) is not None:
+            # the CAs are in the pool's SSL context (read when it was made): not loaded again
+            conn.cert_reqs = "CERT_REQUIRED"
+            conn.ca_certs = conn.ca_cert_dir = None
+
+
+class _NoSessionAuth(requests.auth.AuthBase):
+    """The session's auth, which adds nothing: each Graph request carries its own Bearer token and
+    MSAL sends its own credentials. Without one, requests looks the host up in ~/.netrc (or $NETRC)
+    at every request and, on a match, replaces our Authorization header with the file's Basic
+    credentials (the sign-in service and Graph then refuse the sign-in)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
 
 
 class _Session(requests.Session):
@@ -82,6 +139,7 @@ def http_session(profile: Profile, deadline: float = 60.0) -> requests.Session:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = "bcsync-tui"
+    session.auth = _NoSessionAuth()
     return session
 
 
@@ -257,31 +315,48 @@ class GraphAuth:
                                        f"not use ({exc}).") from exc
 
     def token(self, force_refresh: bool = False) -> str:
-        """A valid access token: from memory, the cache (refreshed silently), or client credentials."""
+        """A valid access token: from memory (until a minute before it expires), the cache (refreshed
+        silently), or client credentials."""
         with self._lock:
-            now = time.monotonic()
-            if self._token and not force_refresh and self._token[1] > now + 60:
-                return self._token[0]
-            app = self.app
-            scopes = graph_scopes(self.profile)
-            if self.profile.graph_auth == "client_credentials":
-                result = self._call(lambda: app.acquire_token_for_client(scopes))
-            else:
-                accounts = app.get_accounts(username=self.profile.email) or app.get_accounts()
-                if not accounts:
-                    raise ev.ConnectionProblem(f"Not signed in to Microsoft 365 as {self.who}. "
-                                               + SIGN_IN_AGAIN.format(email=self.profile.email))
-                result = self._call(lambda: app.acquire_token_silent_with_error(
-                    scopes, account=accounts[0], force_refresh=force_refresh))
-                if result is None:
-                    raise ev.ConnectionProblem(f"The sign-in for {self.who} has expired. "
-                                               + SIGN_IN_AGAIN.format(email=self.profile.email))
-            if "access_token" not in (result or {}):
-                raise _explain(result or {}, self.profile, self.who)
-            self._save_cache()
-            assert result is not None
-            self._token = (result["access_token"], now + float(result.get("expires_in", 300)))
+            return self._acquire(force_refresh)
+
+    def renew(self, refused: str) -> str:
+        """A new token after the server refused ``refused`` (401): one refresh, however many requests
+        in flight were refused it; a thread that comes later gets the token already renewed."""
+        with self._lock:
+            if self._token is not None and self._token[0] != refused:
+                return self._acquire(False)
+            return self._acquire(True)
+
+    def _acquire(self, force_refresh: bool) -> str:
+        """Under the lock: the token in memory unless ``force_refresh``, else a new one."""
+        now = time.monotonic()
+        if self._token and not force_refresh and self._token[1] > now + 60:
             return self._token[0]
+        app = self.app
+        scopes = graph_scopes(self.profile)
+        if self.profile.graph_auth == "client_credentials":
+            if force_refresh:  # MSAL would hand out the refused token again from its cache
+                for entry in list(self.cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN,
+                                                    query={"client_id": self.profile.graph_client_id})):
+                    self.cache.remove_at(entry)
+            result = self._call(lambda: app.acquire_token_for_client(scopes))
+        else:
+            accounts = app.get_accounts(username=self.profile.email) or app.get_accounts()
+            if not accounts:
+                raise ev.ConnectionProblem(f"Not signed in to Microsoft 365 as {self.who}. "
+                                           + SIGN_IN_AGAIN.format(email=self.profile.email))
+            result = self._call(lambda: app.acquire_token_silent_with_error(
+                scopes, account=accounts[0], force_refresh=force_refresh))
+            if result is None:
+                raise ev.ConnectionProblem(f"The sign-in for {self.who} has expired. "
+                                           + SIGN_IN_AGAIN.format(email=self.profile.email))
+        if "access_token" not in (result or {}):
+            raise _explain(result or {}, self.profile, self.who)
+        self._save_cache()
+        assert result is not None
+        self._token = (result["access_token"], now + float(result.get("expires_in", 300)))
+        return self._token[0]
 
     def forget_token(self) -> None:
         with self._lock:

@@ -43,6 +43,8 @@ class Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    #: the access token the request carried (a 401 renews that one token, once)
+    token: str = field(default="", repr=False, compare=False)
 
     @property
     def error_code(self) -> str:
@@ -80,7 +82,7 @@ class Sub:
     write: bool = False
 
 
-def _answer(response: requests.Response) -> Answer:
+def _answer(response: requests.Response, token: str) -> Answer:
     """The answer's status, JSON body (orjson: a $batch answer holds 20 whole contacts; what it
     cannot read, requests' decoder tries with the charset the server named) and headers."""
     body: Any = {}
@@ -92,7 +94,7 @@ def _answer(response: requests.Response) -> Answer:
                 body = response.json()
             except (ValueError, RecursionError):
                 body = {}
-    return Answer(response.status_code, body if isinstance(body, dict) else {}, dict(response.headers))
+    return Answer(response.status_code, body if isinstance(body, dict) else {}, dict(response.headers), token)
 
 
 class GraphClient:
@@ -173,7 +175,8 @@ class GraphClient:
     # --- one request ---------------------------------------------------------------------------
 
     def _once(self, op: str, method: str, url: str, body: Any, prefer: str) -> Answer:
-        headers = {"Authorization": f"Bearer {self.auth.token()}", "Prefer": prefer, "Accept": "application/json"}
+        token = self.auth.token()
+        headers = {"Authorization": f"Bearer {token}", "Prefer": prefer, "Accept": "application/json"}
         data = None
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -183,7 +186,7 @@ class GraphClient:
             try:
                 # The session's adapter (core.net) holds the request as a whole to its deadline.
                 return _answer(self.session.request(method, url, data=data, headers=headers,
-                                                    timeout=(self.timeout, self.timeout)))
+                                                    timeout=(self.timeout, self.timeout)), token)
             except requests.exceptions.SSLError as exc:
                 raise self._unreachable(exc) from exc
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
@@ -213,7 +216,7 @@ class GraphClient:
                 continue
             if answer.status == 401 and not refreshed:
                 refreshed = True  # the access token expired mid-run: refresh it silently, once
-                self.auth.token(force_refresh=True)
+                self.auth.renew(answer.token)
                 continue
             if answer.status == 429 or (answer.status == 503 and not write):
                 self.wait(answer.retry_after() or min(BACKOFF_CAP, 2.0 ** attempt), deadline)
@@ -245,7 +248,8 @@ class GraphClient:
                 for n in pending:
                     out[n] = answer
                 break
-            waits, again, unauthorized = [], [], False
+            waits, again = [], []
+            unauthorized: str | None = None  # the token the server refused for a sub-request
             for resp in answer.body.get("responses") or []:
                 try:
                     n = int(resp.get("id"))
@@ -259,7 +263,7 @@ class GraphClient:
                     waits.append(sub_answer.retry_after() or 1.0)
                     again.append(n)
                 elif sub_answer.status == 401 and not refreshed:
-                    unauthorized = True
+                    unauthorized = answer.token
                     again.append(n)
                 else:
                     out[n] = sub_answer
@@ -267,9 +271,9 @@ class GraphClient:
             for n in missing:  # the server did not answer for it: a write may or may not have happened
                 out[n] = None if subs[n].write else Answer(0, {"error": {"code": "NoAnswer"}})
             pending = again
-            if unauthorized:
+            if unauthorized is not None:
                 refreshed = True
-                self.auth.token(force_refresh=True)
+                self.auth.renew(unauthorized)
             if waits:
                 self.wait(max(waits), deadline)
         return [out[n] for n in range(len(subs))]
