@@ -309,7 +309,7 @@ class Store:
             if diff:
                 diff["revision"] = int(current.get("revision", 0)) + 1
                 diff["modified_at"] = model.utc_now()
-                self.contacts.update(diff, doc_ids=[int(doc_id)])
+                self._replace_contact(doc_id, diff)
                 self._bump_contacts_revision()
             return dict(self.contacts.raw()[doc_id])
 
@@ -320,9 +320,17 @@ class Store:
             current = self.contacts.raw().get(doc_id) if doc_id else None
             if current is None or current.get("deleted"):
                 raise NotFoundError(f"no contact with id {uuid}")
-            self.contacts.update({"deleted": True, "deleted_at": model.utc_now(),
-                                  "revision": int(current.get("revision", 0)) + 1}, doc_ids=[int(doc_id)])
+            self._replace_contact(doc_id, {"deleted": True, "deleted_at": model.utc_now(),
+                                           "revision": int(current.get("revision", 0)) + 1})
             self._bump_contacts_revision()
+
+    def _replace_contact(self, doc_id: str, changes: dict[str, Any]) -> None:
+        """A contact changes by being replaced with a new record, never edited in place: whoever
+        holds a contact (a sync's snapshot of the master) keeps the version it read, without a copy
+        of every contact. (A reload or another process's journal line replaces records too.)"""
+        def replace(view: Any) -> None:  # tables._TrackingView: the raw table and the ids written
+            view[int(doc_id)] = {**view.raw[doc_id], **changes}
+        self.contacts._update_table(replace)
 
     def purge_tombstone(self, uuid: str) -> None:
         with self.transaction():

@@ -185,6 +185,21 @@ def test_delete_keeps_a_tombstone(store, path):
         assert again.get_contact(gone["uuid"]) is None
 
 
+def test_a_record_read_before_an_edit_or_a_delete_keeps_the_version_it_read(store, path):
+    """Records are replaced, never changed in place: a sync's snapshot of the master holds the
+    records themselves (no copies of 50,000 contacts) and must still see the master as it planned."""
+    a, b = store.add_contact(person(1)), store.add_contact(person(2))
+    held = {d["uuid"]: d for d in store.contacts.raw().values()}
+    before = copy.deepcopy(held)
+    store.update_contact(a["uuid"], {"city": "Bergen", "job_title": "CEO"})
+    store.delete_contact(b["uuid"])
+    assert held == before  # the held records are untouched
+    assert store.get_contact(a["uuid"])["city"] == "Bergen"
+    assert store.get_contact(a["uuid"])["revision"] == a["revision"] + 1
+    assert store.get_contact(b["uuid"], include_deleted=True)["deleted"] is True
+    assert state_on_disk(path)["contacts"]["1"]["city"] == "Bergen"  # journaled as before
+
+
 def test_purge_tombstone_removes_only_tombstones(store, path):
     live = store.add_contact(person(1))
     gone = store.add_contact(person(2))

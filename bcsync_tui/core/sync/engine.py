@@ -220,7 +220,9 @@ class SyncRun:
     def _read_master(self) -> None:
         self.links = list(self.store.links_of(self.name).values())
         self.contacts_revision, self.own_writes = self.store.contacts_revision, self.store.contact_writes_here()
-        self.snapshot = {c["uuid"]: dict(c) for c in self.store.contacts.raw().values()}
+        # The records themselves, not copies: the store replaces a record it changes (never edits
+        # one in place), so these stay the master as planning found it while the run writes.
+        self.snapshot = {c["uuid"]: c for c in self.store.contacts.raw().values()}
 
     def _plan(self) -> Plan:
         self.report("planning")
