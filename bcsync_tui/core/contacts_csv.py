@@ -9,13 +9,15 @@ stay lossless.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import compress
 from typing import IO, Any
 
 from . import model
+from .contacts_csv_bulk import GUARDED, final_cells, physical_lines, read_simple_rows
 from .contacts_dialects import (BC_DERIVED, DEFAULTED, DERIVED, GOOGLE_GROUP,
                                 OUTLOOK_PLACEHOLDERS, STREET, STREET2, UNKEPT, Dialect, fold, recognise)
 from .contacts_types import ImportFileError, ImportRow, ReadResult
@@ -24,7 +26,6 @@ from .contacts_types import ImportFileError, ImportRow, ReadResult
 ASSIGNED_KEYS = ("uuid", "created_at", "modified_at", "revision")
 
 _FORMULA = re.compile(r"'*[=+\-@\t\r]")
-_GUARDED = re.compile(r"'+[=+\-@\t\r]")
 #: Google puts several values of one kind into one cell, joined by this
 _GOOGLE_JOIN = " ::: "
 _GOOGLE_DEFAULT_LABELS = {"* mycontacts", "mycontacts", "* my contacts"}
@@ -35,7 +36,7 @@ def guard_formula(value: str) -> str:
 
 
 def unguard_formula(value: str) -> str:
-    return value[1:] if _GUARDED.match(value) else value
+    return value[1:] if GUARDED.match(value) else value
 
 
 @dataclass
@@ -76,37 +77,47 @@ def header_cells(text: str) -> list[str]:
 
 def parse_csv(text: str, path: str = "<csv>", *, unguard: bool = True) -> ReadResult:
     delimiter = sniff_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    lines, ends = physical_lines(text)  # what io.StringIO(text, newline="") would hand csv.reader
+    reader = csv.reader(map(str.__add__, lines, ends), delimiter=delimiter, strict=True)
     result = ReadResult("csv", "", [])
-    columns: list[_Column] | None = None
-    keys: list[str] = []
-    simple = False
-    dialect: Dialect | None = None
+    records = _records(reader, path)
+    for _line, cells in records:
+        if "".join(cells).strip():  # the first line holding more than spaces
+            break
+    else:
+        raise ImportFileError(path, "has no header line", "The first line must name the columns, e.g. Name;E-Mail;City.")
+    dialect, result.source = recognise(cells)
+    columns = _plan_columns(cells, dialect, path, result)
+    keys = [c.role if c.is_field else "" for c in columns]
+    # every column one field of its own (our export): rows take the short path
+    simple = all(keys) and len(set(keys)) == len(keys)
+    # our export, also after a spreadsheet dropped or moved some of its columns
+    result.guarded = unguard and dialect is None
+    if simple:
+        bulk = read_simple_rows(lines, ends, reader.line_num, delimiter, keys, result.guarded)
+        if bulk is not None:
+            result.rows, result.table = bulk
+            return result
+    for line, cells in records:
+        if not "".join(cells).strip():  # no cell holds more than spaces
+            continue
+        if simple and len(cells) <= len(columns):
+            result.rows.append(_read_simple_row(line, cells, keys, result.guarded))
+        else:
+            result.rows.append(_read_row(line, cells, columns, keys, result))
+    return result
+
+
+def _records(reader: Any, path: str) -> Iterator[tuple[int, list[str]]]:
+    """(line the record starts on, its cells), a malformed file worded as such."""
     start = 1
     try:
         for cells in reader:
             line, start = start, reader.line_num + 1
-            if not "".join(cells).strip():  # no cell holds more than spaces
-                continue
-            if columns is None:
-                dialect, result.source = recognise(cells)
-                columns = _plan_columns(cells, dialect, path, result)
-                keys = [c.role if c.is_field else "" for c in columns]
-                # every column one field of its own (our export): rows take the short path
-                simple = all(keys) and len(set(keys)) == len(keys)
-                # our export, also after a spreadsheet dropped or moved some of its columns
-                result.guarded = unguard and dialect is None
-                continue
-            if simple and len(cells) <= len(columns):
-                result.rows.append(_read_simple_row(line, cells, keys, result.guarded))
-            else:
-                result.rows.append(_read_row(line, cells, columns, keys, result))
+            yield line, cells
     except csv.Error as exc:
         raise ImportFileError(path, f"is not valid CSV near line {reader.line_num} ({exc})",
                               "A quote is probably not closed; fix the file or export it again.") from None
-    if columns is None:
-        raise ImportFileError(path, "has no header line", "The first line must name the columns, e.g. Name;E-Mail;City.")
-    return result
 
 
 def _plan_columns(cells: list[str], dialect: Dialect | None, path: str, result: ReadResult) -> list[_Column]:
@@ -157,12 +168,9 @@ def _caption_role(title: str, path: str, seen: dict[str, str], result: ReadResul
 
 
 def _read_simple_row(line: int, cells: list[str], keys: list[str], guarded: bool) -> ImportRow:
-    """A row where each column is a different field: what ``_read_row`` does, in one comprehension."""
-    if not guarded:
-        return ImportRow(line, {key: value for key, value in zip(keys, map(str.strip, cells)) if value})
-    guarded_match = _GUARDED.match  # unguard_formula, inline: our export guards every phone number
-    return ImportRow(line, {key: value[1:] if value[0] == "'" and guarded_match(value) else value
-                            for key, value in zip(keys, map(str.strip, cells)) if value})
+    """A row where each column is a different field: what ``_read_row`` does, at C speed."""
+    values = final_cells(cells, guarded)
+    return ImportRow(line, dict(compress(zip(keys, values), values)))
 
 
 def _read_row(line: int, cells: list[str], columns: list[_Column], keys: list[str], result: ReadResult) -> ImportRow:

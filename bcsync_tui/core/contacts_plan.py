@@ -3,20 +3,23 @@ for ``--update``, and say which columns hold data the master has no field for.""
 
 from __future__ import annotations
 
-from typing import Any
+from itertools import repeat
+from operator import attrgetter, itemgetter, setitem
+from typing import Any, cast
 
 from . import model
-from .contacts_prepare import flagged_values, prepare_many
-from .contacts_types import ContactUpdate, ImportPlan, ImportRow, ReadResult, RowProblem, fold_name
+from .contacts_prepare import _BULK_KEYS, flagged_values, prepare_columns, prepare_many
+from .contacts_types import ColumnTable, ContactUpdate, ImportPlan, ImportRow, ReadResult, RowProblem, fold_name
 
 _TRUE = {"1", "true", "yes", "y", "ja", "oui", "x", "on"}
 _FALSE = {"", "0", "false", "no", "n", "nei", "non", "off"}
 _YES_NO = frozenset(_TRUE | _FALSE)
 
 
-def _check_rows(rows: list[ImportRow]) -> list[tuple[dict[str, Any] | None, str]]:
+def _check_rows(rows: list[ImportRow], table: ColumnTable | None = None) -> list[tuple[dict[str, Any] | None, str]]:
     """Each row's prepared contact, or None and why not (all that is wrong with it). Column by
-    column: a file names a few countries and yes/no values many times, each looked up once."""
+    column: a file names a few countries and yes/no values many times, each looked up once. With
+    the reader's ``table`` of the rows, the columns are taken from it instead of from the rows."""
     from .contacts_country import UnknownCountry, country_code
 
     def lookup(value: str) -> tuple[str, str]:
@@ -25,22 +28,52 @@ def _check_rows(rows: list[ImportRow]) -> list[tuple[dict[str, Any] | None, str]
         except UnknownCountry as exc:
             return "", f"Country/Region Code: {exc}"
 
-    datas = [row.data for row in rows]
-    blocked = [d.get("privacy_blocked") for d in datas]
-    bad_blocked = {v for v in set(blocked) if v is not None and v.strip().lower() not in _YES_NO}
-    given = [d.get("country_code") for d in datas]
+    columns: dict[str, list[str]] | None = None
+    if table is not None and set(table.keys) <= _BULK_KEYS and all(len(v) == len(rows) for v in table.values):
+        columns = dict(zip(table.keys, table.values))
+    datas = [row.data for row in rows] if columns is None else []
+    count = len(rows)
+    if columns is None:
+        blocked = [d.get("privacy_blocked", "") for d in datas]
+        given = [d.get("country_code", "") for d in datas]
+        numbers = [d.get("no", "").strip().upper() for d in datas]  # the row's "no" is not made the contact's
+    else:
+        blocked = columns.get("privacy_blocked") or [""] * count
+        given = columns.get("country_code") or [""] * count
+        numbers = list(map(str.upper, map(str.strip, columns.get("no") or [""] * count)))
+    bad_blocked = {v for v in set(blocked) if v.strip().lower() not in _YES_NO}
     countries = {v: lookup(v) for v in set(given) if v}
-    numbers = [d.get("no", "").strip().upper() for d in datas]  # the row's "no" is not made the contact's
     if bad_blocked or any(code != v for v, (code, _) in countries.items()):
-        for i, (data, b, c) in enumerate(zip(datas, blocked, given, strict=True)):
-            if b in bad_blocked or (c and countries[c][0] != c):
-                data = {k: v for k, v in data.items() if not (k == "privacy_blocked" and b in bad_blocked)}
-                if c:
-                    data["country_code"] = countries[c][0]  # "" when unknown: reported below
-                datas[i] = data  # copied only to change it: the contact is made from it, not in it
+        if columns is not None:  # "" stands for a value left out; the table itself stays as read
+            columns = dict(columns)
+            if bad_blocked:
+                columns["privacy_blocked"] = ["" if b in bad_blocked else b for b in blocked]
+            if countries:
+                columns["country_code"] = [countries[c][0] if c else c for c in given]
+        else:
+            for i, (data, b, c) in enumerate(zip(datas, blocked, given, strict=True)):
+                if b in bad_blocked or (c and countries[c][0] != c):
+                    data = {k: v for k, v in data.items() if not (k == "privacy_blocked" and b in bad_blocked)}
+                    if c:
+                        data["country_code"] = countries[c][0]  # "" when unknown: reported below
+                    datas[i] = data  # copied only to change it: the contact is made from it, not in it
+    if columns is None:
+        prepared = prepare_many(datas)
+    else:
+        cols = columns
+        assert table is not None
+        longest = {k: n for k, n in zip(table.keys, table.longest or ()) if cols[k] is table.column(k)}
+        prepared = prepare_columns(dict(cols), count, lambda i: {k: v[i] for k, v in cols.items() if v[i]},
+                                   stripped=table.stripped, longest=longest)
+    number_problems = _number_checks(numbers)
+    if not (bad_blocked or any(p for _, p in countries.values()) or any(number_problems)
+            or any(map(attrgetter("errors"), rows)) or any(map(isinstance, prepared, repeat(model.ValidationError)))):
+        contacts = cast(list[dict[str, Any]], prepared)
+        list(map(setitem, contacts, repeat("no"), numbers))
+        return list(zip(contacts, repeat("")))
     out: list[tuple[dict[str, Any] | None, str]] = []
-    for row, contact, number, b, c, number_problem in zip(rows, prepare_many(datas), numbers, blocked, given,
-                                                           _number_checks(numbers), strict=True):
+    for row, contact, number, b, c, number_problem in zip(rows, prepared, numbers, blocked, given,
+                                                           number_problems, strict=True):
         country_problem = countries[c][1] if c else ""
         invalid = isinstance(contact, model.ValidationError)
         if invalid or row.errors or b in bad_blocked or number_problem or country_problem:
@@ -84,20 +117,24 @@ def plan_import(read: ReadResult, existing: list[dict[str, Any]], *, allow_dupli
         plan.not_kept = [u for u in read.unkept_list() if fold_name(u.name) in ignored]
     else:
         plan.not_kept = read.unkept_list()
-    _plan_rows(plan, read.rows, existing, allow_duplicates=allow_duplicates, update=update)
+    _plan_rows(plan, read.rows, read.table, existing, allow_duplicates=allow_duplicates, update=update)
     return plan
 
 
-def _plan_rows(plan: ImportPlan, rows: list[ImportRow], existing: list[dict[str, Any]], *,
-               allow_duplicates: bool, update: bool) -> None:
+def _plan_rows(plan: ImportPlan, rows: list[ImportRow], table: ColumnTable | None, existing: list[dict[str, Any]],
+               *, allow_duplicates: bool, update: bool) -> None:
     taken_numbers = {str(c.get("no", "")).upper() for c in existing}
     live = [c for c in existing if not c.get("deleted")]
     by_number = {str(c.get("no", "")).upper(): c for c in live}
     by_email = {model.normalise_email(c.get("email")): c for c in live if c.get("email")}
+    checked = _check_rows(rows, table)
+    if not update and _all_new(rows, checked, taken_numbers, None if allow_duplicates else by_email):
+        plan.accepted = list(zip(map(attrgetter("line"), rows), map(itemgetter(0), checked)))
+        return
     file_numbers: dict[str, int] = {}
     file_emails: dict[str, int] = {}
     updated: dict[str, int] = {}
-    for row, (contact, reason) in zip(rows, _check_rows(rows), strict=True):
+    for row, (contact, reason) in zip(rows, checked, strict=True):
         for note in row.notes:
             plan.warnings.append(f"line {row.line} ({row.label}): {note}")
         email = model.normalise_email(contact["email"]) if contact is not None else ""
@@ -134,6 +171,23 @@ def _plan_rows(plan: ImportPlan, rows: list[ImportRow], existing: list[dict[str,
         if contact["no"]:
             file_numbers[contact["no"]] = row.line
         plan.accepted.append((row.line, contact))
+
+
+def _all_new(rows: list[ImportRow], checked: list[tuple[dict[str, Any] | None, str]], taken_numbers: set[str],
+             by_email: dict[str, Any] | None) -> bool:
+    """Whether every row is a good new contact whose No. and e-mail (unless ``by_email`` is None:
+    duplicates allowed) neither the store nor another row has, and no row has notes: then
+    ``_plan_rows`` accepts each one, in order, and there is nothing to tell."""
+    if any(map(attrgetter("notes"), rows)) or not all(map(itemgetter(0), checked)):
+        return False
+    contacts = cast(list[dict[str, Any]], list(map(itemgetter(0), checked)))
+    numbers = list(filter(None, map(itemgetter("no"), contacts)))
+    if len(set(numbers)) != len(numbers) or not taken_numbers.isdisjoint(numbers):
+        return False
+    if by_email is None:
+        return True
+    emails = list(filter(None, map(str.lower, map(str.strip, map(itemgetter("email"), contacts)))))
+    return len(set(emails)) == len(emails) and by_email.keys().isdisjoint(emails)
 
 
 def _plan_update(plan: ImportPlan, row: ImportRow, contact: dict[str, Any], match: dict[str, Any],

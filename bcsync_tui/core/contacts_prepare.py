@@ -6,6 +6,8 @@ exactly ``model.prepare``'s."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -24,13 +26,16 @@ _COLUMN_OK: dict[str, Any] = {
 }
 
 
-def flagged_values(key: str, column: list[str]) -> set[int]:
+def flagged_values(key: str, column: list[str], longest: int | None = None) -> set[int]:
     """The positions in a column of text values of field ``key`` that ``validate_field`` may refuse
-    (every one it refuses, perhaps a few it accepts): what only those need checked one by one."""
+    (every one it refuses, perhaps a few it accepts): what only those need checked one by one.
+    ``longest``: the length of the column's longest value, if known."""
     f = model.FIELD_BY_KEY[key]
     flagged: set[int] = set()
     limit = f.max_len
-    if limit is not None and column and max(map(len, column)) > limit:
+    if longest is None and column:
+        longest = max(map(len, column))
+    if limit is not None and column and longest is not None and longest > limit:
         flagged.update(i for i, v in enumerate(column) if len(v) > limit)
     fast_ok = model._FAST_OK.get(f.kind)
     if fast_ok is not None:
@@ -48,50 +53,65 @@ def prepare_many(rows: list[dict[str, str]]) -> list[dict[str, Any] | model.Vali
         return [model.prepare_or_error(row) for row in rows]
     outs: list[dict[str, Any]] = []
     for row in rows:
-        out = model._BLANK.copy()
+        out = dict.fromkeys(keys, "")
         out.update(row)
         outs.append(out)
-    columns: dict[str, list[Any]] = {}
-    for key in keys:
-        column = list(map(itemgetter(key), outs))
-        if key in model._STRIPPED_TEXT:
-            stripped = list(map(str.strip, column))  # the same objects where there is nothing to strip
-            if stripped != column:
-                column = stripped
-                _put(outs, key, column)
+    columns = {key: list(map(itemgetter(key), outs)) for key in keys}
+    return prepare_columns(columns, len(rows), rows.__getitem__)
+
+
+def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[[int], dict[str, str]], *,
+                    stripped: bool = False, longest: dict[str, int] | None = None
+                    ) -> list[dict[str, Any] | model.ValidationError]:
+    """``prepare_many`` of ``count`` rows given column by column: ``columns[key][i]`` is row i's text
+    for field ``key`` ("" for none; every key one of ``_BULK_KEYS``); ``row_at(i)`` is row i as a
+    dict, prepared on its own when a column check flags it. ``stripped``: no value has whitespace
+    around it; ``longest``: the length of each given column's longest value."""
+    longest = dict(longest or {})
+    for key, column in list(columns.items()):
+        if key in model._STRIPPED_TEXT and not stripped:
+            trimmed = list(map(str.strip, column))  # the same objects where there is nothing to strip
+            if trimmed != column:
+                columns[key] = trimmed
+                longest.pop(key, None)
         elif key == "type" or key == "privacy_blocked":
             convert = model._CONVERT[key]
             values = {v: convert(v) for v in set(column)}
-            if key == "privacy_blocked" or any(v != c for v, c in values.items()):
-                column = [values[v] for v in column]
-                _put(outs, key, column)
-        columns[key] = column
-    blank = [""] * len(outs)
-    if keys.isdisjoint(_PARTS):
-        composed = blank
+            columns[key] = list(map(values.__getitem__, column))
+            longest.pop(key, None)
+    blank = [""] * count
+    types = columns.get("type")
+    if not columns.keys().isdisjoint(_PARTS):
+        parts = [columns.get(k, blank) if stripped else list(map(str.strip, columns.get(k, blank))) for k in _PARTS]
+        composed = compose_many(*parts)
+        persons = repeat(True) if types is None else map(model.PERSON.__eq__, types)
+        given = columns.get("name", blank)
+        columns["name"] = [c[:model._NAME_MAX] if c and person else name
+                           for c, person, name in zip(composed, persons, given)]
+        if columns["name"] != given:
+            longest.pop("name", None)
     else:
-        composed = list(map(model.compose_parts, *(list(map(str.strip, columns.get(k, blank))) for k in _PARTS)))
-        types = columns.get("type")
-        for i, (out, name) in enumerate(zip(outs, composed, strict=True)):
-            if name and (types is None or types[i] == model.PERSON):
-                out["name"] = name[:model._NAME_MAX]
-        columns["name"] = list(map(itemgetter("name"), outs))
+        composed = blank
     suspects: set[int] = set()
     for key, _, _ in model._TEXT_LIMITS:
         if key in columns:
-            suspects |= flagged_values(key, columns[key])
-    types = columns.get("type")
+            suspects |= flagged_values(key, columns[key], longest.get(key))
     if types is not None and not set(types) <= set(model.CONTACT_TYPES):
         suspects.update(i for i, v in enumerate(types) if v not in model.CONTACT_TYPES)
     names = columns.get("name", blank)
     if not all(map(str.strip, names)):
         suspects.update(i for i, (name, c) in enumerate(zip(names, composed, strict=True)) if not name.strip() and not c)
-    results: list[dict[str, Any] | model.ValidationError] = list(outs)
+    fields = [columns.get(k) or repeat(v, count) for k, v in model._BLANK.items()]
+    results: list[dict[str, Any] | model.ValidationError] = list(
+        map(dict, map(zip, repeat(tuple(model._BLANK)), zip(*fields))))
     for i in suspects:
-        results[i] = model.prepare_or_error(rows[i])
+        results[i] = model.prepare_or_error(row_at(i))
     return results
 
 
-def _put(outs: list[dict[str, Any]], key: str, column: list[Any]) -> None:
-    for out, value in zip(outs, column, strict=True):
-        out[key] = value
+def compose_many(firsts: list[str], middles: list[str], surnames: list[str]) -> list[str]:
+    """``model.compose_parts`` of each row's stripped parts: at C speed when no surname is written in
+    the scripts that compose differently (Han, Kana, Hangul)."""
+    if not "".join(surnames).isascii() and model._scripts()[0].search("\x00".join(surnames)):
+        return list(map(model.compose_parts, firsts, middles, surnames))
+    return list(map(" ".join, map(filter, repeat(None), zip(firsts, middles, surnames))))

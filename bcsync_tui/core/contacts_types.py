@@ -23,22 +23,57 @@ class ImportFileError(ValueError):
         super().__init__(f"{path}: {problem}." + (f" {hint}" if hint else ""))
 
 
-@dataclass
 class ImportRow:
-    """One contact as read from a file: raw text values by field key, and where it starts."""
+    """One contact as read from a file: raw text values by field key, and where it starts.
 
-    line: int
-    data: dict[str, str]
-    #: problems found while reading that make the row invalid (e.g. a garbled vCard line)
-    errors: list[str] = field(default_factory=list)
-    #: things worth telling about the row that do not make it invalid
-    notes: list[str] = field(default_factory=list)
+    A row the CSV reader read in bulk makes its ``data`` from the reader's ColumnTable when first
+    asked: the import planner checks the table's columns and never needs most rows' dicts."""
+
+    __slots__ = ("line", "errors", "notes", "_data", "_table", "_index")
+
+    def __init__(self, line: int, data: dict[str, str] | None = None, errors: list[str] | None = None,
+                 notes: list[str] | None = None, table: ColumnTable | None = None, index: int = 0):
+        self.line = line
+        #: problems found while reading that make the row invalid (e.g. a garbled vCard line)
+        self.errors: list[str] = [] if errors is None else errors
+        #: things worth telling about the row that do not make it invalid
+        self.notes: list[str] = [] if notes is None else notes
+        self._data = data if data is not None or table is not None else {}
+        self._table, self._index = table, index
+
+    @property
+    def data(self) -> dict[str, str]:
+        if self._data is None:
+            assert self._table is not None
+            i = self._index
+            self._data = {k: v[i] for k, v in zip(self._table.keys, self._table.values) if v[i]}
+        return self._data
+
+    def __repr__(self) -> str:
+        return f"ImportRow(line={self.line}, data={self.data!r}, errors={self.errors!r}, notes={self.notes!r})"
 
     @property
     def label(self) -> str:
         d = self.data
         composed = " ".join(p for p in (d.get("first_name", ""), d.get("surname", "")) if p.strip())
         return (d.get("name") or composed or d.get("company_name") or d.get("email") or "").strip()
+
+
+@dataclass(frozen=True)
+class ColumnTable:
+    """A reader's rows column by column, for the planner's bulk path (issue 14): ``values[j][i]`` is
+    the text of field ``keys[j]`` in ``rows[i]`` of the same ReadResult, "" where that row's
+    ``data`` has no such key. Made only by a reader, together with the rows; nothing edits either."""
+
+    keys: tuple[str, ...]
+    values: tuple[list[str], ...]
+    #: no value has whitespace around it (the CSV reader strips every cell)
+    stripped: bool = False
+    #: the length of each column's longest value, when the reader knew them
+    longest: tuple[int, ...] | None = None
+
+    def column(self, key: str) -> list[str] | None:
+        return self.values[self.keys.index(key)] if key in self.keys else None
 
 
 @dataclass(frozen=True)
@@ -70,6 +105,9 @@ class ReadResult:
     derived: list[str] = field(default_factory=list)
     #: the file's values carry our export's formula guard (a leading ') that the import takes off
     guarded: bool = False
+    #: the rows' values column by column, when the reader made them (a CSV whose columns are each a
+    #: different field); the planner then checks whole columns instead of rows
+    table: ColumnTable | None = None
 
     def unkept_list(self, ignored: set[str] | None = None) -> list[Unkept]:
         ignored = ignored or set()
