@@ -75,7 +75,7 @@ class ContactsScreen(Screen[None]):
         yield ContactList(id="contacts")
         yield SyncPanel()
         yield StatusLine()
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         app = self.app
