@@ -116,6 +116,7 @@ def _read_lines(lines: list[str], ends: list[str], start: int, delimiter: str, k
         records, numbers = got
     else:
         records, numbers = plain_cells, list(range(len(lines)))
+    one_line = len(numbers) == len(lines)  # a record on several lines has a quoted line break
     flat = list(chain.from_iterable(records))
     if not spaced and list(map(str.strip, flat)) != flat:
         return _read_lines(lines, ends, start, delimiter, keys, guarded, spaced=True)
@@ -128,7 +129,7 @@ def _read_lines(lines: list[str], ends: list[str], start: int, delimiter: str, k
         flat = list(chain.from_iterable(records))
     lengths = list(map(len, flat))  # here, cell after cell as they lie in memory, not column by column
     table = ColumnTable(tuple(keys), tuple(flat[j::width] for j in range(width)), stripped=True,
-                        longest=tuple(max(lengths[j::width], default=0) for j in range(width)))
+                        longest=tuple(max(lengths[j::width], default=0) for j in range(width)), one_line=one_line)
     count = len(records)
     rows = list(map(ImportRow, map((start + 1).__add__, numbers), repeat(None, count), repeat(None), repeat(None),
                     repeat(table), range(count)))

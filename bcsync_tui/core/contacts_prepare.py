@@ -26,10 +26,11 @@ _COLUMN_OK: dict[str, Any] = {
 }
 
 
-def flagged_values(key: str, column: list[str], longest: int | None = None) -> set[int]:
+def flagged_values(key: str, column: list[str], longest: int | None = None, one_line: bool = False) -> set[int]:
     """The positions in a column of text values of field ``key`` that ``validate_field`` may refuse
     (every one it refuses, perhaps a few it accepts): what only those need checked one by one.
-    ``longest``: the length of the column's longest value, if known."""
+    ``longest``: the length of the column's longest value, if known; ``one_line``: no value holds a
+    line break."""
     f = model.FIELD_BY_KEY[key]
     flagged: set[int] = set()
     limit = f.max_len
@@ -38,7 +39,7 @@ def flagged_values(key: str, column: list[str], longest: int | None = None) -> s
     if limit is not None and column and longest is not None and longest > limit:
         flagged.update(i for i, v in enumerate(column) if len(v) > limit)
     fast_ok = model._FAST_OK.get(f.kind)
-    if fast_ok is not None:
+    if fast_ok is not None and not (one_line and f.kind == "code"):  # a code's one check: one line
         joined = _SEP.join(column)
         if not (joined.count(_SEP) == len(column) - 1 and _COLUMN_OK[f.kind](joined)):
             flagged.update(i for i, v in enumerate(column) if v and not fast_ok(v))
@@ -61,12 +62,13 @@ def prepare_many(rows: list[dict[str, str]]) -> list[dict[str, Any] | model.Vali
 
 
 def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[[int], dict[str, str]], *,
-                    stripped: bool = False, longest: dict[str, int] | None = None
+                    stripped: bool = False, longest: dict[str, int] | None = None, one_line: bool = False
                     ) -> list[dict[str, Any] | model.ValidationError]:
     """``prepare_many`` of ``count`` rows given column by column: ``columns[key][i]`` is row i's text
     for field ``key`` ("" for none; every key one of ``_BULK_KEYS``); ``row_at(i)`` is row i as a
     dict, prepared on its own when a column check flags it. ``stripped``: no value has whitespace
-    around it; ``longest``: the length of each given column's longest value."""
+    around it; ``longest``: the length of each given column's longest value; ``one_line``: no
+    value holds a line break."""
     longest = dict(longest or {})
     for key, column in list(columns.items()):
         if key in model._STRIPPED_TEXT and not stripped:
@@ -95,7 +97,7 @@ def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[
     suspects: set[int] = set()
     for key, _, _ in model._TEXT_LIMITS:
         if key in columns:
-            suspects |= flagged_values(key, columns[key], longest.get(key))
+            suspects |= flagged_values(key, columns[key], longest.get(key), one_line)
     if types is not None and not set(types) <= set(model.CONTACT_TYPES):
         suspects.update(i for i, v in enumerate(types) if v not in model.CONTACT_TYPES)
     names = columns.get("name", blank)

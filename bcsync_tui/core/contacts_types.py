@@ -71,6 +71,8 @@ class ColumnTable:
     stripped: bool = False
     #: the length of each column's longest value, when the reader knew them
     longest: tuple[int, ...] | None = None
+    #: no value holds a line break
+    one_line: bool = False
 
     def column(self, key: str) -> list[str] | None:
         return self.values[self.keys.index(key)] if key in self.keys else None

@@ -116,7 +116,7 @@ def test_a_row_longer_than_the_header_is_read_row_by_row_and_reported():
 _PLAN_HEADER = ["No.", "Type", "Name", "First Name", "Surname", "E-Mail", "Phone No.", "Country/Region Code",
                 "Privacy Blocked", "Post Code"]
 _PLAN_CELLS = {
-    "No.": ["", "", "CT1", "ct1", "CT000002", "CT 9", "x" * 21],
+    "No.": ["", "", "CT1", "ct1", "CT000002", "CT 9", "x" * 21, "CT\n3"],
     "Type": ["", "Person", "Company", "firma", "robot"],
     "Name": ["", "Acme", "y" * 101, "张伟"],
     "First Name": ["", "Ann", "伟", "x" * 31],
@@ -125,10 +125,14 @@ _PLAN_CELLS = {
     "Phone No.": ["", "'+47 22 00 00 00", "call me", "+47 1"],
     "Country/Region Code": ["", "NO", "Norway", "Atlantis", "no"],
     "Privacy Blocked": ["", "yes", "no", "maybe"],
-    "Post Code": ["", "0150", "x" * 21],
+    "Post Code": ["", "0150", "x" * 21, "01\r\n50", 'N"1'],
 }
 _EXISTING = [{"uuid": "u1", "no": "CT000002", "name": "Taken", "email": "taken@example.com"},
              {"uuid": "u2", "no": "CT7", "name": "Gone", "email": "gone@example.com", "deleted": True}]
+
+
+def _quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"' if any(c in cell for c in ',"\r\n') else cell
 
 
 def _plan_outcome(plan):
@@ -147,7 +151,7 @@ def test_the_plan_from_the_table_is_the_plan_row_by_row(rows, unique_emails, all
     if unique_emails:
         rows = [dict(r, **{"E-Mail": f"p{i}@example.com"}) for i, r in enumerate(rows)]
     text = ",".join(_PLAN_HEADER) + "\r\n" + "".join(
-        ",".join(f'"{r[k]}"' if "," in r[k] else r[k] for k in _PLAN_HEADER) + "\r\n" for r in rows)
+        ",".join(_quoted(r[k]) for k in _PLAN_HEADER) + "\r\n" for r in rows)
     read = parse_csv(text)
     assert read.table is not None
     by_rows = parse_csv(text)
