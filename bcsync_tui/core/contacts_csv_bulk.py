@@ -66,17 +66,19 @@ def _unguard_text(text: str, delimiter: str) -> str:
     (or a tab, unless the tab is the delimiter)."""
     if "'" not in text:
         return text
-    marks = tuple(_GUARD_MARKS.replace(delimiter, ""))
-    guarded = re.compile(f"'*[{re.escape(''.join(marks))}]").match
-    for lead in (delimiter, "\n"):
-        pieces = text.split(lead + "'")
-        if len(pieces) == 1:
-            continue
-        if all(map(str.startswith, pieces[1:], repeat(marks))):  # our export: every one a guard
-            text = lead.join(pieces)
-        else:
+    marks = _GUARD_MARKS.replace(delimiter, "")
+    leads = (delimiter, "\n")
+    if text.startswith("''") or any(lead + "''" in text for lead in leads):  # a cell of several apostrophes
+        guarded = re.compile(f"'*[{re.escape(marks)}]").match
+        for lead in leads:
+            pieces = text.split(lead + "'")
             text = "".join([pieces[0], *(lead + p if guarded(p) else lead + "'" + p for p in pieces[1:])])
-    return text[1:] if text[:1] == "'" and guarded(text, 1) else text
+    else:  # our export: one apostrophe before a phone number's +
+        for lead in leads:
+            if lead + "'" in text:
+                for mark in marks:
+                    text = text.replace(lead + "'" + mark, lead + mark)
+    return text[1:] if re.match(f"'+[{re.escape(marks)}]", text) else text
 
 
 def read_simple_rows(lines: list[str], ends: list[str], start: int, delimiter: str, keys: list[str],
