@@ -9,6 +9,8 @@ from __future__ import annotations
 import codecs
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import itemgetter, methodcaller, not_
 from typing import Any
 
 #: how many problems of one kind a summary lists before it says "and N more"
@@ -161,8 +163,11 @@ class ImportPlan:
     def contacts(self) -> list[dict[str, Any]]:
         """Rows for ``Store.add_contacts``: those with their own number first, so the number
         series cannot hand one of those numbers to an earlier row."""
-        rows = [c for _, c in self.accepted]
-        return [c for c in rows if c.get("no")] + [c for c in rows if not c.get("no")]
+        rows = list(map(itemgetter(1), self.accepted))
+        numbered = list(map(bool, map(methodcaller("get", "no"), rows)))
+        if all(numbered) or not any(numbered):
+            return rows
+        return list(compress(rows, numbered)) + list(compress(rows, map(not_, numbered)))
 
 
 def fold_name(name: str) -> str:
