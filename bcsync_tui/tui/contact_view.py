@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from itertools import compress
-from operator import itemgetter
+from itertools import compress, islice
+from operator import itemgetter, le, not_
 from typing import Any
 
 Contact = dict[str, Any]
@@ -61,82 +61,112 @@ def _text(contact: Contact, key: str) -> str:
 def search_texts(contacts: Sequence[Contact]) -> list[str]:
     """Each contact's searched fields, folded (``fold``), as one text (fields apart by NUL).
 
-    Folded in bulk: case folding, NFKD and the mark and letter tables all work character by
-    character (a separator starts no combining sequence), so folding texts joined is folding each,
-    in C once instead of 50,000 Python calls (those took ~0.4 s at 50,000 contacts, holding the
-    keyboard up right after the first screen); only the texts that are not ASCII then, together."""
-    columns = [_column(contacts, key) for key in SEARCH_KEYS]
-    texts = _APART.join(map("\x00".join, zip(*columns))).casefold().split(_APART) if contacts else []
-    if len(texts) != len(contacts):  # a field held the separator itself: fold one by one
-        return [fold("\x00".join(fields)) for fields in zip(*columns)]
-    odd = [i for i, text in enumerate(texts) if not text.isascii()]
+    Folded in bulk, a slice of contacts at a time (see ``_fold_slice``); run in a thread beside the
+    event loop, no single C call in it then holds the GIL for more than a few milliseconds."""
+    texts: list[str] = []
+    for start in range(0, len(contacts), SEARCH_SLICE):
+        texts += _fold_slice(contacts[start:start + SEARCH_SLICE])
+    return texts
+
+
+#: contacts folded at a time by ``search_texts`` (a few ms of C work each)
+SEARCH_SLICE = 4096
+
+
+def _fold_slice(contacts: Sequence[Contact]) -> list[str]:
+    """``search_texts`` of a few thousand contacts.
+
+    The fields are read and joined at C speed (one read of each contact's dict) and case-folded one
+    text at a time by ``str.casefold``, which has a fast path for ASCII text; case folding, NFKD and
+    the mark and letter tables all work character by character (a separator starts no combining
+    sequence), so the texts that are still not ASCII are then unmarked joined, in C at once instead
+    of one Python call each (that took ~0.4 s at 50,000 contacts)."""
+    try:
+        texts = list(map(str.casefold, map("\x00".join, map(_SEARCHED, contacts))))
+    except (KeyError, TypeError):  # a field missing or not text: read them one by one
+        texts = [fold("\x00".join(_text(c, key) for key in SEARCH_KEYS)) for c in contacts]
+        return texts
+    odd = list(compress(range(len(texts)), map(not_, map(str.isascii, texts))))
     if odd:
         folded = _unmark(_APART.join([texts[i] for i in odd])).split(_APART)
+        if len(folded) != len(odd):  # a field held the separator itself: fold one by one
+            folded = [_unmark(texts[i]) for i in odd]
         for i, text in zip(odd, folded):
             texts[i] = text
     return texts
 
 
-def _column(contacts: Sequence[Contact], key: str) -> list[str]:
-    """``_text`` of every contact for one field, read at C speed when every contact has it as text."""
-    try:
-        values = list(map(itemgetter(key), contacts))
-    except KeyError:
-        values = [c.get(key) for c in contacts]
-    if set(map(type, values)) <= {str}:
-        return values
-    return [v if v.__class__ is str else ("" if v is None else str(v)) for v in values]
-
-
-#: between two contacts' texts in ``search_texts``
+_SEARCHED = itemgetter(*SEARCH_KEYS)
+#: between two contacts' texts in ``_fold_slice``
 _APART = "\x01"
 
 
-def _sorted_by_number(contacts: Sequence[Contact]) -> list[Contact]:
-    """By No.: shorter numbers first, then text order (numbers of one series have one width, so
-    text order is number order). When every No. is text of one width (the usual case: one number
-    series) that is plain text order, sorted by C-level key reads: ~10 ms at 50,000 instead of ~300."""
+def _order_by_number(contacts: Sequence[Contact]) -> list[int] | None:
+    """The positions of ``contacts`` by No. (None: they are in that order already): shorter numbers
+    first, then text order (numbers of one series have one width, so text order is number order).
+    When every No. is text of one width (the usual case: one number series) that is plain text
+    order, read and compared at C speed; the store keeps contacts in the order they were added,
+    which for one series is usually number order already: then nothing is sorted at all."""
     try:
         numbers = list(map(itemgetter("no"), contacts))
     except KeyError:
         numbers = []
     if numbers and set(map(type, numbers)) == {str} and len(set(map(len, numbers))) == 1:
-        return sorted(contacts, key=itemgetter("no"))
-    return sorted(contacts, key=lambda c: (len(_text(c, "no")), _text(c, "no")))
+        if all(map(le, numbers, islice(numbers, 1, None))):
+            return None
+        return sorted(range(len(numbers)), key=numbers.__getitem__)
+    keys = [(len(_text(c, "no")), _text(c, "no")) for c in contacts]
+    return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 class ContactView:
+    """The rows of one store generation. Orders are kept as positions in ``contacts`` (None: the
+    contacts' own order) and the search texts in the contacts' order, so an order's texts are one
+    C-level gather, and no per-contact mapping is held."""
+
     def __init__(self, contacts: Sequence[Contact]):
         self.contacts = contacts
-        self._orders: dict[str, list[Contact]] = {}
-        self._search_keys: dict[int, str] | None = None
+        self._orders: dict[str, list[int] | None] = {}
+        self._rows: dict[str, list[Contact]] = {}
+        self._texts: list[str] | None = None
         self._last: tuple[str, str, bool, list[Contact], list[str] | None] | None = None
 
     def __len__(self) -> int:
         return len(self.contacts)
 
-    def sorted_by(self, key: str) -> list[Contact]:
-        order = self._orders.get(key)
-        if order is None:
+    def _order(self, key: str) -> list[int] | None:
+        if key not in self._orders:
             if key == "no":
-                order = _sorted_by_number(self.contacts)
+                self._orders[key] = _order_by_number(self.contacts)
             else:
                 # Blank values last, then case-insensitive, then by No. for a stable order.
-                order = sorted(self.contacts, key=lambda c: (_text(c, key) == "", _text(c, key).casefold(),
-                                                             _text(c, "no")))
-            self._orders[key] = order
-        return order
+                keys = [(_text(c, key) == "", _text(c, key).casefold(), _text(c, "no")) for c in self.contacts]
+                self._orders[key] = sorted(range(len(keys)), key=keys.__getitem__)
+        return self._orders[key]
 
-    def _keys(self) -> dict[int, str]:
-        keys = self._search_keys
-        if keys is None:
-            keys = self._search_keys = dict(zip(map(id, self.contacts), search_texts(self.contacts)))
-        return keys
+    def sorted_by(self, key: str) -> list[Contact]:
+        rows = self._rows.get(key)
+        if rows is None:
+            order = self._order(key)
+            contacts = self.contacts
+            rows = list(contacts) if order is None else list(map(contacts.__getitem__, order))
+            self._rows[key] = rows
+        return rows
+
+    def _search_texts(self, sort: str, reverse: bool) -> list[str]:
+        """The search texts in the order ``sorted_by(sort)`` (reversed if ``reverse``) lists the contacts."""
+        texts = self._texts
+        if texts is None:
+            texts = self._texts = search_texts(self.contacts)
+        order = self._order(sort)
+        ordered = texts if order is None else list(map(texts.__getitem__, order))
+        return ordered[::-1] if reverse else ordered
 
     def prepare_search(self) -> None:
-        """Compute the search keys ahead of the first keystroke (~50 ms at 50,000 contacts); safe
-        to call from another thread: a keystroke meanwhile just computes them itself."""
-        self._keys()
+        """Compute the search texts ahead of the first keystroke; safe to call from another
+        thread: a keystroke meanwhile just computes them itself."""
+        if self._texts is None:
+            self._texts = search_texts(self.contacts)
 
     def rows(self, search: str = "", sort: str = "no", reverse: bool = False) -> list[Contact]:
         """The contacts matching ``search`` (a substring of No., name, e-mail, company or city,
@@ -155,8 +185,7 @@ class ContactView:
         else:
             candidates, texts = self.rows("", sort, reverse), None
         if texts is None:
-            keys = self._keys()
-            texts = [keys[id(c)] for c in candidates]
+            texts = self._search_texts(sort, reverse)
         for word in needle.split():
             hits = [word in text for text in texts]
             candidates, texts = list(compress(candidates, hits)), list(compress(texts, hits))
