@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar
@@ -103,49 +102,52 @@ class SyncPanel(Vertical):
         super().__init__(*children, **kwargs)
         self.phases = PhaseProgress()
         self._shown: dict[str, str] = {}
+        self._phase: Label | None = None  # its parts, made when a sync first starts (``_parts``)
 
-    def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield Label("", id="sync-phase", markup=False)
-            yield Label("Esc cancel", id="sync-hint")
-        yield ProgressBar(total=100, show_eta=False, id="sync-bar")
-        yield Label("", id="sync-counts", markup=False)
-        yield Label("", id="sync-wait", markup=False)
-
-    def on_mount(self) -> None:
-        self.set_interval(0.5, self._tick_wait)
+    def _parts(self) -> tuple[Label, ProgressBar]:
+        """The phase line and the bar, with the counts and wait lines below them. Made when a sync
+        first starts: hidden until then, they need not cost the first screen anything (they were a
+        third of its widgets)."""
+        if self._phase is None:
+            self._phase = Label("", id="sync-phase", markup=False)
+            self._bar = ProgressBar(total=100, show_eta=False, id="sync-bar")
+            self._lines = {"counts": Label("", id="sync-counts", markup=False),
+                           "wait": Label("", id="sync-wait", markup=False)}
+            self.mount(Horizontal(self._phase, Label("Esc cancel", id="sync-hint")), self._bar, *self._lines.values())
+            self.set_interval(0.5, self._tick_wait)
+        return self._phase, self._bar
 
     def watch_running(self, running: bool) -> None:
         self.set_class(running, "-running")
         if running:
+            phase, bar = self._parts()
             self.phases = PhaseProgress()
-            self.query_one("#sync-bar", ProgressBar).update(total=100, progress=0)
-            self._show("#sync-counts", "")
-            self._show("#sync-wait", "")
-            self.query_one("#sync-phase", Label).update(f"{self.kind.capitalize()}: starting")
+            bar.update(total=100, progress=0)
+            self._show("counts", "")
+            self._show("wait", "")
+            phase.update(f"{self.kind.capitalize()}: starting")
 
     def watch_kind(self, kind: str) -> None:
-        if self.running and self.is_mounted:
-            self.query_one("#sync-phase", Label).update(f"{kind.capitalize()}: {self.phases.line()}")
+        if self.running and self._phase is not None:
+            self._phase.update(f"{kind.capitalize()}: {self.phases.line()}")
 
     def watch_progress(self, value: tuple[Progress, float] | None) -> None:
-        if value is None or not self.is_mounted:
+        if value is None or self._phase is None:
             return
         progress, _ = value
         self.phases.add(progress)
         # Its size is its row's (height 1, width 1fr): no layout pass for a new text.
-        self.query_one("#sync-phase", Label).update(f"{self.kind.capitalize()}: {self.phases.line()}", layout=False)
-        self.query_one("#sync-bar", ProgressBar).update(total=100, progress=round(100 * self.phases.fraction()))
-        self._show("#sync-counts", counts_text(progress.counts))
+        self._phase.update(f"{self.kind.capitalize()}: {self.phases.line()}", layout=False)
+        self._bar.update(total=100, progress=round(100 * self.phases.fraction()))
+        self._show("counts", counts_text(progress.counts))
         self._tick_wait()
 
-    def _show(self, selector: str, text: str) -> None:
-        """Put ``text`` in a label unless it shows it already: every update lays the screen out
+    def _show(self, line: str, text: str) -> None:
+        """Put ``text`` in a line unless it shows it already: every update lays the screen out
         again, and the wait line is ticked twice a second."""
-        label = self.query_one(selector, Label)
-        if self._shown.get(selector) != text:
-            self._shown[selector] = text
-            label.update(Text(text))
+        if self._shown.get(line) != text:
+            self._shown[line] = text
+            self._lines[line].update(Text(text))
 
     def _tick_wait(self) -> None:
         """Count a throttle wait down between reports."""
@@ -154,6 +156,6 @@ class SyncPanel(Vertical):
         progress, since = self.progress
         left = progress.throttle_wait - (time.monotonic() - since)
         if progress.throttle_wait and left > 0:
-            self._show("#sync-wait", f"Exchange is throttling us, resuming in {left:.0f} s")
+            self._show("wait", f"Exchange is throttling us, resuming in {left:.0f} s")
         else:
-            self._show("#sync-wait", progress.message if not progress.throttle_wait else "")
+            self._show("wait", progress.message if not progress.throttle_wait else "")
