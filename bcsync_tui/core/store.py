@@ -367,6 +367,15 @@ class Store:
         """The profile's link rows, by document id."""
         return {int(i): LinkRow.from_doc(d) for i, d in self.links.raw().items() if d.get("profile") == profile}
 
+    def link_keys(self, profile: str) -> dict[str, str]:
+        """The profile's links as item id -> change key, without a row per link: what a run's end
+        compares its read-back with (50,000 LinkRows would be ~20 MiB at a first sync's peak)."""
+        return {d["item_id"]: d.get("change_key") or "" for d in self.links.raw().values() if d.get("profile") == profile}
+
+    def link_doc_ids(self, profile: str) -> dict[str, int]:
+        """The profile's links as item id -> document id, without a row per link."""
+        return {d["item_id"]: int(i) for i, d in self.links.raw().items() if d.get("profile") == profile}
+
     def links_by_contact(self, profile: str) -> LinkIndex:
         """The profile's links by contact uuid, each made a LinkRow when looked up (for a screen that
         shows a few of many: ``links_of`` builds every row)."""

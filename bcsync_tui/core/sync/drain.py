@@ -6,12 +6,16 @@ the last one gave: 10,000 creates are 20 requests one after another. ``Confirmat
 while the writes are still going out (a thread that takes the next pages after each written batch),
 so only the last few pages are left when the writes end. What it finds is the same as one listing
 after the writes: every item seen, with the change key it was last seen with, and every deletion;
-the caller compares them with the links as the run left them.
+the caller compares them with the links as the run left them. An item seen exactly as this run last
+linked it (``ours``: item id -> the change key its link was saved with) is confirmed there and then
+and not kept: a first sync of 50,000 would otherwise hold a second copy of every id and change key.
+A later change to it (the user's edit, or this run writing it again) is listed again after it.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 
 from .transport import SyncStateInvalid, Transport
 
@@ -22,7 +26,9 @@ class Confirmation:
 
     def __init__(self, t: Transport, folder_id: str, state: str):
         self.t, self.folder_id, self.state = t, folder_id, state
-        self.seen: dict[str, str] = {}  # item id -> change key, as last seen
+        self.seen: dict[str, str] = {}  # item id -> change key, as last seen (unless it was ours)
+        #: item id -> change key of each link this run saved (the executor's, filled as it writes)
+        self.ours: Mapping[str, str] = {}
         self.deleted: set[str] = set()
         self.invalid = False  # the server rejected the state: nothing can be confirmed this run
         self._wake = threading.Event()
@@ -72,8 +78,12 @@ class Confirmation:
 
     def _read(self) -> None:
         after = self.t.changes(self.folder_id, self.state, ids_only=True)
+        ours, seen = self.ours, self.seen
         for item in after.items:
-            self.seen[item.item_id] = item.change_key
+            if ours.get(item.item_id) == item.change_key:
+                seen.pop(item.item_id, None)  # as this run linked it: confirmed
+            else:
+                seen[item.item_id] = item.change_key
             self.deleted.discard(item.item_id)
         for item_id in after.deleted_ids:
             self.deleted.add(item_id)

@@ -238,10 +238,11 @@ class SyncRun:
             self.store.backup("sync")
         batch = self.batch or t.write_batch  # the transport's size unless a test says
         writes = len(plan.remote_creates) + len(plan.remote_updates) + len(plan.remote_deletes)
-        if t.confirms_while_writing and writes > batch and confirm.state:
-            confirm.start()
         executor = Executor(self.store, self.name, t, self.folder.folder_id, self.run, self.snapshot, self.report,
                             self.cancel, batch, after_batch=confirm.written)
+        confirm.ours = executor.saved_keys
+        if t.confirms_while_writing and writes > batch and confirm.state:
+            confirm.start()
         try:
             executor.execute(plan)
         except BaseException:
@@ -250,8 +251,7 @@ class SyncRun:
         return executor.written_ids
 
     def _save_state(self, plan: Plan, written: set[str], confirm: Confirmation) -> None:
-        rows = self.store.links_of(self.name)  # the links as this run left them, read once
-        links = {lk.item_id: lk for lk in rows.values()}
+        links = self.store.link_keys(self.name)  # the links as this run left them (id -> change key)
         orphans = self._orphans_after(plan, links)
         new_state, recheck = self._drain(written, links, confirm)
         c = self.changes
@@ -262,7 +262,7 @@ class SyncRun:
         if revision - self.contacts_revision != self.store.contact_writes_here() - self.own_writes:
             revision = self.contacts_revision  # someone else edited the master meanwhile: plan it next run
         new = SyncState(folder_id=self.folder.folder_id, folder_name=self.profile.folder_name, sync_state=new_state,
-                        recheck_ids=recheck, linked_count=len(rows), orphans=orphans,
+                        recheck_ids=recheck, linked_count=len(links), orphans=orphans,
                         server_version=self.server_remember or self.state.server_version,
                         contacts_revision=revision if clean else None,
                         plan_fingerprint=self._plan_fingerprint() if clean else "")
@@ -326,7 +326,7 @@ class SyncRun:
         if fetch:
             changes.items += [item for item in t.get(self.folder.folder_id, fetch) if item is not None]
 
-    def _orphans_after(self, plan: Plan, linked: dict[str, LinkRow]) -> dict[str, Orphan]:
+    def _orphans_after(self, plan: Plan, linked: dict[str, str]) -> dict[str, Orphan]:
         """Folder items this profile knows but has not linked, by item id."""
         changes = self.changes
         orphans = {} if changes.full else dict(self.state.orphans)
@@ -359,7 +359,7 @@ class SyncRun:
             owners = {lk.item_id: lk.contact_uuid for lk in self.links}
             run.plan = preview(plan, self.snapshot, owners, run.counts)
 
-    def _drain(self, written: set[str], links: dict[str, LinkRow], confirm: Confirmation) -> tuple[str, list[str]]:
+    def _drain(self, written: set[str], links: dict[str, str], confirm: Confirmation) -> tuple[str, list[str]]:
         """Move the sync state past our own writes so they do not come back as edits (NO-ECHO).
         Anything else that changed meanwhile (the user editing during the run) is re-read next run."""
         state = self.changes.state
@@ -370,7 +370,6 @@ class SyncRun:
         new_state, seen, deleted = confirm.finish()
         if not new_state:
             return "", []
-        recheck = [item_id for item_id, change_key in seen.items()
-                   if item_id not in links or links[item_id].change_key != change_key]
+        recheck = [item_id for item_id, change_key in seen.items() if links.get(item_id) != change_key]
         recheck += [i for i in deleted if i in links]
         return new_state, recheck

@@ -46,9 +46,11 @@ class Executor:
         self.after_batch = after_batch or (lambda: None)  # each batch of Outlook writes is done
         self.counts: RunCounts = run.counts
         self.written_ids: set[str] = set()
+        #: item id -> the change key its link was saved with by this run (what a read-back confirms)
+        self.saved_keys: dict[str, str] = {}
         # The sync lock makes this run the only writer of the profile's links and journal, so doc ids
         # can be kept here instead of searching the tables for every item (10,000 items: O(n) not O(n²)).
-        self._link_ids = {lk.item_id: doc_id for doc_id, lk in store.links_of(profile).items()}
+        self._link_ids = store.link_doc_ids(profile)
         self._journal_ids: dict[str, int] = {}
         self._pending_states: dict[str, LinkState] = {}
 
@@ -72,9 +74,11 @@ class Executor:
                        state.base_remote, state.synced_revision if isinstance(synced_revision, Keep) else synced_revision,
                        state.pinned, error, needs_stamp)
         self._link_ids[state.item_id] = self.store.save_link(link, self._link_ids.get(state.item_id))
+        self.saved_keys[state.item_id] = link.change_key
 
     def _drop_link(self, item_id: str) -> None:
         doc_id = self._link_ids.pop(item_id, None)
+        self.saved_keys.pop(item_id, None)
         if doc_id is not None:
             self.store.remove_links([doc_id])
 
