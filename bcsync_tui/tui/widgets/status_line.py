@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from ...cli.common import plural
+from ...core.words import plural
 from ...core.profiles import Profile
 from ...core.records import RunRecord, RunStatus
 

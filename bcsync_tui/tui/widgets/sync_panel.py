@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Label, ProgressBar
 
-from ...cli.common import plural
 from ...core.sync.events import Progress
+from ...core.words import plural
+
+if TYPE_CHECKING:  # imported when a sync first starts (``SyncPanel._parts``)
+    from textual.widgets import Label, ProgressBar
 
 COUNT_LABELS = (
     ("outlook_created", "created"), ("outlook_updated", "updated"), ("outlook_deleted", "removed"),
@@ -109,6 +112,8 @@ class SyncPanel(Vertical):
         first starts: hidden until then, they need not cost the first screen anything (they were a
         third of its widgets)."""
         if self._phase is None:
+            from textual.widgets import Label, ProgressBar
+
             self._phase = Label("", id="sync-phase", markup=False)
             self._bar = ProgressBar(total=100, show_eta=False, id="sync-bar")
             self._lines = {"counts": Label("", id="sync-counts", markup=False),
