@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from itertools import repeat
-from operator import itemgetter
+from operator import itemgetter, setitem
 from typing import Any
 
 from . import model
@@ -54,11 +54,18 @@ def prepare_many(rows: list[dict[str, str]]) -> list[dict[str, Any] | model.Vali
         return [model.prepare_or_error(row) for row in rows]
     outs: list[dict[str, Any]] = []
     for row in rows:
-        out = dict.fromkeys(keys, "")
+        out = model._BLANK.copy()
         out.update(row)
         outs.append(out)
-    columns = {key: list(map(itemgetter(key), outs)) for key in keys}
-    return prepare_columns(columns, len(rows), rows.__getitem__)
+    read = {key: list(map(itemgetter(key), outs)) for key in keys}
+    columns, suspects = _checked_columns(dict(read), len(rows))
+    for key, column in columns.items():
+        if column is not read.get(key):  # converted or composed: the contacts take the new values
+            list(map(setitem, outs, repeat(key), column))
+    results: list[dict[str, Any] | model.ValidationError] = list(outs)
+    for i in suspects:
+        results[i] = model.prepare_or_error(rows[i])
+    return results
 
 
 def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[[int], dict[str, str]], *,
@@ -69,6 +76,20 @@ def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[
     dict, prepared on its own when a column check flags it. ``stripped``: no value has whitespace
     around it; ``longest``: the length of each given column's longest value; ``one_line``: no
     value holds a line break."""
+    columns, suspects = _checked_columns(columns, count, stripped=stripped, longest=longest, one_line=one_line)
+    fields = [columns.get(k) or repeat(v, count) for k, v in model._BLANK.items()]
+    results: list[dict[str, Any] | model.ValidationError] = list(
+        map(dict, map(zip, repeat(tuple(model._BLANK)), zip(*fields))))
+    for i in suspects:
+        results[i] = model.prepare_or_error(row_at(i))
+    return results
+
+
+def _checked_columns(columns: dict[str, list[Any]], count: int, *, stripped: bool = False,
+                     longest: dict[str, int] | None = None, one_line: bool = False
+                     ) -> tuple[dict[str, list[Any]], set[int]]:
+    """The columns as ``model.normalise`` makes them (stripped, converted, the name composed; a
+    column that stays the same is the same list) and the rows a column check flags."""
     longest = dict(longest or {})
     for key, column in list(columns.items()):
         if key in model._STRIPPED_TEXT and not stripped:
@@ -79,8 +100,10 @@ def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[
         elif key == "type" or key == "privacy_blocked":
             convert = model._CONVERT[key]
             values = {v: convert(v) for v in set(column)}
-            columns[key] = list(map(values.__getitem__, column))
-            longest.pop(key, None)
+            converted = list(map(values.__getitem__, column))
+            if converted != column or key == "privacy_blocked":
+                columns[key] = converted
+                longest.pop(key, None)
     blank = [""] * count
     types = columns.get("type")
     if not columns.keys().isdisjoint(_PARTS):
@@ -88,9 +111,9 @@ def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[
         composed = compose_many(*parts)
         persons = repeat(True) if types is None else map(model.PERSON.__eq__, types)
         given = columns.get("name", blank)
-        columns["name"] = [c[:model._NAME_MAX] if c and person else name
-                           for c, person, name in zip(composed, persons, given)]
-        if columns["name"] != given:
+        names = [c[:model._NAME_MAX] if c and person else name for c, person, name in zip(composed, persons, given)]
+        if names != given:
+            columns["name"] = names
             longest.pop("name", None)
     else:
         composed = blank
@@ -103,12 +126,7 @@ def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[
     names = columns.get("name", blank)
     if not all(map(str.strip, names)):
         suspects.update(i for i, (name, c) in enumerate(zip(names, composed, strict=True)) if not name.strip() and not c)
-    fields = [columns.get(k) or repeat(v, count) for k, v in model._BLANK.items()]
-    results: list[dict[str, Any] | model.ValidationError] = list(
-        map(dict, map(zip, repeat(tuple(model._BLANK)), zip(*fields))))
-    for i in suspects:
-        results[i] = model.prepare_or_error(row_at(i))
-    return results
+    return columns, suspects
 
 
 def compose_many(firsts: list[str], middles: list[str], surnames: list[str]) -> list[str]:
