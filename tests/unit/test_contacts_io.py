@@ -307,3 +307,8 @@ def test_unfolding_without_quoted_printable_is_the_line_by_line_unfolding(pieces
     assume(not text.endswith("\r"))  # its CR and the appended LF would be one line break
     line_by_line = logical_lines(text + "\nX-N:rintable")[:-1]  # the word takes the quoted-printable-aware loop
     assert logical_lines(text) == line_by_line
+
+
+def test_a_cr_before_a_fold_unfolds_as_line_by_line():
+    text = "N:a\r\r\n \nFN:c"  # removing the fold puts the CR beside the next LF: one break, not two
+    assert logical_lines(text) == logical_lines(text + "\nX-N:rintable")[:-1]
