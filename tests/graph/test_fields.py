@@ -63,3 +63,34 @@ def test_a_new_contact_sends_only_what_is_set_and_is_named_by_its_email_when_nam
     assert body["emailAddresses"] == [{"address": "bo@example.com", "name": "bo@example.com"}]
     assert "businessPhones" not in body and "businessAddress" not in body and "givenName" not in body
     assert body["singleValueExtendedProperties"] == [{"id": STAMP_ID, "value": "uuid-3"}, {"id": FAX_ID, "value": "+47 7"}]
+
+
+# --- a new contact's body, built lean, is the general builder's JSON byte for byte ---------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from bcsync_tui.core.sync.graph_fields import new_contact_body  # noqa: E402
+
+_VALUE = st.sampled_from(["", " ", "a", "Ann", "ann@example.com", "Straße 1\nHof", "张伟", "0"]) | st.text(max_size=12)
+
+
+@st.composite
+def _fields(draw):
+    keys = draw(st.lists(st.sampled_from(model.SYNCED_KEYS), unique=True))
+    return {key: draw(_VALUE) for key in keys}
+
+
+@given(fields=_fields(), stamp=st.none() | st.sampled_from(["", "6f0a8e1c-uuid"]))
+def test_a_new_contacts_body_is_the_general_builders_json_key_for_key(fields, stamp):
+    import orjson
+
+    assert orjson.dumps(new_contact_body(fields, stamp)) == orjson.dumps(contact_body(fields, None, stamp))
+
+
+def test_a_new_contact_with_every_field_reads_back_as_written():
+    fields = {key: f"v-{key}" for key in model.SYNCED_KEYS}
+    fields["email"], fields["email2"] = "ann@example.com", "ann2@example.com"
+    body = new_contact_body(fields, "uuid-1")
+    item = to_remote({"id": "AAMk1", **body})
+    assert item.stamp == "uuid-1" and item.fields == fields

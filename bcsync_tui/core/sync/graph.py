@@ -28,7 +28,7 @@ from urllib.parse import quote, urlparse
 from ..profiles import Profile
 from . import events as ev
 from .graph_auth import GraphAuth, Secrets, http_session
-from .graph_fields import EXPAND, SELECT, contact_body, to_remote
+from .graph_fields import EXPAND, SELECT, contact_body, new_contact_body, to_remote
 from .graph_http import BATCH_MAX, IMMUTABLE, Answer, GraphClient, Sub, Unanswered
 from .transport import (FolderInfo, FolderMissing, FoundBy, ItemUpdate, NewItem, Outcome, RemoteChanges, RemoteItem,
                         ServerInfo, SyncStateInvalid, ThrottleCallback, TransportStats, WriteResult)
@@ -289,7 +289,7 @@ class GraphTransport:
 
     def create(self, folder_id: str, items: list[NewItem]) -> list[WriteResult]:
         url = f"{self.base}/contactFolders/{quote(folder_id, safe='')}/contacts"
-        subs = [Sub("POST", url, contact_body(new.fields, None, new.stamp), write=True) for new in items]
+        subs = [Sub("POST", url, new_contact_body(new.fields, new.stamp), write=True) for new in items]
         return [self._outcome(a) for a in self._write(subs)]
 
     def _must_read(self, upd: ItemUpdate) -> bool:
