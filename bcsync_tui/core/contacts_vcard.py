@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from . import model
 from .contacts_types import ImportFileError, ImportRow, ReadResult
-from .contacts_vcard_lex import Prop, components, logical_lines, parse_prop, unescape
+from .contacts_vcard_lex import HEADS, Prop, components, logical_lines, parse_prop, unescape
 
 VERSIONS = ("3.0", "4.0")
 
@@ -44,6 +44,7 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
     start = 0
     bad: list[str] = []
     producers: Counter[str] = Counter()
+    heads = HEADS
     for number, line in logical_lines(text):
         if len(line) >= 16 and not line[0].isspace() and not line[-1].isspace():
             upper = ""  # most lines: a property, neither blank nor BEGIN:VCARD or END:VCARD
@@ -70,6 +71,12 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
         if card is None:
             raise ImportFileError(path, f"is not a vCard file: line {number} is outside BEGIN:VCARD ... END:VCARD",
                                   "Import it with --format csv if it is a CSV file.")
+        colon = line.find(":")
+        parsed = heads.get(line[:colon]) if colon > 0 else None
+        if parsed is not None and not parsed[3] and '"' not in line[:colon]:
+            # parse_prop of a property whose head the file had before and that needs no decoding
+            card.append(Prop(parsed[0], parsed[1], line[colon + 1:], number, parsed[2]))
+            continue
         prop = parse_prop(number, line)
         if isinstance(prop, str):
             bad.append(prop)

@@ -121,8 +121,8 @@ def _head(line: str) -> str:
 
 #: a property line's part before the value, as written → (name, parameters, types, needs decoding);
 #: a file repeats a few dozen of them ("EMAIL;TYPE=INTERNET,WORK", "TEL;TYPE=CELL") on every card
-_HEADS: dict[str, tuple[str, dict[str, list[str]], frozenset[str], bool]] = {}
-_HEADS_MAX = 512  # a file of made-up heads does not grow the table without end
+HEADS: dict[str, tuple[str, dict[str, list[str]], frozenset[str], bool]] = {}
+HEADS_MAX = 512  # a file of made-up heads does not grow the table without end
 
 
 def _parse_head(head: str) -> tuple[str, dict[str, list[str]], frozenset[str], bool]:
@@ -147,11 +147,11 @@ def parse_prop(number: int, line: str) -> Prop | str:
     if len(head) == len(line):
         return f"line {number} is not a vCard property (NAME:value)"
     value = line[len(head) + 1:]
-    parsed = _HEADS.get(head)
+    parsed = HEADS.get(head)
     if parsed is None:
         parsed = _parse_head(head)
-        if len(_HEADS) < _HEADS_MAX:
-            _HEADS[head] = parsed
+        if len(HEADS) < HEADS_MAX:
+            HEADS[head] = parsed
     name, params, types, encoded = parsed
     if not encoded:
         return Prop(name, params, value, number, types)
@@ -179,6 +179,13 @@ def _charset(name: str) -> str:
 def unescape(text: str) -> str:
     if "\\" not in text:
         return text
+    if "\\\\" not in text:  # every backslash starts an escape: \n and \N are line breaks, \x is x
+        return _ESCAPE.sub(r"\1", text.replace("\\n", "\n").replace("\\N", "\n"))
+    return unescape_each(text)
+
+
+def unescape_each(text: str) -> str:
+    """``unescape``, one escape at a time."""
     return _ESCAPE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
 
 
@@ -186,6 +193,13 @@ def components(value: str) -> list[str]:
     """Split a structured value (N, ADR, ORG) at unescaped semicolons, then unescape each part."""
     if "\\" not in value:
         return [part.strip() for part in value.split(";")]
+    if "\\;" not in value:  # no semicolon is escaped (nor follows a backslash): each one separates
+        return [unescape(part).strip() for part in value.split(";")]
+    return components_by_token(value)
+
+
+def components_by_token(value: str) -> list[str]:
+    """``components``, token by token."""
     parts: list[str] = []
     cur: list[str] = []
     for token in _COMPONENT_TOKEN.findall(value):

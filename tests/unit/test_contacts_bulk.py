@@ -9,7 +9,7 @@ import io
 import sys
 
 import pytest
-from hypothesis import event, given
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from bcsync_tui.core.contacts_csv import _read_simple_row, _records, parse_csv, sniff_delimiter
@@ -17,6 +17,7 @@ from bcsync_tui.core import contacts_plan
 from bcsync_tui.core.contacts_plan import plan_import
 from bcsync_tui.core.contacts_csv_bulk import SPACES, physical_lines, read_simple_rows
 from bcsync_tui.core.contacts_types import ImportFileError
+from bcsync_tui.core.contacts_vcard_lex import components, components_by_token, unescape, unescape_each
 
 _HEADER = ["No.", "Name", "E-Mail", "Phone No.", "City"]
 _KEYS = ["no", "name", "email", "phone", "city"]
@@ -59,6 +60,7 @@ def _text(rows: list[list[str]], delimiter: str, ends: list[str], quoting: int |
     return "".join(line + ends[i % len(ends)] for i, line in enumerate(lines))
 
 
+@settings(deadline=None)  # the machine may be busy: no test of time
 @given(rows=st.lists(st.lists(_CELL, min_size=0, max_size=6), max_size=8),
        delimiter=st.sampled_from([",", ";", "\t"]),
        ends=st.lists(st.sampled_from(["\r\n", "\n", "\r"]), min_size=1, max_size=3),
@@ -85,6 +87,7 @@ def test_bulk_rows_are_the_row_by_row_rows(rows, delimiter, ends, quoting, guard
         assert row.data == {k: column[i] for k, column in zip(table.keys, table.values) if column[i]}
 
 
+@settings(deadline=None)  # the machine may be busy: no test of time
 @given(st.text(alphabet="a,\"\r\n'", max_size=30))
 def test_physical_lines_are_the_lines_csv_reader_is_given(text):
     lines, ends = physical_lines(text)
@@ -144,6 +147,7 @@ _CLEAN_CELLS = {k: [c for c in v if c in ("", "Person", "Company", "Acme", "Ann"
                                            "NO", "Norway", "yes", "no", "0150")] or [""] for k, v in _PLAN_CELLS.items()}
 
 
+@settings(deadline=None)  # the machine may be busy: no test of time
 @given(rows=st.lists(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in _PLAN_CELLS.items()}), max_size=10)
        | st.lists(st.fixed_dictionaries({k: st.sampled_from(v) for k, v in _CLEAN_CELLS.items()}), max_size=10),
        unique_emails=st.booleans(), allow_duplicates=st.booleans(), update=st.booleans(), existing=st.booleans())
@@ -164,3 +168,20 @@ def test_the_plan_from_the_table_is_the_plan_row_by_row(rows, unique_emails, all
     got = plan_import(read, [dict(c) for c in stored], **options)
     event("all accepted at once" if got.accepted and len(got.accepted) == len(rows) else "row by row")
     assert _plan_outcome(got) == _plan_outcome(want)
+
+
+# --- vCard values: the fast paths of unescape and components --------------------------------
+
+_ESCAPED = st.text(alphabet="a;,\\nN \n:", max_size=12)
+
+
+@settings(deadline=None)  # the machine may be busy: no test of time
+@given(_ESCAPED)
+def test_unescape_is_the_escape_by_escape_unescape(value):
+    assert unescape(value) == unescape_each(value)
+
+
+@settings(deadline=None)  # the machine may be busy: no test of time
+@given(_ESCAPED)
+def test_components_are_the_token_by_token_components(value):
+    assert components(value) == components_by_token(value)
