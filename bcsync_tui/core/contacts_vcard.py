@@ -12,6 +12,7 @@ parameters and quoted-printable values are understood.
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
 from typing import IO, Any
 
 from . import model
@@ -91,17 +92,20 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
     return result
 
 
+_APPLE_NAMES = frozenset({"X-ABUID", "X-ABLABEL", "X-ABADR"})
+
+
 def _producer(props: list[Prop], groups: dict[str, list[Prop]]) -> str:
     names = groups.keys()
     prodid = groups["PRODID"][0].value.lower() if "PRODID" in groups else ""
-    if "apple" in prodid or "icloud" in prodid or names & {"X-ABUID", "X-ABLABEL", "X-ABADR"}:
+    if "apple" in prodid or "icloud" in prodid or not names.isdisjoint(_APPLE_NAMES):
         return "iPhone/iCloud vCard"
     google_category = any("mycontacts" in p.value.casefold() for p in groups.get("CATEGORIES", ()))
     if "google" in prodid or google_category:
         return "Google Contacts vCard"
     if "microsoft" in prodid or "outlook" in prodid or "\x00X-MS-" in "\x00" + "\x00".join(names):
         return "Outlook vCard"
-    if names & _X_KEYS.keys():
+    if not names.isdisjoint(_X_KEYS):
         return "bcsync export (vCard)"
     version = groups["VERSION"][0].value.strip() if "VERSION" in groups else ""
     return f"vCard {version}".strip()
@@ -181,19 +185,27 @@ def _read_phones(props: list[Prop], d: dict[str, str], unkept: Counter[str]) -> 
         value = unescape(prop.value).strip()
         if value.lower().startswith("tel:"):
             value = value[4:]
-        types = prop.types - {"pref", "voice"}
-        if "fax" in types and "home" not in types:
-            key: str | None = "fax"
-        elif types & {"cell", "mobile", "iphone"}:
-            key = "mobile_phone"
-        elif "home" in types and "work" not in types or types & {"pager", "video", "textphone", "fax"}:
-            key = None  # not a business number: the master has no field for it
-        else:
-            key = "phone"
+        key, label = _phone_kind(prop.types)
         if key and key not in d:
             d[key] = value
         else:
-            unkept[f"TEL ({','.join(sorted(types)) or 'untyped'})"] += 1
+            unkept[label] += 1
+
+
+@lru_cache(maxsize=256)
+def _phone_kind(types: frozenset[str]) -> tuple[str | None, str]:
+    """The field a TEL of these types goes to (None: not a business number) and how a value the
+    master cannot keep is counted; a file repeats a few sets of types on every card."""
+    types = types - {"pref", "voice"}
+    if "fax" in types and "home" not in types:
+        key: str | None = "fax"
+    elif types & {"cell", "mobile", "iphone"}:
+        key = "mobile_phone"
+    elif "home" in types and "work" not in types or types & {"pager", "video", "textphone", "fax"}:
+        key = None  # not a business number: the master has no field for it
+    else:
+        key = "phone"
+    return key, f"TEL ({','.join(sorted(types)) or 'untyped'})"
 
 
 def _read_address(props: list[Prop], d: dict[str, str], unkept: Counter[str]) -> None:

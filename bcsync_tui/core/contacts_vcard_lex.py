@@ -180,7 +180,8 @@ def unescape(text: str) -> str:
     if "\\" not in text:
         return text
     if "\\\\" not in text:  # every backslash starts an escape: \n and \N are line breaks, \x is x
-        return _ESCAPE.sub(r"\1", text.replace("\\n", "\n").replace("\\N", "\n"))
+        text = text.replace("\\n", "\n").replace("\\N", "\n")
+        return _ESCAPE.sub(r"\1", text) if "\\" in text else text
     return unescape_each(text)
 
 
