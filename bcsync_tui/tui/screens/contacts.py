@@ -135,7 +135,7 @@ class ContactsScreen(Screen[None]):
     def _profile_changed(self, profile: Any) -> None:
         self.query_one(StatusLine).profile = profile
         self.badges = BadgeSource.build(self.app.store, self.app.profile_name)
-        self.query_one(ContactList).refresh()
+        self.query_one(ContactList).redraw_rows()
         self.refresh_bindings()
 
     def _sync_running_changed(self, running: bool) -> None:

@@ -107,6 +107,10 @@ def cell_text(contact: Contact, key: str) -> str:
     return text.translate(_CONTROL) if not text.isprintable() else text
 
 
+#: rows kept drawn (a few screens' worth)
+LINE_CACHE = 400
+
+
 class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -163,6 +167,8 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
         self.empty_text = "No contacts."
         self._layout: tuple[int, list[tuple[Column, int]]] = (-1, [])
         self._styles: dict[str, Style] = {}
+        #: drawn rows by (index, under the cursor), kept until the rows, widths or styles change
+        self._lines: dict[tuple[int, bool], Strip] = {}
 
     # --- data -----------------------------------------------------------------------------------
 
@@ -173,6 +179,11 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
         self.virtual_size = Size(self.size.width, len(rows) + 1)
         self.set_reactive(ContactList.cursor, -1)  # force the watcher: the row under it changed
         self.cursor = index if index is not None else 0
+        self.redraw_rows()
+
+    def redraw_rows(self) -> None:
+        """Draw every row afresh (their data or badges changed)."""
+        self._lines.clear()
         self.refresh()
 
     @property
@@ -247,6 +258,7 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._lines.clear()
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
@@ -254,15 +266,24 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
             style = self._styles[name] = self.get_component_rich_style(f"contact-list--{name}", partial=True)
         return style
 
+    def _base_style(self) -> Style:
+        style = self._styles.get("")
+        if style is None:
+            style = self._styles[""] = self.rich_style
+        return style
+
     def _columns(self) -> list[tuple[Column, int]]:
         width = self.scrollable_content_region.width
         if self._layout[0] != width:
             self._layout = (width, layout_columns(width))
+            self._lines.clear()
         return self._layout[1]
 
     def render_line(self, y: int) -> Strip:
+        """Row ``y`` of the list; a row already drawn is reused as it is (scrolling by one row draws
+        one new row, and Textual's own work on a line is cached on its Strip)."""
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base_style()
         if y == 0:
             return self._header(width, base + self._style("header"))
         index = round(self.scroll_offset.y) + y - 1
@@ -270,10 +291,19 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
             return Strip([Segment(fit(self.empty_text, width), base + self._style("empty"))], width)
         if index >= len(self.rows):
             return Strip.blank(width, base)
-        contact = self.rows[index]
-        row_style = base + self._style("cursor") if index == self.cursor else base
+        key = (index, index == self.cursor)
+        columns = self._columns()
+        strip = self._lines.get(key)
+        if strip is None:
+            if len(self._lines) >= LINE_CACHE:
+                self._lines.clear()
+            strip = self._lines[key] = self._row(self.rows[index], columns, width,
+                                                 base + self._style("cursor") if key[1] else base)
+        return strip
+
+    def _row(self, contact: Contact, columns: list[tuple[Column, int]], width: int, row_style: Style) -> Strip:
         segments: list[Segment] = []
-        for col, col_width in self._columns():
+        for col, col_width in columns:
             if segments:
                 segments.append(Segment(" ", row_style))
             if col.key == "badge":

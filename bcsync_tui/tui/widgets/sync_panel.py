@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
@@ -148,11 +149,16 @@ class SyncPanel(Vertical):
         self._tick_wait()
 
     def _show(self, line: str, text: str) -> None:
-        """Put ``text`` in a line unless it shows it already: every update lays the screen out
-        again, and the wait line is ticked twice a second."""
-        if self._shown.get(line) != text:
+        """Put ``text`` in a line unless it shows it already (the wait line is ticked twice a
+        second). A text that takes one row where the last did too is drawn without laying the
+        screen out again: the counts change with every report, and a layout redraws the list."""
+        shown = self._shown.get(line)
+        if shown != text:
             self._shown[line] = text
-            self._lines[line].update(Text(text))
+            label = self._lines[line]
+            width = label.content_size.width
+            one_row = shown is not None and 0 < cell_len(shown) <= width and 0 < cell_len(text) <= width
+            label.update(Text(text), layout=not one_row)
 
     def _tick_wait(self) -> None:
         """Count a throttle wait down between reports."""
