@@ -135,3 +135,19 @@ def test_an_application_token_the_server_refuses_is_replaced_not_taken_again_fro
         assert transport.auth.token() != first
     finally:
         transport.close()
+
+
+def test_requests_in_flight_reuse_their_connections(world):
+    """Every request through the one session's pool: as many TLS connections as requests in flight
+    (and the sign-in's), not one per request."""
+    transport = _signed_in_transport(world)
+    try:
+        transport.connect()
+        answers = transport.http.batches(_folder_reads(transport, 20 * 12))  # 12 batches, 4 in flight
+        assert [a.status for a in answers] == [200] * 240
+        manager = transport.http.session.get_adapter(transport.http.root).poolmanager
+        pools = [manager.pools[key] for key in manager.pools.keys()]
+        assert sum(p.num_requests for p in pools) >= 12
+        assert sum(p.num_connections for p in pools) <= transport.http.in_flight + 1
+    finally:
+        transport.close()
