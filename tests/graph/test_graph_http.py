@@ -7,16 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.engine.backends import World
-from tests.engine.graph_backend import GraphBackend, graph_profile
+from tests.engine.graph_backend import graph_profile
 from tests.engine.invariants import check_all
-
-
-@pytest.fixture
-def world(tmp_path):
-    w = World(tmp_path, GraphBackend(tmp_path))
-    yield w
-    w.backend.close()
-    w.store.close()
 
 
 @pytest.mark.parametrize("where", ["NETRC", "HOME"])

@@ -11,16 +11,7 @@ import time
 import pytest
 
 from tests.engine.backends import World
-from tests.engine.graph_backend import GraphBackend
 from tests.engine.invariants import check_all
-
-
-@pytest.fixture
-def world(tmp_path):
-    w = World(tmp_path, GraphBackend(tmp_path))
-    yield w
-    w.backend.close()
-    w.store.close()
 
 
 def _people(world: World, n: int, tag: str = "P") -> list[dict]:
