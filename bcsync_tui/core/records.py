@@ -216,7 +216,7 @@ class RunRecord:
                    token_resets=int(_number(doc.get("token_resets"))), requests=int(_number(doc.get("requests"))))
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkRow:
     """One master contact linked to one Outlook item, for one profile."""
 

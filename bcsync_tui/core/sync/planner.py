@@ -22,7 +22,7 @@ from .merge import clean, fit, merge, project, same
 from .transport import RemoteItem
 
 
-@dataclass
+@dataclass(slots=True)
 class RemoteCreate:
     uuid: str
     fields: dict[str, str]
@@ -30,7 +30,7 @@ class RemoteCreate:
     pinned: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class RemoteUpdate:
     uuid: str
     item_id: str
@@ -63,7 +63,7 @@ class MasterUpdate:
     changes: dict[str, str]
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkState:
     """What a link row should hold after the run (the executor fills in new change keys)."""
 
@@ -163,7 +163,7 @@ def _item_label(item: RemoteItem) -> str:
     return item.fields.get("name") or item.fields.get("email") or item.item_id[:12]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pair:
     link: LinkRow
     item: RemoteItem | None  # None: the item was not seen this run (unchanged in Outlook)
@@ -277,10 +277,18 @@ class UnlinkedMatcher:
                  link_outside_filter: bool = True):
         self.plan, self.contacts, self.qualifies, self.claimed = plan, contacts, qualifies, claimed
         self.link_outside_filter = link_outside_filter
-        self.by_email: dict[str, list[Contact]] = {}
-        for c in sorted(contacts.values(), key=lambda c: c.get("no", "")):
-            if not c.get("deleted") and c.get("email"):
-                self.by_email.setdefault(model.normalise_email(c["email"]), []).append(c)
+        self._by_email: dict[str, list[Contact]] | None = None
+
+    @property
+    def by_email(self) -> dict[str, list[Contact]]:
+        """Live contacts by normalised e-mail, in No. order; built when an item first needs it (a
+        first sync into an empty folder never does: 50,000 keys and lists fewer)."""
+        if self._by_email is None:
+            self._by_email = {}
+            for c in sorted(self.contacts.values(), key=lambda c: c.get("no", "")):
+                if not c.get("deleted") and c.get("email"):
+                    self._by_email.setdefault(model.normalise_email(c["email"]), []).append(c)
+        return self._by_email
 
     def match(self, item: RemoteItem) -> _Pair | None:
         """The new link for ``item`` (None when it is skipped or imported)."""

@@ -46,7 +46,7 @@ class Outcome(Enum):
     FAILED = "failed"
 
 
-@dataclass
+@dataclass(slots=True)
 class WriteResult:
     """Outcome of one item of a batch write, in request order."""
 
@@ -66,7 +66,7 @@ class WriteResult:
         return cls(Outcome.OK, item_id, change_key)
 
 
-@dataclass
+@dataclass(slots=True)
 class RemoteItem:
     item_id: str
     change_key: str
@@ -122,13 +122,13 @@ class ServerInfo:
     remember: object = None
 
 
-@dataclass
+@dataclass(slots=True)
 class NewItem:
     stamp: str
     fields: dict[str, str]
 
 
-@dataclass
+@dataclass(slots=True)
 class ItemUpdate:
     item_id: str
     change_key: str  # the version this update was merged against: a newer one is a CONFLICT
