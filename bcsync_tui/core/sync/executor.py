@@ -1,12 +1,14 @@
 """Carries out a plan: master writes first (one transaction), then Outlook in batches.
 
 Order matters for crash safety:
-1. master creates/updates, links that need no Outlook write, unlinks, conflicts, and a journal
-   entry per Outlook create — one store transaction;
+1. master creates/updates, links that need no Outlook write, unlinks, conflicts — one store
+   transaction;
 2. Outlook updates (with the change key read this run; a conflict is re-read and re-merged once);
-3. Outlook creates; each batch's links are saved and its journal entries cleared in one
-   transaction. A crash in between leaves journal entries, which make the next run reconcile the
-   whole folder and relink by stamp instead of creating twice;
+3. Outlook creates, a batch at a time: a journal entry per create of the batch is committed before
+   the batch goes out; the batch's links are saved and its journal entries cleared in one
+   transaction after. A crash in between leaves journal entries, which make the next run reconcile
+   the whole folder and relink by stamp instead of creating twice. (Journaling a batch at a time,
+   not every create up front, keeps 50,000 entries of a first sync out of memory at once.);
 4. Outlook deletes.
 """
 
@@ -51,7 +53,6 @@ class Executor:
         # The sync lock makes this run the only writer of the profile's links and journal, so doc ids
         # can be kept here instead of searching the tables for every item (10,000 items: O(n) not O(n²)).
         self._link_ids = store.link_doc_ids(profile)
-        self._journal_ids: dict[str, int] = {}
         self._pending_states: dict[str, LinkState] = {}
 
     # --- helpers -------------------------------------------------------------------------------
@@ -150,8 +151,6 @@ class Executor:
                 self.counts.unlinked += 1
         for c in plan.conflicts:
             self._log_conflict(c.uuid, c.key, c.master, c.outlook)
-        ids = st.journal_creates(self.profile, self.run.id, [rc.uuid for rc in plan.remote_creates])
-        self._journal_ids = {rc.uuid: doc_id for rc, doc_id in zip(plan.remote_creates, ids, strict=True)}
 
     def _remote_updates(self, plan: Plan) -> None:
         updates = plan.remote_updates
@@ -248,10 +247,12 @@ class Executor:
             self._check_cancel()
             chunk = creates[start:start + self.batch]
             self.report("creating in Outlook", start, len(creates))
+            with self.store.transaction():  # on disk before the batch goes out
+                journal = self.store.journal_creates(self.profile, self.run.id, [rc.uuid for rc in chunk])
             results = self.t.create(self.folder_id, [NewItem(c.uuid, c.fields) for c in chunk])
             with self.store.transaction():
-                answered = [self._journal_ids.pop(rc.uuid) for rc, res in zip(chunk, results, strict=True)
-                            if res.outcome is not Outcome.UNKNOWN and rc.uuid in self._journal_ids]
+                answered = [doc_id for doc_id, res in zip(journal, results, strict=True)
+                            if res.outcome is not Outcome.UNKNOWN]
                 self.store.remove_journal(answered)  # in the transaction that saves their links
                 for rc, res in zip(chunk, results, strict=True):
                     self._create_done(rc, res)
