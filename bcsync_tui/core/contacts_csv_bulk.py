@@ -101,15 +101,26 @@ def _read_lines(lines: list[str], ends: list[str], start: int, delimiter: str, k
     quoted = list(map(str.__contains__, lines, repeat('"')))
     has_quotes = any(quoted)
     plain = list(compress(lines, map(not_, quoted))) if has_quotes else lines
-    if plain and max(map(str.count, plain, repeat(delimiter))) >= width:
+    delimiters = list(map(str.count, plain, repeat(delimiter)))
+    if plain and max(delimiters) >= width:
         return None  # a row longer than the header: contacts_csv words the problem
+    flat: list[str] | None = None
     if spaced:
         plain_cells = [final_cells(c, guarded) for c in map(str.split, plain, repeat(delimiter))]
     else:
         joined = "\n".join(plain)
         if guarded:
             joined = _unguard_text(joined, delimiter)
-        plain_cells = list(map(str.split, joined.split("\n"), repeat(delimiter))) if plain else []
+        if not plain or (min(delimiters) == width - 1 and all(map(str.strip, plain, repeat(delimiter)))):
+            # every quote-free line a whole row, none empty: the cells of all of them in one split
+            flat = _one_split(joined.replace("\n", delimiter).split(delimiter) if plain else [], lines, ends,
+                              quoted, delimiter, width, guarded) if has_quotes else (
+                joined.replace("\n", delimiter).split(delimiter) if plain else [])
+        plain_cells = [] if flat is not None else list(map(str.split, joined.split("\n"), repeat(delimiter)))
+    if flat is not None:
+        if list(map(str.strip, flat)) != flat:
+            return _read_lines(lines, ends, start, delimiter, keys, guarded, spaced=True)
+        return _table_rows(flat, list(range(len(lines))), start, keys, one_line=True)
     numbers: list[int]
     if has_quotes:
         got = _merge_quoted(lines, ends, quoted, plain_cells, delimiter, width, guarded)
@@ -129,13 +140,48 @@ def _read_lines(lines: list[str], ends: list[str], start: int, delimiter: str, k
         records = [r if len(r) == width else r + [""] * (width - len(r)) for r in records]
     if not all(kept) or len(flat) != width * len(records):
         flat = list(chain.from_iterable(records))
+    return _table_rows(flat, numbers, start, keys, one_line=one_line)
+
+
+def _table_rows(flat: list[str], numbers: list[int], start: int, keys: list[str], *,
+                one_line: bool) -> tuple[list[ImportRow], ColumnTable]:
+    """The rows and their table from every row's cells one after the other (``flat``) and the
+    index of the line each row starts on."""
+    width = len(keys)
     lengths = list(map(len, flat))  # here, cell after cell as they lie in memory, not column by column
     table = ColumnTable(tuple(keys), tuple(flat[j::width] for j in range(width)), stripped=True,
                         longest=tuple(max(lengths[j::width], default=0) for j in range(width)), one_line=one_line)
-    count = len(records)
+    count = len(numbers)
     rows = list(map(ImportRow, map((start + 1).__add__, numbers), repeat(None, count), repeat(None), repeat(None),
                     repeat(table), range(count)))
     return rows, table
+
+
+def _one_split(plain_flat: list[str], lines: list[str], ends: list[str], quoted: list[bool], delimiter: str,
+               width: int, guarded: bool) -> list[str] | None:
+    """Every row's cells one after the other: the quote-free lines' (``plain_flat``, ``width`` a
+    line) with the records of the lines holding a quote put in their places; None unless each of
+    those lines is a whole record of at most ``width`` cells, not all empty."""
+    quote_lines = list(map(str.__add__, compress(lines, quoted), compress(ends, quoted)))
+    try:
+        parsed = list(csv.reader(quote_lines, delimiter=delimiter, strict=True))
+    except csv.Error:
+        return None
+    if len(parsed) != len(quote_lines) or max(map(len, parsed)) > width:
+        return None
+    records = [final_cells(c, guarded) for c in parsed]
+    if not all(map(any, records)):
+        return None
+    flat: list[str] = []
+    done = 0  # quote-free lines copied so far
+    previous = 0  # the line after the last record copied
+    for i, cells in zip(compress(range(len(lines)), quoted), records):
+        flat += plain_flat[done * width:(done + i - previous) * width]
+        done += i - previous
+        flat += cells if len(cells) == width else cells + [""] * (width - len(cells))
+        previous = i + 1
+    flat += plain_flat[done * width:]
+    return flat
 
 
 def _merge_quoted(lines: list[str], ends: list[str], quoted: list[bool], plain_cells: list[list[str]],

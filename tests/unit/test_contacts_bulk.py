@@ -61,7 +61,8 @@ def _text(rows: list[list[str]], delimiter: str, ends: list[str], quoting: int |
 
 
 @settings(deadline=None)  # the machine may be busy: no test of time
-@given(rows=st.lists(st.lists(_CELL, min_size=0, max_size=6), max_size=8),
+@given(rows=st.lists(st.lists(_CELL, min_size=0, max_size=6), max_size=8)
+       | st.lists(st.lists(_CELL, min_size=len(_KEYS), max_size=len(_KEYS)), max_size=8),  # rows as wide as the header
        delimiter=st.sampled_from([",", ";", "\t"]),
        ends=st.lists(st.sampled_from(["\r\n", "\n", "\r"]), min_size=1, max_size=3),
        quoting=st.sampled_from([None, csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
