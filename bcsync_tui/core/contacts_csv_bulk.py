@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from itertools import chain, compress, repeat
-from operator import not_
+from operator import itemgetter, not_
 
 from .contacts_types import ColumnTable, ImportRow
 
@@ -60,25 +60,22 @@ def final_cells(cells: list[str], guarded: bool) -> list[str]:
     return values
 
 
-def _unguard_text(text: str, delimiter: str) -> str:
-    """``final_cells``' taking off of the formula guard, over quote-free lines joined by line feeds
-    whose cells need no stripping: one apostrophe off each cell that is apostrophes, then = + - @
-    (or a tab, unless the tab is the delimiter)."""
-    if "'" not in text:
-        return text
+def _unguard_text(text: str, delimiter: str, breaks: tuple[str, ...]) -> str:
+    """``final_cells``' taking off of the formula guard, over quote-free lines whose cells need no
+    stripping, joined by ``breaks[-1]`` (``breaks``: what a cell may follow, the delimiter first):
+    one apostrophe off each cell that is apostrophes, then = + - @ (or a tab, unless the tab is
+    the delimiter)."""
     marks = _GUARD_MARKS.replace(delimiter, "")
-    leads = (delimiter, "\n")
-    if text.startswith("''") or any(lead + "''" in text for lead in leads):  # a cell of several apostrophes
-        guarded = re.compile(f"'*[{re.escape(marks)}]").match
-        for lead in leads:
-            pieces = text.split(lead + "'")
+    guarded = re.compile(f"'*[{re.escape(marks)}]").match
+    for lead in breaks:
+        pieces = text.split(lead + "'")
+        if len(pieces) == 1:
+            continue
+        if set(map(itemgetter(slice(0, 1)), pieces[1:])) <= set(marks):  # our export: one ' before a +
+            text = lead.join(pieces)
+        else:
             text = "".join([pieces[0], *(lead + p if guarded(p) else lead + "'" + p for p in pieces[1:])])
-    else:  # our export: one apostrophe before a phone number's +
-        for lead in leads:
-            if lead + "'" in text:
-                for mark in marks:
-                    text = text.replace(lead + "'" + mark, lead + mark)
-    return text[1:] if re.match(f"'+[{re.escape(marks)}]", text) else text
+    return text[1:] if text[:1] == "'" and guarded(text, 1) else text
 
 
 def read_simple_rows(lines: list[str], ends: list[str], start: int, delimiter: str, keys: list[str],
@@ -96,7 +93,8 @@ def _read_lines(lines: list[str], ends: list[str], start: int, delimiter: str, k
                 spaced: bool) -> tuple[list[ImportRow], ColumnTable] | None:
     """``read_simple_rows`` of the lines after the header. Unless ``spaced``, the quote-free lines'
     cells are taken to need no stripping: the formula guard comes off the whole text at once, and
-    when a cell turns out to start or end with whitespace the lines are read ``spaced``."""
+    when a cell turns out to start or end with whitespace the lines are read ``spaced``, each
+    cell stripped."""
     width = len(keys)
     quoted = list(map(str.__contains__, lines, repeat('"')))
     has_quotes = any(quoted)
@@ -105,22 +103,25 @@ def _read_lines(lines: list[str], ends: list[str], start: int, delimiter: str, k
     if plain and max(delimiters) >= width:
         return None  # a row longer than the header: contacts_csv words the problem
     flat: list[str] | None = None
+    if not spaced and (not plain or (min(delimiters) == width - 1 and all(map(str.strip, plain, repeat(delimiter))))):
+        # every quote-free line a whole row, none empty: the cells of all of them in one split
+        joined = delimiter.join(plain)
+        if guarded:
+            joined = _unguard_text(joined, delimiter, (delimiter,))
+        flat = joined.split(delimiter) if plain else []
+        if has_quotes:
+            flat = _one_split(flat, lines, ends, quoted, delimiter, width, guarded)
+        if flat is not None:
+            if list(map(str.strip, flat)) != flat:
+                return _read_lines(lines, ends, start, delimiter, keys, guarded, spaced=True)
+            return _table_rows(flat, list(range(len(lines))), start, keys, one_line=True)
     if spaced:
         plain_cells = [final_cells(c, guarded) for c in map(str.split, plain, repeat(delimiter))]
     else:
         joined = "\n".join(plain)
         if guarded:
-            joined = _unguard_text(joined, delimiter)
-        if not plain or (min(delimiters) == width - 1 and all(map(str.strip, plain, repeat(delimiter)))):
-            # every quote-free line a whole row, none empty: the cells of all of them in one split
-            flat = _one_split(joined.replace("\n", delimiter).split(delimiter) if plain else [], lines, ends,
-                              quoted, delimiter, width, guarded) if has_quotes else (
-                joined.replace("\n", delimiter).split(delimiter) if plain else [])
-        plain_cells = [] if flat is not None else list(map(str.split, joined.split("\n"), repeat(delimiter)))
-    if flat is not None:
-        if list(map(str.strip, flat)) != flat:
-            return _read_lines(lines, ends, start, delimiter, keys, guarded, spaced=True)
-        return _table_rows(flat, list(range(len(lines))), start, keys, one_line=True)
+            joined = _unguard_text(joined, delimiter, (delimiter, "\n"))
+        plain_cells = list(map(str.split, joined.split("\n"), repeat(delimiter))) if plain else []
     numbers: list[int]
     if has_quotes:
         got = _merge_quoted(lines, ends, quoted, plain_cells, delimiter, width, guarded)
