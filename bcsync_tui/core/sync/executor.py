@@ -6,7 +6,7 @@ Order matters for crash safety:
 2. Outlook updates (with the change key read this run; a conflict is re-read and re-merged once);
 3. Outlook creates, a batch at a time: a journal entry per create of the batch is committed before
    the batch goes out; the batch's links are saved and its journal entries cleared in one
-   transaction after. A crash in between leaves journal entries, which make the next run reconcile
+   transaction after (which also journals the next batch). A crash in between leaves journal entries, which make the next run reconcile
    the whole folder and relink by stamp instead of creating twice. (Journaling a batch at a time,
    not every create up front, keeps 50,000 entries of a first sync out of memory at once.);
 4. Outlook deletes.
@@ -243,12 +243,14 @@ class Executor:
         return retry
 
     def _remote_creates(self, creates: list[RemoteCreate]) -> None:
-        for start in range(0, len(creates), self.batch):
+        chunks = [creates[start:start + self.batch] for start in range(0, len(creates), self.batch)]
+        journal: list[int] = []
+        for n, chunk in enumerate(chunks):
             self._check_cancel()
-            chunk = creates[start:start + self.batch]
-            self.report("creating in Outlook", start, len(creates))
-            with self.store.transaction():  # on disk before the batch goes out
-                journal = self.store.journal_creates(self.profile, self.run.id, [rc.uuid for rc in chunk])
+            self.report("creating in Outlook", n * self.batch, len(creates))
+            if not journal:  # the first batch (the later ones are journaled with the batch before)
+                with self.store.transaction():
+                    journal = self._journal(chunk)
             results = self.t.create(self.folder_id, [NewItem(c.uuid, c.fields) for c in chunk])
             with self.store.transaction():
                 answered = [doc_id for doc_id, res in zip(journal, results, strict=True)
@@ -256,9 +258,17 @@ class Executor:
                 self.store.remove_journal(answered)  # in the transaction that saves their links
                 for rc, res in zip(chunk, results, strict=True):
                     self._create_done(rc, res)
+                # The next batch's entries in the same commit: on disk before it goes out, and one
+                # fsync a batch, not two. Not when the run is cancelled: that batch never goes out.
+                cancelled = self.cancel is not None and self.cancel.is_set()
+                journal = self._journal(chunks[n + 1]) if n + 1 < len(chunks) and not cancelled else []
             self.after_batch()
         if creates:
             self.report("creating in Outlook", len(creates), len(creates))
+
+    def _journal(self, chunk: list[RemoteCreate]) -> list[int]:
+        """Journal entries for a batch of creates about to go out; their doc ids, in its order."""
+        return self.store.journal_creates(self.profile, self.run.id, [rc.uuid for rc in chunk])
 
     def _create_done(self, rc: RemoteCreate, res: WriteResult) -> None:
         """One create's answer (its journal entry is already removed unless the outcome is unknown)."""
