@@ -97,3 +97,17 @@ async def test_the_progress_panel_is_made_at_the_first_sync_and_its_lines_follow
         app.sync_running = False
         await pilot.pause()
         assert not panel.display
+
+
+async def test_a_list_styled_with_padding_is_drawn_with_it(app):
+    def screen_line(number: str) -> str:
+        return next(line for line in ("".join(s.text for s in strip) for strip in app.screen._compositor.render_strips())
+                    if number in line)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        lst = app.screen.query_one(ContactList)
+        assert screen_line("CT000001").startswith("pending  CT000001")  # rows drawn as they are
+        lst.styles.padding = (0, 3)
+        await pilot.pause()
+        assert screen_line("CT000001").startswith("   pending  CT000001")  # Textual's own path draws the padding

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import methodcaller
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -17,7 +18,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -107,6 +108,7 @@ def cell_text(contact: Contact, key: str) -> str:
     return text.translate(_CONTROL) if not text.isprintable() else text
 
 
+_UUID_OF = methodcaller("get", "uuid")
 #: rows kept drawn (a few screens' worth)
 LINE_CACHE = 400
 
@@ -169,13 +171,20 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
         self._styles: dict[str, Style] = {}
         #: drawn rows by (index, under the cursor), kept until the rows, widths or styles change
         self._lines: dict[tuple[int, bool], Strip] = {}
+        #: (width, first row shown) while a frame is drawn
+        self._frame: tuple[int, int] | None = None
 
     # --- data -----------------------------------------------------------------------------------
 
     def set_rows(self, rows: list[Contact], keep: str | None = None) -> None:
         """Show ``rows``; the cursor stays on the contact with UUID ``keep`` if it is still there."""
         self.rows = rows
-        index = next((i for i, c in enumerate(rows) if c.get("uuid") == keep), None) if keep else None
+        index = None
+        if keep:  # (read at C speed: after a sync's reload this runs over every contact)
+            try:
+                index = list(map(_UUID_OF, rows)).index(keep)
+            except ValueError:
+                pass
         self.virtual_size = Size(self.size.width, len(rows) + 1)
         self.set_reactive(ContactList.cursor, -1)  # force the watcher: the row under it changed
         self.cursor = index if index is not None else 0
@@ -272,27 +281,61 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
             style = self._styles[""] = self.rich_style
         return style
 
-    def _columns(self) -> list[tuple[Column, int]]:
-        width = self.scrollable_content_region.width
+    def _columns(self, width: int | None = None) -> list[tuple[Column, int]]:
+        if width is None:
+            width = self.scrollable_content_region.width
         if self._layout[0] != width:
             self._layout = (width, layout_columns(width))
             self._lines.clear()
         return self._layout[1]
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """One frame's lines. A list with no border, padding, outline or effects (as ours is styled)
+        is its rows as ``render_line`` draws them: they go out as they are, with only the app's
+        line filters applied, whose results are cached on each reused row. Textual's own path
+        builds every line anew in each frame (a scroll by one row then cost twice as much CPU)."""
+        if not self._plain_style():
+            return super().render_lines(crop)
+        # What every line of one frame shares, read once (each read walks the widget's geometry).
+        width = self.scrollable_content_region.width
+        self._frame = (width, round(self.scroll_offset.y))
+        try:
+            background = self.background_colors[1]
+            filters = self.get_line_filters()
+            strips = []
+            for y in crop.line_range:
+                strip = self.render_line(y)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
+                strips.append(strip)
+            if crop.column_span != (0, width):
+                x1, x2 = crop.column_span
+                strips = [strip.crop(x1, x2) for strip in strips]
+            return strips
+        finally:
+            self._frame = None
+
+    def _plain_style(self) -> bool:
+        """Nothing Textual would draw around or over the rows (see ``render_lines``)."""
+        styles = self.styles
+        return (not any(styles.gutter) and all(kind in ("", "none") for kind, _ in styles.outline)
+                and self.opacity == 1 and styles.text_opacity == 1 and not styles.tint.a
+                and styles.hatch in (None, "none") and self._border_title is None)
+
     def render_line(self, y: int) -> Strip:
         """Row ``y`` of the list; a row already drawn is reused as it is (scrolling by one row draws
         one new row, and Textual's own work on a line is cached on its Strip)."""
-        width = self.scrollable_content_region.width
+        width, top = self._frame or (self.scrollable_content_region.width, round(self.scroll_offset.y))
         base = self._base_style()
         if y == 0:
             return self._header(width, base + self._style("header"))
-        index = round(self.scroll_offset.y) + y - 1
+        index = top + y - 1
         if not self.rows and y == 1:
             return Strip([Segment(fit(self.empty_text, width), base + self._style("empty"))], width)
         if index >= len(self.rows):
             return Strip.blank(width, base)
         key = (index, index == self.cursor)
-        columns = self._columns()
+        columns = self._columns(width)
         strip = self._lines.get(key)
         if strip is None:
             if len(self._lines) >= LINE_CACHE:
@@ -315,7 +358,7 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _header(self, width: int, style: Style) -> Strip:
         segments: list[Segment] = []
-        for col, col_width in self._columns():
+        for col, col_width in self._columns(width):
             title = col.title
             if col.key == self.sort_key:
                 title = f"{title} {'▼' if self.sort_reverse else '▲'}"
