@@ -110,8 +110,10 @@ BULK_OPS = 2000
 
 class JournaledStorage(Storage):
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0,
-                 compact_min_bytes: int = 1 << 20):
+                 compact_min_bytes: int = 1 << 20, compact_records: bool = True):
         self.path = Path(path)
+        #: records rebuilt to their smallest size when read (``store_format.parse_snapshot_lines``)
+        self.compact_records = compact_records
         self.wal_path = self.path.with_name(self.path.name + ".wal")
         # The directory is made by the first write, not here: a read (`bcsync status`) creates nothing.
         self.lock = FileLock(self.path.with_name(self.path.name + ".lock"), guard_dir=True)
@@ -180,7 +182,8 @@ class JournaledStorage(Storage):
 
     def loaded_copy(self) -> "JournaledStorage":
         """A new instance on the same files, loaded (safe to call from another thread)."""
-        copy = JournaledStorage(self.path, lock_timeout=self.lock_timeout, compact_min_bytes=self.compact_min_bytes)
+        copy = JournaledStorage(self.path, lock_timeout=self.lock_timeout, compact_min_bytes=self.compact_min_bytes,
+                                compact_records=self.compact_records)
         copy.refresh()
         return copy
 
@@ -227,7 +230,7 @@ class JournaledStorage(Storage):
                 raise StoreCorruptError(self.path, f"{exc}: the file changed after bcsync wrote it (a disk error, "
                                         "or an edit)") from exc
         try:
-            doc = parse_snapshot_lines(raw)
+            doc = parse_snapshot_lines(raw, self.compact_records)
         except (ValueError, UnicodeDecodeError, RecursionError):
             doc = None
         if doc is None:  # another layout, or damaged: the one-piece parser names the fault

@@ -56,10 +56,11 @@ class LinkSummary:
 
 class Store:
     def __init__(self, path: str | os.PathLike[str], *, backup_dir: Path | None = None,
-                 lock_timeout: float = 10.0):
+                 lock_timeout: float = 10.0, compact_records: bool = True):
+        """``compact_records=False``: a quicker open for more memory (storage.JournaledStorage)."""
         self.path = Path(path)
         self.backup_dir = backup_dir or self.path.parent / "backups"
-        self.db = StoreDB(self.path, lock_timeout=lock_timeout)
+        self.db = StoreDB(self.path, lock_timeout=lock_timeout, compact_records=compact_records)
         self.storage: JournaledStorage = self.db.storage  # type: ignore[assignment]
         self.storage.read()  # fail now, with the file's name, if it cannot be loaded
         t = self.db.table

@@ -38,6 +38,21 @@ def test_the_snapshot_is_one_json_document_with_one_record_per_line():
     assert store_format.parse_snapshot_lines(raw) == json.loads(raw)  # > one chunk of records
 
 
+def test_records_read_without_compacting_are_the_same_data(tmp_path: Path):
+    raw = snapshot()
+    assert store_format.parse_snapshot_lines(raw, compact=False) == json.loads(raw)
+    path = tmp_path / "store.json"
+    _fill(Store(path), 30)
+    quick, lean = Store(path, compact_records=False), Store(path)
+    assert not quick.storage.compact_records and lean.storage.compact_records
+    assert quick.all_contacts(True) == lean.all_contacts(True)
+    lean.add_contact({"first_name": "Later", "surname": "Write"})
+    lean.storage.compact()
+    copy = quick.storage.loaded_copy()  # a reload in a thread keeps the choice
+    assert not copy.compact_records and quick.storage.adopt(copy)
+    assert quick.all_contacts(True) == lean.all_contacts(True)
+
+
 @pytest.mark.parametrize("tables", [{}, {"empty": {}}, {"a": {}, "b": {"1": {}}}, {"a": {"1": {"x": [1, {"y": None}]}}}])
 def test_edge_shapes_round_trip(tables):
     raw = snapshot(tables)
