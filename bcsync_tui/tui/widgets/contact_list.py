@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from operator import methodcaller
+from operator import indexOf, methodcaller
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -180,9 +180,9 @@ class ContactList(ScrollView, can_focus=True, inherit_bindings=False):
         """Show ``rows``; the cursor stays on the contact with UUID ``keep`` if it is still there."""
         self.rows = rows
         index = None
-        if keep:  # (read at C speed: after a sync's reload this runs over every contact)
+        if keep:  # at C speed, up to the row found (a reload after a sync may look through every contact)
             try:
-                index = list(map(_UUID_OF, rows)).index(keep)
+                index = indexOf(map(_UUID_OF, rows), keep)
             except ValueError:
                 pass
         self.virtual_size = Size(self.size.width, len(rows) + 1)
