@@ -1,7 +1,8 @@
 """TUI figures (SPEC §6), measured on the real app driven headless by Textual's Pilot:
 
-- time to first screen with 50,000 contacts (app start until the list holds every contact), and
-  how much of it is opening the store; the process's memory then (resident and peak: the home is
+- time to first screen with 50,000 contacts (app start until the list holds every contact and the
+  app is idle), and how much of it is opening the store; the same in CPU time (walls are noisy on a
+  shared machine); the process's memory then (resident and peak: the home is
   built in another process, so the figures are the TUI's own);
 - time for a search keystroke to update the list (median and max over a typed word);
 - the longest input pause during a full sync of 10,000 contacts against the loopback Exchange
@@ -86,13 +87,13 @@ async def key(app: BcsyncApp, char: str, changed, limit: float = 5.0) -> float:
 async def list_figures(n: int) -> None:
     with tempfile.TemporaryDirectory() as home:
         paths = make_home_elsewhere(home, n)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         app = start_app(paths, "bench")  # opens the store, as `bcsync` does
-        opened = time.perf_counter() - t0
+        opened, opened_cpu = time.perf_counter() - t0, time.process_time() - c0
         async with app.run_test(size=(120, 40)) as pilot:
             lst = await wait_rows(app, pilot, lambda rows: rows == n)
             await pilot.pause()
-            first = time.perf_counter() - t0
+            first, first_cpu = time.perf_counter() - t0, time.process_time() - c0
             rss, peak = memory_mib()
             await pilot.press("slash")
             times = []
@@ -103,6 +104,8 @@ async def list_figures(n: int) -> None:
             shown = len(lst.rows)
             print(f"first screen with {n:,} contacts      {first * 1000:8.0f} ms   (target <= 500 ms; opening the "
                   f"store {opened * 1000:.0f} ms of it, the TUI {(first - opened) * 1000:.0f} ms)")
+            print(f"  the same in CPU time (all threads)  {first_cpu * 1000:8.0f} ms   (opening the store "
+                  f"{opened_cpu * 1000:.0f} ms, the TUI {(first_cpu - opened_cpu) * 1000:.0f} ms: comparable on a busy machine)")
             print(f"memory with {n:,} contacts            {rss:8.0f} MiB  resident, {peak:.0f} MiB peak (target <= 200 MiB)")
             print(f"search keystroke, list updated      {statistics.median(times) * 1000:8.1f} ms median, "
                   f"{max(times) * 1000:.1f} ms max over {len(times)} keys (target <= 50 ms); "
