@@ -146,8 +146,8 @@ class SyncRun:
             return
         with self.store.compaction_deferred():  # one compaction after the batches, not one per few
             confirm = Confirmation(t, self.folder.folder_id, self.changes.state)
-            written = self._write(t, plan, confirm)
-            self._save_state(plan, written, confirm)
+            writes = self._write(t, plan, confirm)
+            self._save_state(plan, writes, confirm)
         errors = self.run.counts.errors
         self._finish(RunStatus.PARTIAL if errors else RunStatus.OK, ExitCode.ITEM_ERRORS if errors else ExitCode.OK,
                      f"{plural(errors, 'item')} failed; they are retried at the next sync" if errors else "")
@@ -231,8 +231,8 @@ class SyncRun:
                                     self.profile.master_delete_policy, self.profile.leave_filter_policy,
                                     self.profile.link_outside_filter))
 
-    def _write(self, t: Transport, plan: Plan, confirm: Confirmation) -> set[str]:
-        """Carry the plan out; returns the ids of the items this run wrote. When the writes take
+    def _write(self, t: Transport, plan: Plan, confirm: Confirmation) -> int:
+        """Carry the plan out; returns how many Outlook writes this run made. When the writes take
         several batches, ``confirm`` starts reading them back meanwhile (where the transport can)."""
         if plan.has_writes:
             self.store.backup("sync")
@@ -248,14 +248,14 @@ class SyncRun:
         except BaseException:
             confirm.stop()
             raise
-        return executor.written_ids
+        return executor.writes
 
-    def _save_state(self, plan: Plan, written: set[str], confirm: Confirmation) -> None:
+    def _save_state(self, plan: Plan, writes: int, confirm: Confirmation) -> None:
         links = self.store.link_keys(self.name)  # the links as this run left them (id -> change key)
         orphans = self._orphans_after(plan, links)
-        new_state, recheck = self._drain(written, links, confirm)
+        new_state, recheck = self._drain(writes, links, confirm)
         c = self.changes
-        if not c.full and not c.items and not c.deleted_ids and not written:
+        if not c.full and not c.items and not c.deleted_ids and not writes:
             new_state = self.state.sync_state or new_state  # nothing happened: the old state is as good
         clean = not self.run.counts.errors and not recheck
         revision = self.store.contacts_revision  # the plan covers it if every write since was this run's own
@@ -359,11 +359,11 @@ class SyncRun:
             owners = {lk.item_id: lk.contact_uuid for lk in self.links}
             run.plan = preview(plan, self.snapshot, owners, run.counts)
 
-    def _drain(self, written: set[str], links: dict[str, str], confirm: Confirmation) -> tuple[str, list[str]]:
+    def _drain(self, writes: int, links: dict[str, str], confirm: Confirmation) -> tuple[str, list[str]]:
         """Move the sync state past our own writes so they do not come back as edits (NO-ECHO).
         Anything else that changed meanwhile (the user editing during the run) is re-read next run."""
         state = self.changes.state
-        if not written or not state:
+        if not writes or not state:
             confirm.stop()
             return state, []
         self.report("confirming")

@@ -47,7 +47,7 @@ class Executor:
         self.run, self.snapshot, self.report, self.cancel, self.batch = run, snapshot, report, cancel, batch
         self.after_batch = after_batch or (lambda: None)  # each batch of Outlook writes is done
         self.counts: RunCounts = run.counts
-        self.written_ids: set[str] = set()
+        self.writes = 0  # Outlook writes this run made (creates, updates, deletes)
         #: item id -> the change key its link was saved with by this run (what a read-back confirms)
         self.saved_keys: dict[str, str] = {}
         # The sync lock makes this run the only writer of the profile's links and journal, so doc ids
@@ -173,7 +173,7 @@ class Executor:
             self.after_batch()
 
     def _update_done(self, upd: RemoteUpdate, res: WriteResult) -> None:
-        self.written_ids.add(upd.item_id)
+        self.writes += 1
         state = self._pending_states.get(upd.item_id)
         if state is not None:
             state.synced_revision = self._revision_after(upd.uuid, state.synced_revision)
@@ -280,7 +280,7 @@ class Executor:
             self._error(*self._name(rc.uuid),
                         f"Outlook create failed ({res.message or res.outcome.value}); retried next run")
             return
-        self.written_ids.add(res.item_id)
+        self.writes += 1
         if rc.recreate:  # drop the link to the item that was deleted in Outlook
             for link in self.store.links_of(self.profile).values():
                 if link.contact_uuid == rc.uuid:
@@ -307,7 +307,7 @@ class Executor:
                 with self.store.transaction():
                     for d, res in zip(chunk, results, strict=True):
                         if res.outcome in (Outcome.OK, Outcome.NOT_FOUND):
-                            self.written_ids.add(d.item_id)
+                            self.writes += 1
                             self._drop_link(d.item_id)
                             self.counts.outlook_deleted += 1
                         else:
