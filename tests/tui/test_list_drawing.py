@@ -111,3 +111,22 @@ async def test_a_list_styled_with_padding_is_drawn_with_it(app):
         lst.styles.padding = (0, 3)
         await pilot.pause()
         assert screen_line("CT000001").startswith("   pending  CT000001")  # Textual's own path draws the padding
+
+
+async def test_after_a_sync_the_rows_drawn_show_the_store_it_reloaded(paths, synced_setup: Store, exchange):
+    from .test_sync import IN_FILTER, run_sync_from_dialog
+
+    app = make_app(paths, synced_setup)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        lst = app.screen.query_one(ContactList)
+        assert all(drawn_row(lst, number).startswith("pending") for number in IN_FILTER)
+        rows_before = lst.rows
+        await run_sync_from_dialog(pilot)
+        await pilot.press("escape")  # the summary
+        await pilot.pause()
+        assert lst.rows is not rows_before  # rebuilt from the store caught up after the sync
+        assert [c["no"] for c in lst.rows] == sorted(c["no"] for c in synced_setup.contacts_raw())
+        assert all(drawn_row(lst, number).startswith("synced") for number in IN_FILTER)
+        assert drawn_row(lst, "CT000008").startswith("out")
+        assert "last sync" in "".join(s.text for s in app.screen._compositor.render_strips()[-2])
