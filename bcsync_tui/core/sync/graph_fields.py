@@ -27,7 +27,7 @@ SELECT = ",".join(["id", "changeKey", "parentFolderId", "fileAs", *SCALAR.values
                    "businessAddress"])
 EXPAND = f"singleValueExtendedProperties($filter=id eq '{STAMP_ID}' or id eq '{FAX_ID}')"
 _SCALARS, _ADDRESS = tuple(SCALAR.items()), tuple(ADDRESS.items())
-_ADDRESS_KEYS = ("address", "address2", *ADDRESS)
+_ADDRESS_KEYS = frozenset(("address", "address2", *ADDRESS))
 
 
 def _extended(doc: dict[str, Any]) -> dict[str, str]:
@@ -126,12 +126,8 @@ def contact_body(fields: dict[str, str], current: dict[str, Any] | None, stamp: 
 def new_contact_body(fields: dict[str, str], stamp: str | None) -> dict[str, Any]:
     """``contact_body(fields, None, stamp)``, the same JSON key for key, built without the merge
     with a current item a PATCH needs (a first sync builds thousands)."""
-    body: dict[str, Any] = {}
     get = fields.get
-    for key, attr in _SCALARS:
-        value = get(key)
-        if value:
-            body[attr] = value
+    body: dict[str, Any] = {attr: value for key, attr in _SCALARS if (value := get(key))}
     if "name" in fields:
         name = fields["name"] or get("email", "")
         body["displayName"] = body["fileAs"] = name or None
@@ -144,9 +140,9 @@ def new_contact_body(fields: dict[str, str], stamp: str | None) -> dict[str, Any
     phone = get("phone")
     if phone:
         body["businessPhones"] = [phone]
-    if any(key in fields for key in _ADDRESS_KEYS):
-        street = "\n".join(x for x in (get("address", ""), get("address2", "")) if x)
-        address = {"street": street}
+    if not _ADDRESS_KEYS.isdisjoint(fields):
+        line1, line2 = get("address", ""), get("address2", "")
+        address = {"street": f"{line1}\n{line2}" if line1 and line2 else line1 or line2}
         for key, attr in _ADDRESS:
             if key in fields:
                 address[attr] = fields[key]
