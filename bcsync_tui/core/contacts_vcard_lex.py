@@ -70,10 +70,12 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     value ending in ``=`` continues on the next line (vCard 2.1 soft line break). Linear in the
     size of the text: the pieces of a logical line are joined once."""
     if "RINTABLE" not in text and "rintable" not in text:  # no quoted-printable: unfolding is one replace
-        if "\r" not in text:
-            # _FOLD.sub at C speed: with no tab after a line break, the folds are "\n " alone
-            lines = (text.replace("\n ", "") if "\n\t" not in text else _FOLD.sub("", text)).split("\n")
-            physical = text.split("\n")
+        crlf = "\r" in text and text.count("\r\n") == text.count("\r") == text.count("\n")
+        if "\r" not in text or crlf:  # every line break the same
+            # _FOLD.sub at C speed: with no tab after a line break, the folds are the break and a space
+            brk = "\r\n" if crlf else "\n"
+            lines = (text.replace(brk + " ", "") if brk + "\t" not in text else _FOLD.sub("", text)).split(brk)
+            physical = text.split(brk)
         else:
             lines, physical = _LINE_SPLIT.split(_FOLD.sub("", text)), _LINE_SPLIT.split(text)
         starts = list(compress(count(1), map(not_, map(str.startswith, physical, repeat((" ", "\t"))))))
