@@ -48,7 +48,16 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
     heads = HEADS
     for number, line in logical_lines(text):
         if len(line) >= 16 and not line[0].isspace() and not line[-1].isspace():
-            upper = ""  # most lines: a property, neither blank nor BEGIN:VCARD or END:VCARD
+            # most lines: a property, neither blank nor BEGIN:VCARD or END:VCARD
+            if card is not None:
+                colon = line.find(":")
+                head = line[:colon]
+                parsed = heads.get(head) if colon > 0 else None
+                if parsed is not None and not parsed[3] and '"' not in head:
+                    # parse_prop of a property whose head the file had before and that needs no decoding
+                    card.append(Prop(parsed[0], parsed[1], line[colon + 1:], number, parsed[2]))
+                    continue
+            upper = ""
         else:
             stripped = line.strip()
             if not stripped:
@@ -72,12 +81,6 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
         if card is None:
             raise ImportFileError(path, f"is not a vCard file: line {number} is outside BEGIN:VCARD ... END:VCARD",
                                   "Import it with --format csv if it is a CSV file.")
-        colon = line.find(":")
-        parsed = heads.get(line[:colon]) if colon > 0 else None
-        if parsed is not None and not parsed[3] and '"' not in line[:colon]:
-            # parse_prop of a property whose head the file had before and that needs no decoding
-            card.append(Prop(parsed[0], parsed[1], line[colon + 1:], number, parsed[2]))
-            continue
         prop = parse_prop(number, line)
         if isinstance(prop, str):
             bad.append(prop)
@@ -136,7 +139,7 @@ def _card_to_row(props: list[Prop], groups: dict[str, list[Prop]], line: int, er
         d["surname"], d["first_name"], d["middle_name"] = parts[0], parts[1], parts[2]
         if parts[3] or parts[4]:
             unkept["N (prefix, suffix)"] += 1
-        composed = model.compose_name(d)
+        composed = model.compose_parts(parts[1], parts[2], parts[0])  # compose_name(d): its parts are stripped
         if fn and composed and d["name"] and composed != d["name"]:
             row.notes.append(f"Name will be {composed!r}, composed from N as Business Central does "
                              f"(the card's FN is {d['name']!r})")
