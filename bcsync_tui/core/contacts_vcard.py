@@ -12,6 +12,7 @@ parameters and quoted-printable values are understood.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import IO, Any
 
@@ -152,14 +153,16 @@ def _card_to_row(props: list[Prop], groups: dict[str, list[Prop]], line: int, er
     title = first.get("TITLE")
     if title:
         d["job_title"] = unescape(title.value).strip()
-    emails = sorted((p for p in groups.get("EMAIL", ()) if p.value.strip()), key=lambda p: not p.preferred)
+    emails = _by_preference(groups.get("EMAIL", ()))
     for key, prop in zip(("email", "email2"), emails, strict=False):
         d[key] = unescape(prop.value).strip()
     if len(emails) > 2:
         unkept["EMAIL (third and later)"] += len(emails) - 2
     _read_phones(groups.get("TEL", []), d, unkept)
     _read_address(groups.get("ADR", []), d, unkept)
-    urls = sorted((p for p in groups.get("URL", ()) if p.value.strip()), key=lambda p: "work" not in p.types)
+    urls = [p for p in groups.get("URL", ()) if p.value.strip()]
+    if len(urls) > 1:
+        urls.sort(key=lambda p: "work" not in p.types)
     if urls:
         d["home_page"] = unescape(urls[0].value).strip()
         if len(urls) > 1:
@@ -181,9 +184,17 @@ def _card_to_row(props: list[Prop], groups: dict[str, list[Prop]], line: int, er
     return row
 
 
+def _by_preference(props: Iterable[Prop]) -> list[Prop]:
+    """The properties with a value, the preferred ones first (otherwise in the card's order)."""
+    kept = [p for p in props if p.value.strip()]
+    if len(kept) > 1:
+        kept.sort(key=lambda p: not p.preferred)
+    return kept
+
+
 def _read_phones(props: list[Prop], d: dict[str, str], unkept: Counter[str]) -> None:
     """``props``: the card's TEL properties."""
-    tels = sorted((p for p in props if p.value.strip()), key=lambda p: not p.preferred)
+    tels = _by_preference(props)
     for prop in tels:
         value = unescape(prop.value).strip()
         if value.lower().startswith("tel:"):
@@ -223,10 +234,10 @@ def _read_address(props: list[Prop], d: dict[str, str], unkept: Counter[str]) ->
         return
     parts = chosen[1] + [""] * 7
     pobox, extended, street, city, region, code, country = parts[:7]
-    lines = [ln.strip() for ln in (street or pobox).split("\n") if ln.strip()]
+    lines = [ln for ln in map(str.strip, (street or pobox).split("\n")) if ln]
     if street and pobox:
         unkept["ADR (post office box)"] += 1
-    more = lines[1:] + [ln.strip() for ln in extended.split("\n") if ln.strip()]
+    more = lines[1:] + [ln for ln in map(str.strip, extended.split("\n")) if ln] if extended else lines[1:]
     if lines:
         d["address"] = lines[0]
     if more:
