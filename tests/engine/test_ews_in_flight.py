@@ -67,15 +67,22 @@ def test_updates_and_deletes_in_flight_keep_every_edit(ews):
 
 def test_a_lost_answer_in_a_batch_in_flight_creates_nothing_twice(ews):
     """One CreateItem of a batch of several in flight is carried out but its answer is lost. With
-    more than one session, exchangelib reports that as "busy" and we look the batch's items up by
-    stamp before sending any again; either way no contact is created twice, and by the next run
-    every contact is linked and nothing is left journaled."""
+    more than one session open, exchangelib reports that as "busy" and we look the batch's items up
+    by stamp before sending any again; with one session open at that moment (the others are opened
+    as the request threads ask for them: it depends on timing), its outcome is unknown and its
+    contacts stay journaled for the next run to relink by stamp. Either way no contact is created
+    twice, and by the next run every contact is linked and nothing is left journaled."""
     ews.set(in_flight=4)
     added = people(ews, 80)
     ews.backend.server.faults.ghost_write(count=1, operation="CreateItem", mode="drop")
     sync(ews, 10)
     assert len(ews.backend.items()) == 80  # stored once each, the lost request's items too
-    check_all(ews)
+    linked = {lk["contact_uuid"] for lk in ews.links()}
+    journaled = {d["contact_uuid"] for d in ews.store.journal.raw().values()}
+    assert linked | journaled == {c["uuid"] for c in added} and not linked & journaled
+    assert len(journaled) in (0, 10)  # found by stamp, or the lost request's 10 left for the next run
+    if not journaled:
+        check_all(ews)
     sync(ews, 10)
     assert len(ews.backend.items()) == 80, "created twice"
     assert {lk["contact_uuid"] for lk in ews.links()} == {c["uuid"] for c in added}
