@@ -373,6 +373,14 @@ class JournaledStorage(Storage):
         self._max_ids[table] += 1
         return self._max_ids[table]
 
+    def next_ids(self, table: str, count: int) -> range:
+        """``count`` new document ids at once (a bulk insert)."""
+        if count <= 0:
+            return range(0)
+        first = self.next_id(table)
+        self._max_ids[table] += count - 1
+        return range(first, first + count)
+
     def _commit(self) -> None:
         assert self._data is not None and self._pending is not None
         if not self._pending:

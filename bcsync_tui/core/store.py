@@ -284,7 +284,7 @@ class Store:
                 contact["created_at"] = contact.get("created_at") or now
                 contact["modified_at"] = now
                 contact["revision"] = 1
-            doc_ids = [str(self.storage.next_id(self.contacts.name)) for _ in contacts]
+            doc_ids = list(map(str, self.storage.next_ids(self.contacts.name, len(contacts))))
 
             def insert(view: Any) -> None:  # tables._TrackingView: the raw table and the ids written
                 view.raw.update(zip(doc_ids, contacts))

@@ -103,3 +103,15 @@ def test_a_backup_of_a_store_with_an_empty_journal_is_its_snapshot_copied(tmp_pa
     for path, n in ((copied, BULK_OPS + 1), (encoded, BULK_OPS + 2)):
         assert len(Store(path).contacts_raw()) == n
     s.close()
+
+
+def test_prepared_contacts_take_ids_after_the_existing_ones_and_single_adds_follow_them(tmp_path):
+    store = Store(tmp_path / "store.json")
+    first = store.add_contact({"first_name": "Before", "surname": "Bulk"})
+    store.add_prepared_contacts([model.prepare({"first_name": f"B{i}", "surname": "Bulk"}) for i in range(5)])
+    after = store.add_contact({"first_name": "After", "surname": "Bulk"})
+    raw = store.contacts.raw()
+    assert list(raw) == [str(i) for i in range(1, 8)]
+    assert raw["1"]["uuid"] == first["uuid"] and raw["7"]["uuid"] == after["uuid"]
+    assert store.storage.next_ids("contacts", 0) == range(0)
+    assert Store(tmp_path / "store.json").all_contacts() == store.all_contacts()
