@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 from itertools import repeat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -357,7 +357,7 @@ class JournaledStorage(Storage):
             self._pending = None
             self.lock.release()
 
-    def record(self, table: str, doc_ids: set[str]) -> None:
+    def record(self, table: str, doc_ids: Iterable[str]) -> None:
         assert self._pending is not None, "record() outside a transaction"
         for doc_id in doc_ids:
             self._pending[(table, doc_id)] = True

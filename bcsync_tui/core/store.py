@@ -288,7 +288,7 @@ class Store:
 
             def insert(view: Any) -> None:  # tables._TrackingView: the raw table and the ids written
                 view.raw.update(zip(doc_ids, contacts))
-                view.touched.update(doc_ids)
+                view.touched.update(dict.fromkeys(doc_ids))
 
             if contacts:
                 self.contacts._update_table(insert)

@@ -20,23 +20,25 @@ class _TrackingView(MutableMapping):
 
     def __init__(self, raw: dict[str, Any]):
         self.raw = raw
-        self.touched: set[str] = set()
+        #: the ids written, in the order written (a dict as an ordered set): the journal lists them in
+        #: that order, so a reader replaying it holds the records in the order this process does
+        self.touched: dict[str, None] = {}
 
     def __getitem__(self, doc_id: int) -> Any:
         key = str(doc_id)
         doc = self.raw[key]
-        self.touched.add(key)  # updaters mutate the returned document in place
+        self.touched[key] = None  # updaters mutate the returned document in place
         return doc
 
     def __setitem__(self, doc_id: int, doc: Any) -> None:
         key = str(doc_id)
         self.raw[key] = doc
-        self.touched.add(key)
+        self.touched[key] = None
 
     def __delitem__(self, doc_id: int) -> None:
         key = str(doc_id)
         del self.raw[key]
-        self.touched.add(key)
+        self.touched[key] = None
 
     def __contains__(self, doc_id: object) -> bool:
         return str(doc_id) in self.raw
