@@ -387,11 +387,17 @@ class Store:
         return LinkRow.from_doc(doc) if doc is not None else None
 
     def save_link(self, link: LinkRow, doc_id: int | None = None) -> int:
-        """Insert a link row, or replace the one at ``doc_id``; returns its document id."""
-        if doc_id is None:
-            return int(self.links.insert(link.to_doc()))
-        self.links.update(link.to_doc(), doc_ids=[doc_id])
-        return doc_id
+        """Insert a link row, or replace the one at ``doc_id``; returns its document id. (Straight into
+        the table: TinyDB's insert and update copy and check each document, a first sync saves one
+        link per contact.)"""
+        doc = link.to_doc()
+        with self.storage.transaction():  # a new id is chosen under the lock
+            new_id = self.storage.next_id(self.links.name) if doc_id is None else doc_id
+
+            def put(view: Any) -> None:  # tables._TrackingView: the raw table and the ids written
+                view[new_id] = doc if doc_id is None else {**view.raw[str(doc_id)], **doc}  # replaced, not edited
+            self.links._update_table(put)
+        return new_id
 
     def remove_links(self, doc_ids: list[int]) -> None:
         if doc_ids:
