@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -122,8 +123,21 @@ def _close_quietly(stream: IO[bytes]) -> None:
 
 # --- the child side ----------------------------------------------------------------------------
 
+#: how far the child lowers its CPU priority: on a busy machine (the child, the server, other work)
+#: the UI's event loop then gets a core as soon as it wakes for a key press, and the sync takes
+#: what is left; on an idle machine nothing changes
+CHILD_NICENESS = 5
+
+
+def lower_priority() -> None:
+    try:
+        os.nice(CHILD_NICENESS)
+    except (AttributeError, OSError):  # no os.nice on Windows; a refusal leaves the priority as it was
+        pass
+
 
 def _child_main() -> int:
+    lower_priority()
     from ..secrets import SecretStore
     from ..store import Store
     from .runner import sync_blocking
