@@ -30,6 +30,11 @@ FOLD_TABLE = str.maketrans({
     "ŋ": "n", "ĸ": "k", "ſ": "s", "ƒ": "f", "ɨ": "i", "ʉ": "u",
 })
 _FOLD_PAIRS = tuple((chr(code), plain) for code, plain in FOLD_TABLE.items())
+#: the combining marks NFKD leaves of accented Latin letters (grave, acute, circumflex, tilde,
+#: macron, breve, dot above, diaeresis, hook, ring, double acute, caron, horn, dot below, comma
+#: below, cedilla, ogonek)
+_USUAL_MARKS = tuple(map(chr, (0x300, 0x301, 0x302, 0x303, 0x304, 0x306, 0x307, 0x308, 0x309, 0x30A, 0x30B, 0x30C,
+                               0x31B, 0x323, 0x326, 0x327, 0x328)))
 _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 
 
@@ -50,6 +55,12 @@ def _unmark(text: str) -> str:
     for letter, plain in _FOLD_PAIRS:
         if letter in text:
             text = text.replace(letter, plain)
+    # Latin text is now ASCII and accents: when every character beyond ASCII is one of the usual
+    # accents, dropping all of them is removing the marks, at C speed (the regex: ~30 ms a
+    # megabyte); anything else (another script, a rarer mark) goes through the regex.
+    ascii_only = text.encode("ascii", "ignore")
+    if len(text) - len(ascii_only) == sum(map(text.count, _USUAL_MARKS)):
+        return ascii_only.decode("ascii")
     return _MARKS.sub("", text)
 
 
