@@ -178,7 +178,9 @@ def build_plan(inp: PlanInput) -> Plan:
     # Matching decides on the contacts as they will be after this run's Outlook edits came in, so
     # that a contact an edit takes out of the filter is free for a match in the same run.
     effective = _after_inbound(inp, contacts, link_by_item)
-    final_qualifies = {u: outbound_reason(c, inp.contact_filter) is None for u, c in effective.items()}
+    # (a contact no Outlook edit changes is the same record in both: its answer is known)
+    final_qualifies = {u: qualifies[u] if c is contacts.get(u) else outbound_reason(c, inp.contact_filter) is None
+                       for u, c in effective.items()}
     seen_ids = {it.item_id for it in inp.remote_items}
     gone = set(inp.deleted_ids) - seen_ids
     if inp.full:
