@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from ..core.records import ItemNote, PlanRow, RunCounts, RunRecord, RunStatus
-from ..tui.badges import kept_count_text
+from ..core.words import kept_count_text
 from .common import plural
 from .output import local_time, one_line, say, table
 

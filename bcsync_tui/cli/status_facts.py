@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..core.filters import ContactFilter, FilterError
-from ..core.history import list_runs
 from ..core.status_file import ProfileFacts, Signature, StoreFacts, facts_are_current, read_facts, write_facts
 from ..core.storage import StoreCorruptError
-from ..core.sync.eligibility import outbound_reason
-from ..tui.badges import count_kept
 
 if TYPE_CHECKING:  # a current status.json is read without loading the store
     from ..core.store import Store
@@ -22,6 +18,12 @@ if TYPE_CHECKING:  # a current status.json is read without loading the store
 
 def facts_of(store: Store) -> tuple[Signature, StoreFacts]:
     """Count what status reports, from the loaded store; with the signature of the files counted."""
+    # (imported here: a status answered from status.json needs none of them)
+    from ..core.filters import ContactFilter, FilterError
+    from ..core.history import list_runs
+    from ..core.sync.eligibility import outbound_reason
+    from ..tui.badges import count_kept
+
     sig = store.storage.signature()
     contacts = store.contacts_raw()
     profiles = []

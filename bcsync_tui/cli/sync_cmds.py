@@ -18,7 +18,7 @@ from ..core.history import get_run, list_conflicts, list_runs
 from ..core.profiles import Profile, list_profiles, load_profile, mailbox_where
 from ..core.records import RunCounts, RunRecord
 from ..core.status_file import StoreFacts
-from ..tui.badges import KEPT_TEXT
+from ..core.words import KEPT_TEXT
 from .main import (DEBUG_ENV, EXIT_INTERNAL, EXIT_ITEMS, EXIT_LOCKED, EXIT_OK, CliError, Context,
                    filter_error_lines)
 from .main import _caption as field_caption

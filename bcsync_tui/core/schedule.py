@@ -12,7 +12,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -100,6 +99,8 @@ def unit_files() -> tuple[Path, Path]:
 
 
 def systemctl(*args: str, timeout: float = 20.0) -> tuple[bool, str]:
+    import subprocess  # (here: `bcsync status` loads this module and seldom runs anything)
+
     try:
         proc = subprocess.run(["systemctl", "--user", *args], capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
@@ -168,6 +169,8 @@ def cron_line(every: int, command: list[str], log_file: Path | None = None) -> s
 def _crontab() -> list[str] | None:
     if shutil.which("crontab") is None:
         return None
+    import subprocess
+
     try:
         proc = subprocess.run(["crontab", "-l"], capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):

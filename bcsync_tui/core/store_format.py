@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import zlib
 
-import orjson
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,18 +55,34 @@ def verify_checksum(raw: bytes) -> None:
         raise ChecksumMismatch("its checksum does not match its content")
 
 
+_orjson: Any = None
+
+
+def _lib() -> Any:
+    """orjson, imported when first needed: `bcsync status` answered from status.json reads no store
+    file, and orjson imports uuid and platform (~5 ms of every command)."""
+    global _orjson
+    if _orjson is None:
+        import orjson
+
+        _orjson = orjson
+    return _orjson
+
+
 def _encode(value: Any) -> bytes:
     """Compact JSON, UTF-8 (orjson: ~6x json's speed; a snapshot encodes every record). json reads
     it back (``_decode``)."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    lib = _orjson or _lib()
+    return lib.dumps(value, option=lib.OPT_NON_STR_KEYS)  # type: ignore[no-any-return]
 
 
 def _decode(text: str | bytes) -> Any:
     """JSON from the store's files: orjson (~3x json's speed on its own); what it refuses (a lone surrogate
     escape an older version may have written) is read by json, which then decides."""
+    lib = _orjson or _lib()
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
+        return lib.loads(text)
+    except lib.JSONDecodeError:
         return json.loads(text)
 
 

@@ -17,6 +17,7 @@ from ..core.profiles import get_or_new_profile
 from ..core.records import LinkIndex, LinkRow
 from ..core.sync.eligibility import kept_outside_filter as core_kept
 from ..core.sync.eligibility import outbound_reason
+from ..core.words import KEPT_TEXT, KEPT_WHERE, kept_count_text  # noqa: F401 (used here, and by the screens from here)
 
 if TYPE_CHECKING:  # `bcsync status` imports this module without loading a store
     from ..core.store import Store
@@ -28,14 +29,6 @@ SYNCED = "synced"
 PENDING = "pending"
 KEPT = "kept"
 BADGES = (SYNCED, PENDING, KEPT, CONFLICT, ERROR, OUT)
-#: how a kept contact is explained wherever it is counted (status, history, the list, the card)
-KEPT_WHERE = "in your Outlook folder, outside the filter"
-KEPT_TEXT = f"{KEPT}: {KEPT_WHERE}"
-
-
-def kept_count_text(n: int) -> str:
-    """``kept: 3 in your Outlook folder, outside the filter``: a run's kept count, in the log and the history."""
-    return f"{KEPT}: {n:,} {KEPT_WHERE}"
 
 
 #: what each badge means, for the help screen and the contact card
