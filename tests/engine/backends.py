@@ -122,6 +122,17 @@ class World:
         self.backend = backend
         self.add_profile(PROFILE)
 
+    def close(self) -> None:
+        """Stop the backend's server (if any), then close the store."""
+        self.backend.close()
+        self.store.close()
+
+    def __enter__(self) -> World:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def add_profile(self, name: str, **settings: Any) -> Profile:
         profile = Profile(name=name, email=f"{name}@example.com", server_url="http://127.0.0.1/EWS/Exchange.asmx",
                           username=name, **settings)

@@ -16,17 +16,12 @@ def _no_keyring(monkeypatch):
 
 @pytest.fixture(params=BACKENDS)
 def world(request, tmp_path):
-    backend = _CLASSES[request.param](tmp_path)
-    w = World(tmp_path, backend)
-    yield w
-    backend.close()
-    w.store.close()
+    with World(tmp_path, _CLASSES[request.param](tmp_path)) as w:
+        yield w
 
 
 @pytest.fixture
 def ews(tmp_path):
     """A world on the loopback EWS server only (tests of what only the server can do)."""
-    w = World(tmp_path, EwsBackend(tmp_path))
-    yield w
-    w.backend.close()
-    w.store.close()
+    with World(tmp_path, EwsBackend(tmp_path)) as w:
+        yield w

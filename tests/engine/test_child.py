@@ -18,13 +18,11 @@ from .invariants import check_all
 @pytest.fixture
 def ews(tmp_path):
     backend = EwsBackend(tmp_path)
-    w = World(tmp_path, backend)
-    w.set(server_url=backend.server.url, email=backend.EMAIL, username=backend.EMAIL)
-    secrets = SecretStore(tmp_path / "secrets.json")
-    secrets.set("ann", backend.PASSWORD)
-    yield w, secrets
-    backend.close()
-    w.store.close()
+    with World(tmp_path, backend) as w:
+        w.set(server_url=backend.server.url, email=backend.EMAIL, username=backend.EMAIL)
+        secrets = SecretStore(tmp_path / "secrets.json")
+        secrets.set("ann", backend.PASSWORD)
+        yield w, secrets
 
 
 def child_sync(w: World, secrets: SecretStore, **kwargs):

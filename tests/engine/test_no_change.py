@@ -21,9 +21,8 @@ from .invariants import check_all
 
 @pytest.fixture
 def mem(tmp_path):
-    w = World(tmp_path, MemoryBackend(tmp_path))
-    yield w
-    w.store.close()
+    with World(tmp_path, MemoryBackend(tmp_path)) as w:
+        yield w
 
 
 def _edit_behind_the_counter(world: World, uuid: str, **changes: str) -> None:

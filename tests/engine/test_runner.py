@@ -19,9 +19,8 @@ from .invariants import check_all
 
 @pytest.fixture
 def mem(tmp_path):
-    w = World(tmp_path, MemoryBackend(tmp_path))
-    yield w
-    w.store.close()
+    with World(tmp_path, MemoryBackend(tmp_path)) as w:
+        yield w
 
 
 async def test_run_sync_reports_progress_and_cancels_at_a_safe_point(mem):

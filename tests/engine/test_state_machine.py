@@ -39,8 +39,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.faulted = False  # a fault hit since the last clean sync
 
     def teardown(self):
-        self.world.backend.close()
-        self.world.store.close()
+        self.world.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     # --- master side -----------------------------------------------------------------------------

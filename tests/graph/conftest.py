@@ -12,7 +12,5 @@ from tests.engine.graph_backend import GraphBackend
 
 @pytest.fixture
 def world(tmp_path):
-    w = World(tmp_path, GraphBackend(tmp_path))
-    yield w
-    w.backend.close()
-    w.store.close()
+    with World(tmp_path, GraphBackend(tmp_path)) as w:
+        yield w
