@@ -6,9 +6,10 @@ Order matters for crash safety:
 2. Outlook updates (with the change key read this run; a conflict is re-read and re-merged once);
 3. Outlook creates, a batch at a time: a journal entry per create of the batch is committed before
    the batch goes out; the batch's links are saved and its journal entries cleared in one
-   transaction after (which also journals the next batch). A crash in between leaves journal entries, which make the next run reconcile
-   the whole folder and relink by stamp instead of creating twice. (Journaling a batch at a time,
-   not every create up front, keeps 50,000 entries of a first sync out of memory at once.);
+   transaction after (which also journals the next batch). A crash in between leaves journal
+   entries, which make the next run reconcile the whole folder and relink by stamp instead of
+   creating twice. (Journaling a batch at a time, not every create up front, keeps 50,000 entries
+   of a first sync out of memory at once.);
 4. Outlook deletes.
 """
 

@@ -55,8 +55,8 @@ def tune_malloc(arenas: int = 1, mmap_from: int = 128 * 1024) -> bool:
     glibc gives each thread that allocates an arena of its own (up to eight per core): a sync's
     request threads allocate their XML there (lxml uses malloc), and what they free stays in arenas
     no other thread reuses. With the GIL serialising most allocation, one is enough (bench/sync.py:
-    the same client CPU with one arena as with two, 2–3 MiB less at 50,000). And
-    glibc raises its mmap threshold each time a big block is freed, so the next requests' and
+    the same client CPU with one arena as with two). And glibc raises its mmap threshold each time
+    a big block is freed, so the next requests' and
     answers' buffers (a few hundred KB each) land in the heap between records that live on, and
     leave holes there; a fixed threshold keeps them in pages of their own, returned when freed.
     Together ~15 MiB of a first sync of 50,000 (bench/sync.py measures the peak)."""
