@@ -56,9 +56,9 @@ def tune_malloc(arenas: int = 1, mmap_from: int = 128 * 1024) -> bool:
     request threads allocate their XML there (lxml uses malloc), and what they free stays in arenas
     no other thread reuses. With the GIL serialising most allocation, one is enough (bench/sync.py:
     the same client CPU with one arena as with two). And glibc raises its mmap threshold each time
-    a big block is freed, so the next requests' and
-    answers' buffers (a few hundred KB each) land in the heap between records that live on, and
-    leave holes there; a fixed threshold keeps them in pages of their own, returned when freed.
+    a big block is freed, so the next requests' and answers' buffers (a few hundred KB each) land in
+    the heap between records that live on, and leave holes there; a fixed threshold keeps them in
+    pages of their own, returned when freed.
     Together ~15 MiB of a first sync of 50,000 (bench/sync.py measures the peak)."""
     import ctypes
 
