@@ -173,6 +173,11 @@ class ContactView:
         ordered = texts if order is None else list(map(texts.__getitem__, order))
         return ordered[::-1] if reverse else ordered
 
+    @property
+    def search_ready(self) -> bool:
+        """Whether the search texts are computed (a keystroke then only compares)."""
+        return self._texts is not None
+
     def prepare_search(self) -> None:
         """Compute the search texts ahead of the first keystroke; safe to call from another
         thread: a keystroke meanwhile just computes them itself."""

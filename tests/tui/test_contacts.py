@@ -28,6 +28,27 @@ async def type_into(pilot, selector: str, text: str) -> None:
     await pilot.pause()
 
 
+async def test_the_search_texts_are_prepared_in_the_background_after_a_reload(app):
+    from bcsync_tui.tui.screens.contacts import SEARCH_PREP_DELAY
+
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause(SEARCH_PREP_DELAY + 0.2)
+        await app.workers.wait_for_complete()
+        assert app.screen.view.search_ready
+
+
+async def test_opening_the_search_bar_prepares_the_search_texts_at_once(app):
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        view = app.screen.view
+        await pilot.press("slash")
+        await app.workers.wait_for_complete()
+        assert view.search_ready
+        await pilot.press(*"CT000001")
+        await pilot.pause()
+        assert numbers(app) == ["CT000001"]
+
+
 async def test_home_screen_lists_every_contact_with_badges(app):
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
