@@ -220,7 +220,7 @@ class JournaledStorage(Storage):
             return {}, 0
         except OSError as exc:
             raise _unreadable(self.path, exc) from exc
-        if not raw.strip():
+        if not raw or raw.isspace():  # (not strip(): a copy of the whole file)
             return {}, 0  # an empty file holds nothing; the sync's guards catch an emptied store
         checked = has_checksum(raw)
         if checked:
