@@ -27,6 +27,20 @@ from pathlib import Path
 os.environ.setdefault("BCSYNC_NO_KEYRING", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
+
+def cache_bytecode() -> None:
+    """Run as an installed bcsync runs: with its modules' bytecode cached (in a temp dir, as
+    bench/store.py does). The TUI imports some modules only when it starts; a machine that sets
+    PYTHONDONTWRITEBYTECODE (this one) would otherwise compile them inside the first-screen time."""
+    import compileall
+
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = os.path.join(tempfile.gettempdir(), "bcsync-bench-pycache")
+    compileall.compile_dir(str(Path(__file__).resolve().parents[1] / "bcsync_tui"), quiet=1)
+
+
+cache_bytecode()
+
 from textual import events  # noqa: E402
 
 from bcsync_tui.core.paths import Paths  # noqa: E402

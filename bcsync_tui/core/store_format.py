@@ -225,7 +225,7 @@ def _read_records(raw: bytes, start: int, stop: int, docs: dict[str, Any], compa
     while True:
         last = raw.find(b"\n", start + chunk_bytes, stop)  # a chunk of whole lines, the table going on
         if last > 0 and raw[last - 1] == 44:  # b","
-            text = b"{" + raw[start:last - 1] + b"}"
+            text = b"".join((b"{", memoryview(raw)[start:last - 1], b"}"))  # one copy, not two
             try:
                 decoded = lib.loads(text)
             except lib.JSONDecodeError:  # the table ends in this chunk, or json must read it
