@@ -28,7 +28,7 @@ class ImportFileError(ValueError):
 class ImportRow:
     """One contact as read from a file: raw text values by field key, and where it starts.
 
-    A row the CSV reader read in bulk makes its ``data`` from the reader's ColumnTable when first
+    A row the CSV or vCard reader read in bulk makes its ``data`` from the reader's ColumnTable when first
     asked: the import planner checks the table's columns and never needs most rows' dicts."""
 
     __slots__ = ("line", "errors", "notes", "_data", "_table", "_index")
@@ -47,8 +47,12 @@ class ImportRow:
     def data(self) -> dict[str, str]:
         if self._data is None:
             assert self._table is not None
-            i = self._index
-            self._data = {k: v[i] for k, v in zip(self._table.keys, self._table.values) if v[i]}
+            i, table = self._index, self._table
+            if table.kept_empty is None:
+                self._data = {k: v[i] for k, v in zip(table.keys, table.values) if v[i]}
+            else:
+                self._data = {k: v[i] for k, v, empty in zip(table.keys, table.values, table.kept_empty)
+                              if v[i] or i in empty}
         return self._data
 
     def __repr__(self) -> str:
@@ -65,7 +69,8 @@ class ImportRow:
 class ColumnTable:
     """A reader's rows column by column, for the planner's bulk path (issue 14): ``values[j][i]`` is
     the text of field ``keys[j]`` in ``rows[i]`` of the same ReadResult, "" where that row's
-    ``data`` has no such key. Made only by a reader, together with the rows; nothing edits either."""
+    ``data`` has no such key (or has it empty: ``kept_empty``). Made only by a reader, together with
+    the rows; nothing edits either."""
 
     keys: tuple[str, ...]
     values: tuple[list[str], ...]
@@ -75,6 +80,9 @@ class ColumnTable:
     longest: tuple[int, ...] | None = None
     #: no value holds a line break
     one_line: bool = False
+    #: per key, the rows whose ``data`` has the key with an empty value (a vCard's ``FN:``);
+    #: None: no row has
+    kept_empty: tuple[frozenset[int], ...] | None = None
 
     def column(self, key: str) -> list[str] | None:
         return self.values[self.keys.index(key)] if key in self.keys else None

@@ -12,7 +12,7 @@ parameters and quoted-printable values are understood.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Set as AbstractSet
 from functools import lru_cache
 from typing import IO, Any
 
@@ -41,6 +41,16 @@ _MAPPED = frozenset({"N", "FN", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "URL", "K
 # --- reading ---------------------------------------------------------------------------------
 
 def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
+    """The contacts of a vCard file: read in bulk when ``contacts_vcard_bulk`` can promise exactly
+    this module's result (issue 14), else card by card (which also words any error)."""
+    from .contacts_vcard_bulk import read_bulk
+
+    bulk = read_bulk(text)
+    return bulk if bulk is not None else parse_vcards_each(text, path)
+
+
+def parse_vcards_each(text: str, path: str = "<vcard>") -> ReadResult:
+    """``parse_vcards``, line by line and card by card."""
     result = ReadResult("vcard", "", [])
     card: list[Prop] | None = None
     start = 0
@@ -99,20 +109,46 @@ def parse_vcards(text: str, path: str = "<vcard>") -> ReadResult:
 _APPLE_NAMES = frozenset({"X-ABUID", "X-ABLABEL", "X-ABADR"})
 
 
+def card_row(lines: Iterable[tuple[int, str]], start: int, unkept: Counter[str]) -> tuple[ImportRow, str]:
+    """The row and the producer of the card starting on line ``start``, from its logical lines
+    between BEGIN:VCARD and END:VCARD (none of which is either), as ``parse_vcards_each`` reads it."""
+    card: list[Prop] = []
+    bad: list[str] = []
+    for number, line in lines:
+        if line.strip():
+            prop = parse_prop(number, line)
+            if isinstance(prop, str):
+                bad.append(prop)
+            else:
+                card.append(prop)
+    groups = _by_name(card)
+    return _card_to_row(card, groups, start, bad, unkept), _producer(card, groups)
+
+
 def _producer(props: list[Prop], groups: dict[str, list[Prop]]) -> str:
-    names = groups.keys()
     prodid = groups["PRODID"][0].value.lower() if "PRODID" in groups else ""
+    google = google_category(p.value for p in groups.get("CATEGORIES", ()))
+    return producer_of(groups.keys(), prodid, google) or version_producer(
+        groups["VERSION"][0].value if "VERSION" in groups else "")
+
+
+def producer_of(names: AbstractSet[str], prodid: str = "", google_category: bool = False) -> str | None:
+    """The producer a card's property names, PRODID (lower case) and Google's category tell; None:
+    the card's VERSION tells (``version_producer``)."""
     if "apple" in prodid or "icloud" in prodid or not names.isdisjoint(_APPLE_NAMES):
         return "iPhone/iCloud vCard"
-    google_category = any("mycontacts" in p.value.casefold() for p in groups.get("CATEGORIES", ()))
     if "google" in prodid or google_category:
         return "Google Contacts vCard"
     if "microsoft" in prodid or "outlook" in prodid or "\x00X-MS-" in "\x00" + "\x00".join(names):
         return "Outlook vCard"
     if not names.isdisjoint(_X_KEYS):
         return "bcsync export (vCard)"
-    version = groups["VERSION"][0].value.strip() if "VERSION" in groups else ""
-    return f"vCard {version}".strip()
+    return None
+
+
+def version_producer(version: str) -> str:
+    """The producer of a card nothing else tells, by its VERSION's value."""
+    return f"vCard {version.strip()}".strip()
 
 
 def _by_name(props: list[Prop]) -> dict[str, list[Prop]]:
@@ -142,8 +178,7 @@ def _card_to_row(props: list[Prop], groups: dict[str, list[Prop]], line: int, er
             unkept["N (prefix, suffix)"] += 1
         composed = model.compose_parts(parts[1], parts[2], parts[0])  # compose_name(d): its parts are stripped
         if fn and composed and d["name"] and composed != d["name"]:
-            row.notes.append(f"Name will be {composed!r}, composed from N as Business Central does "
-                             f"(the card's FN is {d['name']!r})")
+            row.notes.append(name_note(composed, d["name"]))
     org = first.get("ORG")
     if org:
         units = components(org.value)
@@ -177,11 +212,27 @@ def _card_to_row(props: list[Prop], groups: dict[str, list[Prop]], line: int, er
         if prop.name in _X_KEYS:
             d[_X_KEYS[prop.name]] = unescape(prop.value).strip()
         elif prop.name == "CATEGORIES":
-            if {c.strip().casefold() for c in unescape(prop.value).split(",")} - {"mycontacts", ""}:
-                unkept[prop.name] += 1  # Google files every contact under myContacts: not data
+            if categorised(prop.value):
+                unkept[prop.name] += 1
         elif prop.name not in _MAPPED and prop.name not in _BOOKKEEPING and prop.value.strip():
             unkept[prop.name] += 1
     return row
+
+
+def categorised(value: str) -> bool:
+    """Whether a CATEGORIES value files the contact under a category (Google files every contact
+    under myContacts: not data)."""
+    return bool({c.strip().casefold() for c in unescape(value).split(",")} - {"mycontacts", ""})
+
+
+def google_category(values: Iterable[str]) -> bool:
+    """Whether CATEGORIES of these values tell a Google Contacts export."""
+    return any("mycontacts" in v.casefold() for v in values)
+
+
+def name_note(composed: str, name: str) -> str:
+    """The note on a card whose FN is not the name its N composes."""
+    return f"Name will be {composed!r}, composed from N as Business Central does (the card's FN is {name!r})"
 
 
 def _by_preference(props: Iterable[Prop]) -> list[Prop]:
@@ -229,22 +280,31 @@ def _read_address(props: list[Prop], d: dict[str, str], unkept: Counter[str]) ->
         (a for a in adrs if "home" not in a[0].types), None)
     for other in adrs:
         if other is not chosen:
-            unkept[f"ADR ({','.join(sorted(other[0].types - {'pref'})) or 'untyped'})"] += 1
+            unkept[adr_label(other[0].types)] += 1
     if chosen is None:
         return
     parts = chosen[1] + [""] * 7
     pobox, extended, street, city, region, code, country = parts[:7]
-    lines = [ln for ln in map(str.strip, (street or pobox).split("\n")) if ln]
+    address, address2 = street_lines(pobox, extended, street)
     if street and pobox:
         unkept["ADR (post office box)"] += 1
-    more = lines[1:] + [ln for ln in map(str.strip, extended.split("\n")) if ln] if extended else lines[1:]
-    if lines:
-        d["address"] = lines[0]
-    if more:
-        d["address2"] = ", ".join(more)
-    for key, value in (("city", city), ("county", region), ("post_code", code), ("country_code", country)):
+    for key, value in (("address", address), ("address2", address2), ("city", city), ("county", region),
+                       ("post_code", code), ("country_code", country)):
         if value:
             d[key] = value
+
+
+def adr_label(types: frozenset[str]) -> str:
+    """How an ADR of these types the master does not keep is counted."""
+    return f"ADR ({','.join(sorted(types - {'pref'})) or 'untyped'})"
+
+
+def street_lines(pobox: str, extended: str, street: str) -> tuple[str, str]:
+    """Address and Address 2 from an ADR's components: the street's (else the post office box's)
+    first line, and its other lines with the extended address's ("" for none)."""
+    lines = [ln for ln in map(str.strip, (street or pobox).split("\n")) if ln]
+    more = lines[1:] + [ln for ln in map(str.strip, extended.split("\n")) if ln] if extended else lines[1:]
+    return (lines[0] if lines else ""), ", ".join(more)
 
 
 # --- writing ---------------------------------------------------------------------------------

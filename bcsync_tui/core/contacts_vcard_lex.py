@@ -142,6 +142,17 @@ def _parse_head(head: str) -> tuple[str, dict[str, list[str]], frozenset[str], b
     return name, params, _types(params), "CHARSET" in params or _is_qp(head)
 
 
+def parsed_head(head: str) -> tuple[str, dict[str, list[str]], frozenset[str], bool]:
+    """A head's name, parameters, types and whether its value needs decoding (QUOTED-PRINTABLE or
+    a CHARSET), from ``HEADS`` or parsed (and kept there while it has room)."""
+    parsed = HEADS.get(head)
+    if parsed is None:
+        parsed = _parse_head(head)
+        if len(HEADS) < HEADS_MAX:
+            HEADS[head] = parsed
+    return parsed
+
+
 def parse_prop(number: int, line: str) -> Prop | str:
     """The property on a logical line, or why it is none. Its parameters may be shared with
     other properties: read-only."""
@@ -149,12 +160,7 @@ def parse_prop(number: int, line: str) -> Prop | str:
     if len(head) == len(line):
         return f"line {number} is not a vCard property (NAME:value)"
     value = line[len(head) + 1:]
-    parsed = HEADS.get(head)
-    if parsed is None:
-        parsed = _parse_head(head)
-        if len(HEADS) < HEADS_MAX:
-            HEADS[head] = parsed
-    name, params, types, encoded = parsed
+    name, params, types, encoded = parsed_head(head)
     if not encoded:
         return Prop(name, params, value, number, types)
     encoding = {e.upper() for e in params.get("ENCODING", [])} | {e.upper() for e in params.get("", [])}

@@ -1,0 +1,239 @@
+"""The bulk reading of a vCard file (issue 14): ``contacts_vcard.parse_vcards_each`` spends its time
+on Python work per property line and per card. Here the whole text is unfolded and cut into cards
+with C-level string operations, the cards with as many lines are laid out together so that each
+property position is a slice, the cards are grouped by shape (their properties' heads in order),
+and each shape is read column by column (``contacts_vcard_columns``). The rows come with a
+ColumnTable, so the import planner checks whole columns.
+
+``read_bulk`` returns None whenever it cannot promise exactly the card-by-card result (a damaged
+file, quoted-printable values, mixed line breaks, ...): the caller then reads the file card by card,
+which also words any error. A card this cannot read exactly (a CHARSET or a garbled line, an empty
+e-mail, ...) is read by the card reader, ``contacts_vcard.card_row``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Iterator
+from itertools import accumulate, chain, compress, repeat
+from operator import add, and_, floordiv, getitem, itemgetter, not_, sub
+
+from .contacts_types import ColumnTable, ImportRow, ReadResult
+from .contacts_vcard import card_row
+from .contacts_vcard_columns import MARK, SEP, Column, ShapeRows, read_shape, unfit_cards
+from .contacts_vcard_lex import Prop, logical_lines, parsed_head
+
+#: the fields in the order ``_card_to_row`` sets them, for the table's columns
+_KEY_ORDER = ("name", "surname", "first_name", "middle_name", "company_name", "job_title", "email", "email2",
+              "phone", "mobile_phone", "fax", "address", "address2", "city", "county", "post_code", "country_code",
+              "home_page", "type", "no", "initials", "company_no", "territory_code", "salesperson_code",
+              "privacy_blocked")
+#: how many shapes of cards with as many lines are read column by column (a file has a few)
+_SHAPES_READ = 12
+
+
+class _Damaged(Exception):
+    """A card holds a line the card-by-card reading may take for BEGIN:VCARD or END:VCARD."""
+
+
+def read_bulk(text: str) -> ReadResult | None:
+    """``parse_vcards_each(text)``, or None when that result cannot be promised."""
+    cut = _cards(text)
+    if cut is None:
+        return None
+    brk, logical, physical, starts, counts = cut
+    sources: list[tuple[list[int], ShapeRows]] = []
+    by_card: list[int] = []
+    try:
+        for cards, props, values in _shapes(brk, logical, counts):
+            if props is None:
+                by_card += cards
+                continue
+            unfit = unfit_cards(props, values)
+            if any(unfit):
+                by_card += compress(cards, unfit)
+                fit = list(map(not_, unfit))
+                cards, values = list(compress(cards, fit)), [column.only(fit) for column in values]
+                if not cards:
+                    continue
+            sources.append((cards, read_shape(props, values)))
+        if 2 * len(by_card) > len(logical):
+            return None  # mostly cards the card reader reads: it is quicker at that alone
+        for i in sorted(by_card):
+            sources.append(([i], _card_rows(physical[i], starts[i])))
+    except _Damaged:
+        return None
+    return _result(sources, starts)
+
+
+def _cards(text: str) -> tuple[str, list[str], list[str], list[int], list[int]] | None:
+    """The file's line break; each card's text from BEGIN:VCARD to the line before END:VCARD,
+    unfolded (``logical``) and as written (``physical``); the line each card starts on, and how
+    many lines it has after BEGIN:VCARD and before END:VCARD (unfolded). A line
+    break other than the file's is found later, in a line (``_same_size``)."""
+    if "RINTABLE" in text or "rintable" in text or SEP in text or MARK in text:
+        return None
+    brk = "\r\n" if "\r" in text else "\n"
+    if not text.endswith(brk):
+        text += brk
+    end = brk + "END:VCARD" + brk
+    if end + " " in text:  # an END:VCARD line that continues: not the end of a card
+        return None
+    physical = text.split(end)
+    if len(physical) < 2 or physical[-1]:
+        return None
+    physical.pop()
+    # a fold never spans an END:VCARD line; one inside a card unfolds to a line _props refuses
+    fold = brk + " "
+    logical = list(map(str.replace, physical, repeat(fold), repeat("")))
+    if not all(map(str.startswith, logical, repeat("BEGIN:VCARD" + brk))):
+        return None
+    lines = list(map(str.count, logical, repeat(brk)))  # each card's, after BEGIN:VCARD and before END:VCARD
+    folds = map(floordiv, map(sub, map(len, physical), map(len, logical)), repeat(len(fold)))
+    starts = list(accumulate(map(add, map(add, lines, folds), repeat(2)), initial=1))
+    starts.pop()
+    return brk, logical, physical, starts, lines
+
+
+def _shapes(brk: str, logical: list[str], counts: list[int]
+            ) -> Iterator[tuple[list[int], list[Prop] | None, list[Column]]]:
+    """The cards of each shape (their indices), the shape's properties (None: the card reader
+    reads those cards) and, per property, the cards' values (``counts``: each card's lines)."""
+    order = sorted(range(len(logical)), key=counts.__getitem__)
+    ordered = list(map(counts.__getitem__, order))
+    for size in sorted(set(counts)):
+        cards = order[bisect_left(ordered, size):bisect_right(ordered, size)]
+        lines = brk.join(map(logical.__getitem__, cards)).split(brk)
+        # line 0 of each card is BEGIN:VCARD; then a column per position
+        yield from _same_size(cards, [lines[j::size + 1] for j in range(1, size + 1)])
+
+
+def _same_size(cards: list[int], columns: list[list[str]]
+               ) -> Iterator[tuple[list[int], list[Prop] | None, list[Column]]]:
+    """``_shapes`` of cards with as many lines, ``columns[j]`` their lines at position j."""
+    texts = [SEP.join(lines) for lines in columns]
+    if any("\r" in text or "\n" in text for text in texts):
+        raise _Damaged("a line break other than the file's")
+    heads = [lines[0][:lines[0].find(":") + 1] for lines in columns]
+    # where each of the lines starts with the head, the text after the first one splits into the values
+    values = [text[len(head):].split(SEP + head) if head else [] for text, head in zip(texts, heads)]
+    varying = [j for j, v in enumerate(values) if len(v) != len(cards)]
+    if not varying:
+        yield cards, _props(heads), list(map(Column, values))
+        return
+    # the cards with the first card's heads, then those with the first other card's, and so on
+    # (past _SHAPES_READ shapes the card reader reads the rest)
+    lines = {j: columns[j] for j in varying}
+    for _ in range(_SHAPES_READ):
+        for j in varying:
+            heads[j] = lines[j][0][:lines[j][0].find(":") + 1]
+        if all(heads):
+            shape = list(map(str.startswith, lines[varying[0]], repeat(heads[varying[0]])))
+            for j in varying[1:]:
+                shape = list(map(and_, shape, map(str.startswith, lines[j], repeat(heads[j]))))
+            own = [Column(list(compress(v, shape)) if j not in lines else []) for j, v in enumerate(values)]
+            for j in varying:
+                own[j] = Column(list(map(getitem, compress(lines[j], shape), repeat(slice(len(heads[j]), None)))))
+            yield list(compress(cards, shape)), _props(heads), own
+        else:  # a line without a colon: the card reader reads the card
+            shape = [True] + [False] * (len(cards) - 1)
+            yield cards[:1], None, []
+        left = list(map(not_, shape))
+        cards = list(compress(cards, left))
+        if not cards:
+            return
+        values = [list(compress(v, left)) if j not in lines else [] for j, v in enumerate(values)]
+        lines = {j: list(compress(column, left)) for j, column in lines.items()}
+    yield cards, None, []
+
+
+def _props(heads: list[str]) -> list[Prop] | None:
+    """The properties the heads (each up to its first colon) give, as the card reader makes
+    them; None when the card reader must read the cards."""
+    props: list[Prop] = []
+    for head in heads:
+        if head.startswith("\t"):
+            raise _Damaged("a line that continues another")
+        if not head.endswith(":") or head.count('"') % 2:  # no colon; or the first one is quoted
+            return None
+        name, params, types, encoded = parsed_head(head[:-1])
+        if name in ("BEGIN", "END"):
+            raise _Damaged(head)
+        if encoded:
+            return None
+        props.append(Prop(name, params, "", 0, types))
+    return props
+
+
+def _card_rows(physical: str, start: int) -> ShapeRows:
+    """The card reader's row of one card (``physical``: its text from BEGIN:VCARD on)."""
+    unkept: Counter[str] = Counter()
+    lines = [(number + start - 1, line) for number, line in logical_lines(physical)[1:]]
+    if any(line.strip().upper() in ("BEGIN:VCARD", "END:VCARD") for _, line in lines):
+        raise _Damaged("BEGIN:VCARD or END:VCARD inside a card")
+    row, producer = card_row(lines, start, unkept)
+    data = row.data
+    return ShapeRows(1, {k: [v] for k, v in data.items()}, set(data), list(unkept.items()),
+                     [(0, note) for note in row.notes], [(0, row.errors)] if row.errors else [], producer,
+                     any(v != v.strip() for v in data.values()))
+
+
+def _result(sources: list[tuple[list[int], ShapeRows]], starts: list[int]) -> ReadResult:
+    count = len(starts)
+    order = list(chain.from_iterable(map(itemgetter(0), sources)))
+    where: list[int] | None = None
+    if order != list(range(count)):
+        where = [0] * count
+        list(map(where.__setitem__, order, range(count)))
+    used = set().union(*(rows.columns for _, rows in sources))
+    keys = [k for k in _KEY_ORDER if k in used]
+    values: list[list[str]] = []
+    kept_empty: list[frozenset[int]] = []
+    for key in keys:
+        joined = list(chain.from_iterable(rows.columns.get(key) or repeat("", rows.count) for _, rows in sources))
+        values.append(joined if where is None else list(map(joined.__getitem__, where)))
+        kept_empty.append(frozenset(chain.from_iterable(
+            compress(cards, map(not_, rows.columns[key])) for cards, rows in sources
+            if key in rows.present and not all(rows.columns[key]))))
+    table = ColumnTable(tuple(keys), tuple(values), stripped=not any(rows.loose for _, rows in sources),
+                        kept_empty=tuple(kept_empty))
+    rows = list(map(ImportRow, starts, repeat(None, count), repeat(None), repeat(None), repeat(table),
+                    range(count)))
+    for cards, shape in sources:
+        for at, note in shape.notes:
+            rows[cards[at]].notes.append(note)
+        for at, errors in shape.errors:
+            rows[cards[at]].errors.extend(errors)
+    return ReadResult("vcard", _source(sources), rows, unkept=_unkept(sources), table=table)
+
+
+def _unkept(sources: list[tuple[list[int], ShapeRows]]) -> Counter[str]:
+    """The counts of what is not kept, in the order the card-by-card reading first counts each."""
+    firsts: list[tuple[int, int, str, int]] = []
+    for cards, rows in sources:
+        for at, (name, counted) in enumerate(rows.slots):
+            if isinstance(counted, int):
+                firsts.append((cards[0], at, name, counted * rows.count))
+            elif any(counted):
+                firsts.append((cards[counted.index(True)], at, name, sum(counted)))
+    unkept: Counter[str] = Counter()
+    for _, _, name, total in sorted(firsts):
+        unkept[name] += total
+    return unkept
+
+
+def _source(sources: list[tuple[list[int], ShapeRows]]) -> str:
+    """The producer most cards tell; of those as many, the one a card tells first."""
+    totals: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    for cards, rows in sources:
+        if isinstance(rows.producers, str):
+            totals[rows.producers] += rows.count
+            first[rows.producers] = min(first.get(rows.producers, cards[0]), cards[0])
+        else:
+            totals.update(rows.producers)
+            for producer, card in zip(rows.producers, cards):
+                first.setdefault(producer, card)
+                first[producer] = min(first[producer], card)
+    return min(totals, key=lambda p: (-totals[p], first[p]))

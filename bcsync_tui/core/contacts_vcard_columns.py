@@ -1,0 +1,262 @@
+"""``contacts_vcard._card_to_row`` column by column, for the cards of one shape (issue 14): cards
+whose properties have the same heads in the same order ("N", "FN", "EMAIL;TYPE=INTERNET,WORK,PREF",
+...) take the same decisions (which e-mail is preferred, which TEL goes to which field, which ADR
+is chosen, what is counted as not kept), so those are taken once for the shape, and the values of
+each property are unescaped, split and stripped a whole column at a time. Used by
+``contacts_vcard_bulk``, which sends the cards this cannot read exactly (``unfit_cards``) to the
+card-by-card reader.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import add, and_, itemgetter, ne, not_, or_
+
+from . import model
+from .contacts_vcard import (_BOOKKEEPING, _MAPPED, _X_KEYS, _phone_kind, adr_label, categorised, google_category,
+                             name_note, producer_of, street_lines, version_producer)
+from .contacts_vcard_lex import Prop, components, unescape
+
+#: joins a column's values: no vCard file this reads holds it
+SEP = "\x00"
+#: joins the parts of a name being composed: no vCard file this reads holds it either
+MARK = "\x01"
+#: a value (joined by SEP) that unescapes to components that are all whitespace, or none
+_NO_COMPONENT = re.compile(r"(?:^|\x00)(?:[\s;]|\\[nN\s])*(?:\x00|$)")
+
+
+@dataclass
+class ShapeRows:
+    """The rows of ``count`` cards, column by column, as ``_card_to_row`` makes them."""
+
+    count: int
+    #: field key -> each card's value ("" where its row has no such key, or has it empty)
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    #: the keys every one of these rows has, empty or not (others: where the value is not empty)
+    present: set[str] = field(default_factory=set)
+    #: what is not kept, in the order each card counts it: per card a constant, or one where True
+    slots: list[tuple[str, int | list[bool]]] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, list[str]]] = field(default_factory=list)
+    #: the producer the cards tell: one for all, or each card's
+    producers: str | list[str] = ""
+    #: some value may have whitespace around it
+    loose: bool = False
+
+
+class Column:
+    """One property's values in the cards of a shape, as written (still escaped); what is made of
+    them is made once."""
+
+    __slots__ = ("raw", "count", "_texts", "_parts")
+
+    def __init__(self, raw: list[str]):
+        self.raw, self.count = raw, len(raw)
+        self._texts: list[str] | None = None
+        self._parts: dict[int, tuple[list[list[str]], list[bool]]] = {}
+
+    def only(self, keep: list[bool]) -> Column:
+        """The values of the cards ``keep`` marks."""
+        return Column(list(compress(self.raw, keep)))
+
+    def texts(self) -> list[str]:
+        """``unescape(value).strip()`` of each value."""
+        if self._texts is None:
+            text = SEP.join(self.raw)
+            if "\\" not in text:
+                self._texts = list(map(str.strip, self.raw))
+            elif "\\" + SEP in text or text.endswith("\\"):
+                # an escape would take the next value's separator: one value at a time
+                self._texts = [unescape(v).strip() for v in self.raw]
+            else:
+                self._texts = list(map(str.strip, unescape(text).split(SEP)))
+        return self._texts
+
+    def parts(self, width: int) -> tuple[list[list[str]], list[bool]]:
+        """``components`` of each value: its first ``width`` components column by column ("" past
+        the last), and whether any later component is not empty."""
+        if width not in self._parts:
+            self._parts[width] = _components(self.raw, width)
+        return self._parts[width]
+
+
+def _components(raw: list[str], width: int) -> tuple[list[list[str]], list[bool]]:
+    count = len(raw)
+    semicolons = set(map(str.count, raw, repeat(";")))
+    joined = ";".join(raw)
+    if len(semicolons) == 1 and "\\;" not in joined:  # every value as many components, each ";" a separator
+        step = semicolons.pop() + 1
+        joined = unescape(joined) if "\\" in joined else joined
+        parts = list(map(str.strip, joined.split(";")))
+        columns = [parts[i::step] if i < step else [""] * count for i in range(width)]
+        if step <= width:
+            return columns, [False] * count
+        return columns, list(map(bool, map("".join, zip(*(parts[i::step] for i in range(width, step))))))
+    split = [parts + [""] * width for parts in map(components, raw)]
+    return [list(map(itemgetter(i), split)) for i in range(width)], [any(p[width:]) for p in split]
+
+
+def _any(columns: list[list[str]], count: int) -> list[bool]:
+    """Whether each card has a non-empty value in any of ``columns``."""
+    if not columns:
+        return [False] * count
+    if len(columns) == 1:
+        return list(map(bool, columns[0]))
+    return list(map(bool, map("".join, zip(*columns))))
+
+
+def unfit_cards(props: list[Prop], values: list[Column]) -> list[bool]:
+    """The cards ``read_shape`` cannot read: an EMAIL, TEL or URL with no value (which the card's
+    reader leaves out, changing which property goes where), an ADR with no component."""
+    count = values[0].count
+    unfit = [False] * count
+    for prop, column in zip(props, values):
+        if prop.name in ("EMAIL", "TEL", "URL"):
+            texts = column.texts()
+            if not all(texts):  # a value unescaped to nothing may be a value all the same ("\\ ")
+                raw = column.raw
+                for i in compress(range(count), map(not_, texts)):
+                    unfit[i] = unfit[i] or not raw[i].strip()
+        elif prop.name == "ADR" and _NO_COMPONENT.search(SEP.join(column.raw)):
+            parts, more = column.parts(7)
+            unfit = list(map(or_, unfit, map(not_, map(or_, _any(parts, count), more))))
+    return unfit
+
+
+def composed_names(first: list[str], middle: list[str], surname: list[str]) -> list[str]:
+    """``model.compose_parts`` of each card's parts."""
+    surnames = SEP.join(surname)
+    if not surnames.isascii() and model._scripts()[0].search(surnames):  # perhaps written family name first
+        return list(map(model.compose_parts, first, middle, surname))
+    # " ".join of the parts that are not empty, for the whole column at once
+    joined = SEP.join(map(MARK.join, zip(first, middle, surname)))
+    joined = joined.replace(MARK + MARK, MARK).replace(SEP + MARK, SEP).replace(MARK + SEP, SEP)
+    joined = joined[1:] if joined.startswith(MARK) else joined
+    joined = joined[:-1] if joined.endswith(MARK) else joined
+    return joined.replace(MARK, " ").split(SEP)
+
+
+def street_columns(pobox: list[str], extended: list[str], street: list[str]) -> tuple[list[str], list[str]]:
+    """``street_lines`` of each card: Address and Address 2."""
+    if not any(pobox) and not any(extended):
+        if "\n" not in SEP.join(street):
+            return street, [""] * len(street)
+        if max(map(str.count, street, repeat("\n"))) == 1:
+            halves = list(map(str.partition, street, repeat("\n")))
+            first = list(map(str.strip, map(itemgetter(0), halves)))
+            if all(first):
+                return first, list(map(str.strip, map(itemgetter(2), halves)))
+    lines = list(map(street_lines, pobox, extended, street))
+    return list(map(itemgetter(0), lines)), list(map(itemgetter(1), lines))
+
+
+def _flag(values: list[str], accepted: tuple[str, ...], upper: bool = False) -> list[bool]:
+    fold = str.upper if upper else str.lower
+    return [fold(v.strip()) in accepted for v in values]
+
+
+def read_shape(props: list[Prop], raw: list[Column]) -> ShapeRows:
+    """The rows of cards that each have the properties ``props`` in that order, the values of
+    ``props[j]`` in ``raw[j]``, none of them ``unfit_cards``."""
+    count = raw[0].count
+    out = ShapeRows(count)
+    c, slots = out.columns, out.slots
+    groups: dict[str, list[int]] = {}
+    for j, prop in enumerate(props):
+        groups.setdefault(prop.name, []).append(j)
+    first = {name: positions[0] for name, positions in groups.items()}
+    if "FN" in first:
+        c["name"] = raw[first["FN"]].texts()
+    if "N" in first:
+        parts, _ = raw[first["N"]].parts(5)
+        c["surname"], c["first_name"], c["middle_name"] = parts[0], parts[1], parts[2]
+        slots.append(("N (prefix, suffix)", list(map(bool, map(add, parts[3], parts[4])))))
+        if "FN" in first:
+            composed, names = composed_names(parts[1], parts[2], parts[0]), c["name"]
+            noted = map(and_, map(bool, composed), map(and_, map(bool, names), map(ne, composed, names)))
+            out.notes = [(i, name_note(composed[i], names[i])) for i in compress(range(count), noted)]
+    if "ORG" in first:
+        units, more = raw[first["ORG"]].parts(1)
+        c["company_name"] = units[0]
+        slots.append(("ORG (department)", more))
+    if "TITLE" in first:
+        c["job_title"] = raw[first["TITLE"]].texts()
+    emails = sorted(groups.get("EMAIL", ()), key=lambda j: not props[j].preferred)
+    for key, j in zip(("email", "email2"), emails, strict=False):
+        c[key] = raw[j].texts()
+    if len(emails) > 2:
+        slots.append(("EMAIL (third and later)", len(emails) - 2))
+    out.present.update(c)
+    for j in sorted(groups.get("TEL", ()), key=lambda j: not props[j].preferred):
+        phone, label = _phone_kind(props[j].types)
+        if phone and phone not in c:
+            c[phone] = _phone_column(raw[j], out)
+            out.present.add(phone)
+        else:
+            slots.append((label, 1))
+    _read_address(props, raw, groups.get("ADR", []), out)
+    urls = sorted(groups.get("URL", ()), key=lambda j: "work" not in props[j].types)
+    if urls:
+        c["home_page"] = raw[urls[0]].texts()
+        out.present.add("home_page")
+        if len(urls) > 1:
+            slots.append(("URL (second and later)", len(urls) - 1))
+    company = [False] * count
+    if "KIND" in first:
+        company = _flag(raw[first["KIND"]].raw, ("org", "organization"))
+    if "X-ABSHOWAS" in first:
+        company = list(map(or_, company, _flag(raw[first["X-ABSHOWAS"]].raw, ("COMPANY",), upper=True)))
+    if any(company):
+        c["type"] = [model.COMPANY if b else "" for b in company]
+    for prop, values in zip(props, raw):
+        if prop.name in _X_KEYS:
+            c[_X_KEYS[prop.name]] = values.texts()
+            out.present.add(_X_KEYS[prop.name])
+        elif prop.name == "CATEGORIES":
+            slots.append((prop.name, list(map(categorised, values.raw))))
+        elif prop.name not in _MAPPED and prop.name not in _BOOKKEEPING:
+            slots.append((prop.name, list(map(bool, map(str.strip, values.raw)))))
+    out.producers = _producers(groups, raw, count)
+    return out
+
+
+def _producers(groups: dict[str, list[int]], raw: list[Column], count: int) -> str | list[str]:
+    """The producer the cards tell: the same for all when their names tell it, else each card's."""
+    names = groups.keys()
+    if "PRODID" not in names and "CATEGORIES" not in names:
+        producer = producer_of(names)
+        if producer is not None:
+            return producer
+    prodids = raw[groups["PRODID"][0]].raw if "PRODID" in names else repeat("", count)
+    categories = [raw[j].raw for j in groups.get("CATEGORIES", ())]
+    versions = raw[groups["VERSION"][0]].raw if "VERSION" in names else repeat("", count)
+    return [producer_of(names, prodid.lower(), google_category(values)) or version_producer(version)
+            for prodid, values, version in zip(prodids, zip(*categories) if categories else repeat(()), versions)]
+
+
+def _phone_column(raw: Column, out: ShapeRows) -> list[str]:
+    values = raw.texts()
+    if "tel:" in SEP.join(values).lower():
+        values = [v[4:] if v.lower().startswith("tel:") else v for v in values]
+        out.loose = True  # "tel: 123" leaves " 123"
+    return values
+
+
+def _read_address(props: list[Prop], raw: list[Column], adrs: list[int], out: ShapeRows) -> None:
+    """``contacts_vcard._read_address`` of the shape's ADR properties (``adrs``: their positions)."""
+    chosen = next((j for j in adrs if "work" in props[j].types), None)
+    if chosen is None:
+        chosen = next((j for j in adrs if "home" not in props[j].types), None)
+    for j in adrs:
+        if j != chosen:
+            out.slots.append((adr_label(props[j].types), 1))
+    if chosen is None:
+        return
+    parts, _ = raw[chosen].parts(7)
+    pobox, extended, street, city, region, code, country = parts
+    c = out.columns
+    c["address"], c["address2"] = street_columns(pobox, extended, street)
+    out.slots.append(("ADR (post office box)", list(map(and_, map(bool, street), map(bool, pobox)))))
+    c["city"], c["county"], c["post_code"], c["country_code"] = city, region, code, country

@@ -1,0 +1,187 @@
+"""The vCard bulk reading (issue 14, core.contacts_vcard_bulk) gives exactly the card-by-card
+result (``parse_vcards_each``): the same rows (data, lines, errors, notes), the same counts of what
+is not kept in the same order, the same producer, the same error for a damaged file, and so the
+same import plan; on our exports, the real exports of other producers and random cards."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from bcsync_tui.core import model
+from bcsync_tui.core.contacts_plan import plan_import
+from bcsync_tui.core.contacts_types import ImportFileError, ReadResult
+from bcsync_tui.core.contacts_vcard import parse_vcards, parse_vcards_each, write_vcards
+from bcsync_tui.core.contacts_vcard_bulk import read_bulk
+
+_EXPORTS = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
+#: what values are made of: escapes, separators, quotes, spaces of several kinds, letters beyond ASCII
+_CHARS = "ab Z;,:\\\\n\"=\t\xa0\u3000éø张"
+_VALUE = st.text(alphabet=_CHARS, max_size=10)
+_NAMES = ["N", "FN", "ORG", "TITLE", "EMAIL", "TEL", "ADR", "URL", "KIND", "NOTE", "PHOTO", "CATEGORIES",
+          "PRODID", "VERSION", "X-ABSHOWAS", "X-BCSYNC-NO", "X-BCSYNC-TYPE", "X-BCSYNC-PRIVACY-BLOCKED",
+          "X-BCSYNC-INITIALS", "X-ABUID", "X-MS-OL-DESIGN", "UID", "LABEL", "fn", "item1.TEL", "item2.EMAIL",
+          "X-ABLabel", "BEGIN", "END", "email", "Tel"]
+_PARAMS = ["TYPE=WORK", "TYPE=HOME", "TYPE=CELL", "TYPE=FAX", "TYPE=INTERNET,WORK,PREF", "PREF=1", "TYPE=pref",
+           "WORK", "VOICE", "HOME", 'TYPE="work,voice"', "CHARSET=utf-8", "CHARSET=bogus",
+           "ENCODING=QUOTED-PRINTABLE", "VALUE=text", 'TYPE="a:b"', "type=home,work", "TYPE=mobile"]
+_CONTACT_KEYS = ("name", "first_name", "middle_name", "surname", "company_name", "job_title", "email", "email2",
+                 "phone", "mobile_phone", "fax", "address", "address2", "city", "county", "post_code",
+                 "country_code", "home_page", "no", "initials", "territory_code", "salesperson_code")
+
+
+def _outcome(read: Any, text: str) -> tuple[Any, ...]:
+    """All a reader's result tells (or its error), and the plans of an import of it: new, and
+    ``--update`` of contacts the rows may match."""
+    try:
+        result: ReadResult = read(text, "f.vcf")
+    except ImportFileError as exc:
+        return ("refused", str(exc))
+    rows = [(row.line, row.data, row.errors, row.notes, row.label) for row in result.rows]
+    existing = [dict(model.blank_contact(), uuid="u1", no="CT000001", email="a@b.co", name="Ann"),
+                dict(model.blank_contact(), uuid="u2", no="X1", email="ab@b.co", name="Bo", deleted=True)]
+    plans = (plan_import(result, []), plan_import(result, existing, update=True),
+             plan_import(result, existing, allow_duplicates=True))
+    return (result.fmt, result.source, list(result.unkept.items()), result.warnings, result.derived, rows, plans)
+
+
+def _same(text: str) -> bool:
+    """Both readings agree; whether the bulk one read the file."""
+    bulk = read_bulk(text)
+    assert _outcome(parse_vcards, text) == _outcome(parse_vcards_each, text)
+    if bulk is not None:
+        assert _outcome(lambda t, p: bulk, text) == _outcome(parse_vcards_each, text)
+    return bulk is not None
+
+
+@st.composite
+def _line(draw: st.DrawFn, name: str, params: tuple[str, ...]) -> str:
+    kind = draw(st.sampled_from(["value"] * 12 + ["structured", "empty", "blank", "no colon", "spaced"]))
+    head = name + "".join(";" + p for p in params)
+    if kind == "structured":
+        return head + ":" + ";".join(draw(st.lists(_VALUE, max_size=8)))
+    if kind == "empty":
+        return head + ":"
+    if kind == "blank":
+        return draw(st.sampled_from(["", "  ", "\t"]))
+    if kind == "no colon":
+        return head + draw(_VALUE).replace(":", "")
+    if kind == "spaced":
+        return " \x0b" + head + ": " + draw(_VALUE) + " "
+    return head + ":" + draw(_VALUE)
+
+
+_SHAPE = st.lists(st.tuples(st.sampled_from(_NAMES), st.lists(st.sampled_from(_PARAMS), max_size=2).map(tuple)),
+                  min_size=1, max_size=8)
+
+
+@st.composite
+def _file(draw: st.DrawFn) -> str:
+    """Cards of a few shapes (their properties' heads), each with its own values; sometimes
+    damaged; joined by one line break or several, some lines folded."""
+    shapes = draw(st.lists(_SHAPE, min_size=1, max_size=3))
+    lines: list[str] = []
+    for _ in range(draw(st.integers(1, 6))):
+        shape = draw(st.sampled_from(shapes))
+        lines += ["BEGIN:VCARD", *(draw(_line(name, params)) for name, params in shape), "END:VCARD"]
+    damage = draw(st.sampled_from(["none"] * 6 + ["no end", "no begin", "lower", "blank between", "junk"]))
+    at = draw(st.integers(0, len(lines) - 1))
+    if damage == "no end" and "END:VCARD" in lines:
+        lines.remove("END:VCARD")
+    elif damage == "no begin":
+        lines.remove("BEGIN:VCARD")
+    elif damage == "lower":
+        lines[at] = lines[at].lower()
+    elif damage == "blank between":
+        lines.insert(at, "")
+    elif damage == "junk":
+        lines.insert(at, draw(_VALUE))
+    brk = draw(st.sampled_from(["\r\n", "\r\n", "\n", "\r"]))
+    text = brk.join(lines)
+    for _ in range(draw(st.integers(0, 3))):  # folds, a line break of another kind now and then
+        cut = draw(st.integers(0, len(text)))
+        text = text[:cut] + draw(st.sampled_from([brk + " ", brk + " ", brk + "\t", "\n "])) + text[cut:]
+    return text + draw(st.sampled_from([brk, "", brk + brk]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_file())
+def test_bulk_reading_is_the_card_by_card_reading_of_random_cards(text):
+    event("read in bulk" if _same(text) else "read card by card")
+
+
+def _contact(draw: st.DrawFn) -> dict[str, Any]:
+    contact: dict[str, Any] = {k: draw(st.one_of(st.just(""), _VALUE)) for k in _CONTACT_KEYS}
+    contact["type"] = draw(st.sampled_from([model.PERSON, model.COMPANY]))
+    contact["privacy_blocked"] = draw(st.booleans())
+    return contact
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data(), st.sampled_from(["3.0", "4.0"]), st.integers(1, 8))
+def test_bulk_reading_of_our_exports_of_random_contacts(data, version, count):
+    out = StringIO(newline="")
+    write_vcards(out, [_contact(data.draw) for _ in range(count)], version)
+    event("read in bulk" if _same(out.getvalue()) else "read card by card")
+
+
+def _export(count: int, version: str = "3.0") -> str:
+    contacts = []
+    for i in range(count):
+        company = i % 7 == 0
+        contacts.append({
+            "type": model.COMPANY if company else model.PERSON, "name": f"Firma {i}, AS" if company else "",
+            "first_name": "" if company else f"Åse{i}", "middle_name": "Bø" if i % 3 else "",
+            "surname": "" if company else ["Lefèvre", "Li", "Ng"][i % 3], "company_name": f"Firma {i % 5}; Sales",
+            "email": f"p{i}@x.example.com", "email2": f"q{i}@y.example.com" if i % 2 else "",
+            "phone": f"+47 {i:08d}", "mobile_phone": f"+47 9{i:07d}", "fax": "" if i % 4 else "+47 22 00 00 00",
+            "address": f"Gate {i}", "address2": ["", "c/o Resepsjonen", "2. etasje"][i % 3], "city": "Tromsø",
+            "post_code": "9020", "country_code": "NO", "home_page": "https://x.example.com", "no": f"CT{i:06d}",
+            "initials": "" if company else "AB", "privacy_blocked": i % 11 == 0, "salesperson_code": "KT",
+        })
+    out = StringIO(newline="")
+    write_vcards(out, contacts, version)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_our_export_is_read_in_bulk_with_a_table_for_the_planner(version):
+    text = _export(300, version)
+    assert _same(text)
+    read = parse_vcards(text)
+    assert read.table is not None and len(read.rows) == 300 and read.source == "bcsync export (vCard)"
+    assert read.rows[1].data["address2"] == "c/o Resepsjonen" and read.rows[0].data["surname"] == ""
+
+
+def test_cards_the_bulk_reading_cannot_promise_are_read_card_by_card_among_the_others():
+    text = _export(12)
+    odd = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Odd\r\nEMAIL;TYPE=INTERNET: \r\nEMAIL:odd@x.example.com\r\n"
+           "NOTE;CHARSET=bogus:x\r\nTEL;TYPE=HOME\r\nEND:VCARD\r\n")
+    assert _same(text + odd + text)
+    read = parse_vcards(text + odd + text)
+    assert read.table is not None
+    assert read.rows[12].data == {"name": "Odd", "email": "odd@x.example.com"} and len(read.rows[12].errors) == 2
+
+
+def test_damaged_files_are_refused_with_the_card_by_card_reading_s_words():
+    good = _export(3)
+    for damaged in (good.replace("END:VCARD\r\nBEGIN", "BEGIN", 1), good[:-12], "FN:x\r\n" + good,
+                    good.replace("N:", "END:VCARD\r\nN:", 1), good.replace("FN:", "begin:vcard\r\nFN:", 1)):
+        assert read_bulk(damaged) is None
+        with pytest.raises(ImportFileError) as bulk:
+            parse_vcards(damaged, "f.vcf")
+        with pytest.raises(ImportFileError) as each:
+            parse_vcards_each(damaged, "f.vcf")
+        assert str(bulk.value) == str(each.value)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in _EXPORTS.glob("*.vcf")))
+def test_real_exports_read_alike(name):
+    text = (_EXPORTS / name).read_text(encoding="utf-8")
+    _same(text)
+    assert _same(text * 3) == (name != "outlook.vcf")  # Outlook's quoted-printable: card by card
