@@ -21,8 +21,8 @@ from operator import add, and_, floordiv, getitem, itemgetter, not_, sub
 
 from .contacts_types import ColumnTable, ImportRow, ReadResult
 from .contacts_vcard import card_row
-from .contacts_vcard_columns import MARK, SEP, Column, ShapeRows, read_shape, unfit_cards
-from .contacts_vcard_lex import Prop, logical_lines, parsed_head
+from .contacts_vcard_columns import SEP, Column, ShapeRows, read_shape, unfit_cards
+from .contacts_vcard_lex import Prop, logical_lines, parsed_head, quoted_printable
 
 #: the fields in the order ``_card_to_row`` sets them, for the table's columns
 _KEY_ORDER = ("name", "surname", "first_name", "middle_name", "company_name", "job_title", "email", "email2",
@@ -72,19 +72,18 @@ def _cards(text: str) -> tuple[str, list[str], list[str], list[int], list[int]] 
     unfolded (``logical``) and as written (``physical``); the line each card starts on, and how
     many lines it has after BEGIN:VCARD and before END:VCARD (unfolded). A line
     break other than the file's is found later, in a line (``_same_size``)."""
-    if "RINTABLE" in text or "rintable" in text or SEP in text or MARK in text:
+    if SEP in text:
         return None
     brk = "\r\n" if "\r" in text else "\n"
     if not text.endswith(brk):
         text += brk
     end = brk + "END:VCARD" + brk
-    if end + " " in text:  # an END:VCARD line that continues: not the end of a card
-        return None
     physical = text.split(end)
     if len(physical) < 2 or physical[-1]:
         return None
     physical.pop()
-    # a fold never spans an END:VCARD line; one inside a card unfolds to a line _props refuses
+    # an END:VCARD line that goes on in the next starts the next card with a space: refused here;
+    # a fold inside a card's END:VCARD unfolds to a line _props refuses
     fold = brk + " "
     logical = list(map(str.replace, physical, repeat(fold), repeat("")))
     if not all(map(str.startswith, logical, repeat("BEGIN:VCARD" + brk))):
@@ -118,9 +117,10 @@ def _same_size(cards: list[int], columns: list[list[str]]
     heads = [lines[0][:lines[0].find(":") + 1] for lines in columns]
     # where each of the lines starts with the head, the text after the first one splits into the values
     values = [text[len(head):].split(SEP + head) if head else [] for text, head in zip(texts, heads)]
+    escaped = ["\\" in text for text in texts]
     varying = [j for j, v in enumerate(values) if len(v) != len(cards)]
     if not varying:
-        yield cards, _props(heads), list(map(Column, values))
+        yield cards, _props(heads), list(map(Column, values, escaped))
         return
     # the cards with the first card's heads, then those with the first other card's, and so on
     # (past _SHAPES_READ shapes the card reader reads the rest)
@@ -129,12 +129,9 @@ def _same_size(cards: list[int], columns: list[list[str]]
         for j in varying:
             heads[j] = lines[j][0][:lines[j][0].find(":") + 1]
         if all(heads):
-            shape = list(map(str.startswith, lines[varying[0]], repeat(heads[varying[0]])))
-            for j in varying[1:]:
-                shape = list(map(and_, shape, map(str.startswith, lines[j], repeat(heads[j]))))
-            own = [Column(list(compress(v, shape)) if j not in lines else []) for j, v in enumerate(values)]
-            for j in varying:
-                own[j] = Column(list(map(getitem, compress(lines[j], shape), repeat(slice(len(heads[j]), None)))))
+            shape, varied = _shape(lines, heads)
+            own = [Column(varied[j] if j in varied else list(compress(v, shape)), e)
+                   for j, (v, e) in enumerate(zip(values, escaped))]
             yield list(compress(cards, shape)), _props(heads), own
         else:  # a line without a colon: the card reader reads the card
             shape = [True] + [False] * (len(cards) - 1)
@@ -148,6 +145,26 @@ def _same_size(cards: list[int], columns: list[list[str]]
     yield cards, None, []
 
 
+def _shape(lines: dict[int, list[str]], heads: list[str]) -> tuple[list[bool], dict[int, list[str]]]:
+    """Which cards have ``heads[j]`` at each position j of ``lines`` (the first card has), and
+    their values there."""
+    first = min(lines)
+    shape = list(map(str.startswith, lines[first], repeat(heads[first])))
+    tested = {first}
+    while True:  # the cards with the first position's head, less those another position shows are not
+        count = sum(shape)
+        values: dict[int, list[str]] = {}
+        for j, column in lines.items():
+            values[j] = SEP.join(compress(column, shape))[len(heads[j]):].split(SEP + heads[j])
+            if len(values[j]) != count:
+                break
+        else:
+            return shape, values
+        assert j not in tested
+        shape = list(map(and_, shape, map(str.startswith, column, repeat(heads[j]))))
+        tested.add(j)
+
+
 def _props(heads: list[str]) -> list[Prop] | None:
     """The properties the heads (each up to its first colon) give, as the card reader makes
     them; None when the card reader must read the cards."""
@@ -158,7 +175,7 @@ def _props(heads: list[str]) -> list[Prop] | None:
         if not head.endswith(":") or head.count('"') % 2:  # no colon; or the first one is quoted
             return None
         name, params, types, encoded = parsed_head(head[:-1])
-        if name in ("BEGIN", "END"):
+        if name in ("BEGIN", "END") or quoted_printable(head):  # a quoted-printable value may take more lines
             raise _Damaged(head)
         if encoded:
             return None
@@ -170,13 +187,13 @@ def _card_rows(physical: str, start: int) -> ShapeRows:
     """The card reader's row of one card (``physical``: its text from BEGIN:VCARD on)."""
     unkept: Counter[str] = Counter()
     lines = [(number + start - 1, line) for number, line in logical_lines(physical)[1:]]
-    if any(line.strip().upper() in ("BEGIN:VCARD", "END:VCARD") for _, line in lines):
-        raise _Damaged("BEGIN:VCARD or END:VCARD inside a card")
+    if any(line.strip().upper() in ("BEGIN:VCARD", "END:VCARD") or quoted_printable(line) for _, line in lines):
+        raise _Damaged("BEGIN:VCARD or END:VCARD inside a card, or a quoted-printable value")
     row, producer = card_row(lines, start, unkept)
     data = row.data
     return ShapeRows(1, {k: [v] for k, v in data.items()}, set(data), list(unkept.items()),
                      [(0, note) for note in row.notes], [(0, row.errors)] if row.errors else [], producer,
-                     any(v != v.strip() for v in data.values()))
+                     any(v != v.strip() for v in data.values()), any("\n" in v for v in data.values()))
 
 
 def _result(sources: list[tuple[list[int], ShapeRows]], starts: list[int]) -> ReadResult:
@@ -197,7 +214,7 @@ def _result(sources: list[tuple[list[int], ShapeRows]], starts: list[int]) -> Re
             compress(cards, map(not_, rows.columns[key])) for cards, rows in sources
             if key in rows.present and not all(rows.columns[key]))))
     table = ColumnTable(tuple(keys), tuple(values), stripped=not any(rows.loose for _, rows in sources),
-                        kept_empty=tuple(kept_empty))
+                        one_line=not any(rows.multiline for _, rows in sources), kept_empty=tuple(kept_empty))
     rows = list(map(ImportRow, starts, repeat(None, count), repeat(None), repeat(None), repeat(table),
                     range(count)))
     for cards, shape in sources:

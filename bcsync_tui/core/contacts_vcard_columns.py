@@ -9,22 +9,21 @@ card-by-card reader.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import add, and_, itemgetter, ne, not_, or_
 
 from . import model
+from .contacts_csv_bulk import SPACES
+from .contacts_prepare import compose_many
 from .contacts_vcard import (_BOOKKEEPING, _MAPPED, _X_KEYS, _phone_kind, adr_label, categorised, google_category,
                              name_note, producer_of, street_lines, version_producer)
 from .contacts_vcard_lex import Prop, components, unescape
 
 #: joins a column's values: no vCard file this reads holds it
 SEP = "\x00"
-#: joins the parts of a name being composed: no vCard file this reads holds it either
-MARK = "\x01"
-#: a value (joined by SEP) that unescapes to components that are all whitespace, or none
-_NO_COMPONENT = re.compile(r"(?:^|\x00)(?:[\s;]|\\[nN\s])*(?:\x00|$)")
+#: what str.strip() takes off
+_WHITESPACE = SPACES + "\n"
 
 
 @dataclass
@@ -44,58 +43,75 @@ class ShapeRows:
     producers: str | list[str] = ""
     #: some value may have whitespace around it
     loose: bool = False
+    #: some value may hold a line break
+    multiline: bool = False
 
 
 class Column:
     """One property's values in the cards of a shape, as written (still escaped); what is made of
-    them is made once."""
+    them is made once. ``escaped``: a value may hold a backslash."""
 
-    __slots__ = ("raw", "count", "_texts", "_parts")
+    __slots__ = ("raw", "count", "escaped", "breaks", "_texts", "_parts")
 
-    def __init__(self, raw: list[str]):
-        self.raw, self.count = raw, len(raw)
+    def __init__(self, raw: list[str], escaped: bool = True):
+        self.raw, self.count, self.escaped = raw, len(raw), escaped
+        #: an unescaped value (or component) may hold a line break
+        self.breaks = False
         self._texts: list[str] | None = None
         self._parts: dict[int, tuple[list[list[str]], list[bool]]] = {}
 
     def only(self, keep: list[bool]) -> Column:
         """The values of the cards ``keep`` marks."""
-        return Column(list(compress(self.raw, keep)))
+        return Column(list(compress(self.raw, keep)), self.escaped)
 
     def texts(self) -> list[str]:
         """``unescape(value).strip()`` of each value."""
         if self._texts is None:
-            text = SEP.join(self.raw)
+            text = SEP.join(self.raw) if self.escaped else ""
             if "\\" not in text:
                 self._texts = list(map(str.strip, self.raw))
             elif "\\" + SEP in text or text.endswith("\\"):
                 # an escape would take the next value's separator: one value at a time
                 self._texts = [unescape(v).strip() for v in self.raw]
+                self.breaks = True
             else:
-                self._texts = list(map(str.strip, unescape(text).split(SEP)))
+                text = unescape(text)
+                self._texts = list(map(str.strip, text.split(SEP)))
+                self.breaks = "\n" in text
         return self._texts
 
     def parts(self, width: int) -> tuple[list[list[str]], list[bool]]:
         """``components`` of each value: its first ``width`` components column by column ("" past
         the last), and whether any later component is not empty."""
         if width not in self._parts:
-            self._parts[width] = _components(self.raw, width)
+            self._parts[width] = self._components(width)
         return self._parts[width]
 
+    def _components(self, width: int) -> tuple[list[list[str]], list[bool]]:
+        raw, count = self.raw, self.count
+        semicolons = set(map(str.count, raw, repeat(";")))
+        joined = ";".join(raw)
+        if len(semicolons) == 1 and "\\;" not in joined:  # every value as many components, each ";" a separator
+            step = semicolons.pop() + 1
+            if self.escaped and "\\" in joined:
+                joined = unescape(joined)
+                self.breaks = self.breaks or "\n" in joined
+            split = joined.split(";")
+            parts = split if _trimmed(joined, ";") else list(map(str.strip, split))
+            columns = [parts[i::step] if i < step else [""] * count for i in range(width)]
+            if step <= width:
+                return columns, [False] * count
+            return columns, list(map(bool, map("".join, zip(*(parts[i::step] for i in range(width, step))))))
+        self.breaks = True
+        split = [parts + [""] * width for parts in map(components, raw)]
+        return [list(map(itemgetter(i), split)) for i in range(width)], [any(p[width:]) for p in split]
 
-def _components(raw: list[str], width: int) -> tuple[list[list[str]], list[bool]]:
-    count = len(raw)
-    semicolons = set(map(str.count, raw, repeat(";")))
-    joined = ";".join(raw)
-    if len(semicolons) == 1 and "\\;" not in joined:  # every value as many components, each ";" a separator
-        step = semicolons.pop() + 1
-        joined = unescape(joined) if "\\" in joined else joined
-        parts = list(map(str.strip, joined.split(";")))
-        columns = [parts[i::step] if i < step else [""] * count for i in range(width)]
-        if step <= width:
-            return columns, [False] * count
-        return columns, list(map(bool, map("".join, zip(*(parts[i::step] for i in range(width, step))))))
-    split = [parts + [""] * width for parts in map(components, raw)]
-    return [list(map(itemgetter(i), split)) for i in range(width)], [any(p[width:]) for p in split]
+
+def _trimmed(text: str, sep: str) -> bool:
+    """Whether no piece of ``text`` split at ``sep`` has whitespace at either end (a few scans for
+    the whitespace characters, not a strip of each piece)."""
+    return not any(c in text and (c + sep in text or sep + c in text or text[:1] == c or text[-1:] == c)
+                   for c in _WHITESPACE)
 
 
 def _any(columns: list[list[str]], count: int) -> list[bool]:
@@ -119,23 +135,11 @@ def unfit_cards(props: list[Prop], values: list[Column]) -> list[bool]:
                 raw = column.raw
                 for i in compress(range(count), map(not_, texts)):
                     unfit[i] = unfit[i] or not raw[i].strip()
-        elif prop.name == "ADR" and _NO_COMPONENT.search(SEP.join(column.raw)):
+        elif prop.name == "ADR":
             parts, more = column.parts(7)
-            unfit = list(map(or_, unfit, map(not_, map(or_, _any(parts, count), more))))
+            if not (all(parts[2]) or all(parts[3])):  # else each has a street or a city
+                unfit = list(map(or_, unfit, map(not_, map(or_, _any(parts, count), more))))
     return unfit
-
-
-def composed_names(first: list[str], middle: list[str], surname: list[str]) -> list[str]:
-    """``model.compose_parts`` of each card's parts."""
-    surnames = SEP.join(surname)
-    if not surnames.isascii() and model._scripts()[0].search(surnames):  # perhaps written family name first
-        return list(map(model.compose_parts, first, middle, surname))
-    # " ".join of the parts that are not empty, for the whole column at once
-    joined = SEP.join(map(MARK.join, zip(first, middle, surname)))
-    joined = joined.replace(MARK + MARK, MARK).replace(SEP + MARK, SEP).replace(MARK + SEP, SEP)
-    joined = joined[1:] if joined.startswith(MARK) else joined
-    joined = joined[:-1] if joined.endswith(MARK) else joined
-    return joined.replace(MARK, " ").split(SEP)
 
 
 def street_columns(pobox: list[str], extended: list[str], street: list[str]) -> tuple[list[str], list[str]]:
@@ -174,7 +178,7 @@ def read_shape(props: list[Prop], raw: list[Column]) -> ShapeRows:
         c["surname"], c["first_name"], c["middle_name"] = parts[0], parts[1], parts[2]
         slots.append(("N (prefix, suffix)", list(map(bool, map(add, parts[3], parts[4])))))
         if "FN" in first:
-            composed, names = composed_names(parts[1], parts[2], parts[0]), c["name"]
+            composed, names = compose_many(parts[1], parts[2], parts[0]), c["name"]
             noted = map(and_, map(bool, composed), map(and_, map(bool, names), map(ne, composed, names)))
             out.notes = [(i, name_note(composed[i], names[i])) for i in compress(range(count), noted)]
     if "ORG" in first:
@@ -219,6 +223,7 @@ def read_shape(props: list[Prop], raw: list[Column]) -> ShapeRows:
         elif prop.name not in _MAPPED and prop.name not in _BOOKKEEPING:
             slots.append((prop.name, list(map(bool, map(str.strip, values.raw)))))
     out.producers = _producers(groups, raw, count)
+    out.multiline = out.multiline or any(column.breaks for prop, column in zip(props, raw) if prop.name != "ADR")
     return out
 
 
@@ -260,3 +265,5 @@ def _read_address(props: list[Prop], raw: list[Column], adrs: list[int], out: Sh
     c["address"], c["address2"] = street_columns(pobox, extended, street)
     out.slots.append(("ADR (post office box)", list(map(and_, map(bool, street), map(bool, pobox)))))
     c["city"], c["county"], c["post_code"], c["country_code"] = city, region, code, country
+    # Address and Address 2 are lines of the street; the other components may hold a line break
+    out.multiline = raw[chosen].breaks and any("\n" in SEP.join(p) for p in (city, region, code, country))

@@ -100,9 +100,14 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
         else:
             flush()
             parts, start = [line], number
-            qp = ("RINTABLE" in line or "rintable" in line) and _is_qp(_head(line))
+            qp = quoted_printable(line)
     flush()
     return out
+
+
+def quoted_printable(line: str) -> bool:
+    """Whether a line's value is quoted-printable (and may go on in the next line)."""
+    return ("RINTABLE" in line or "rintable" in line) and _is_qp(_head(line))
 
 
 def _head(line: str) -> str:
