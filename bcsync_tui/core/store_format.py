@@ -18,6 +18,7 @@ import json
 import zlib
 
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 FORMAT = "bcsync-store"
@@ -154,17 +155,31 @@ def snapshot_chunks(seq: int, tables: dict[str, dict[str, Any]]) -> Iterator[byt
     yield (CHECKSUM_HEAD.decode() + f'{_ZERO_CRC.decode()}","seq":{seq},"tables":{{\n').encode()
     for n, (name, docs) in enumerate(tables.items()):
         yield _encode(name) + b":{\n"
-        if docs:
-            batch: list[bytes] = []
-            lead = b""
-            for doc_id, doc in docs.items():
-                batch.append(_record(doc_id, doc))
-                if len(batch) >= CHUNK_RECORDS:
-                    yield lead + b",\n".join(batch)
-                    batch, lead = [], b",\n"
-            yield lead + b",\n".join(batch) + b"\n" if batch else b"\n"
+        items = iter(docs.items())
+        lead = b""
+        while part := list(islice(items, CHUNK_RECORDS)):
+            records = _records(part)
+            records[0] = lead + records[0]  # (not lead + the joined chunk: a copy of it)
+            yield b",\n".join(records)
+            lead = b",\n"
+        if lead:
+            yield b"\n"
         yield ("},\n" if n < len(tables) - 1 else "}\n").encode()
     yield b"}}\n"
+
+
+def _records(part: list[tuple[str, Any]]) -> list[bytes]:
+    """``_record`` of each (document id, record), in one list comprehension when every id is a number
+    in text (as the store's ids are) and every key in the records is text (as JSON's are): half the
+    time of a snapshot. (orjson reads an option argument slower than it encodes a small record.)"""
+    lib = _orjson or _lib()
+    try:
+        if all(map(str.isdigit, [doc_id for doc_id, _ in part])):
+            dumps = lib.dumps
+            return [b'"%s":%s' % (doc_id.encode(), dumps(doc)) for doc_id, doc in part]
+    except TypeError:  # an id that is not text, or a key in a record that is not (OPT_NON_STR_KEYS)
+        pass
+    return [_record(doc_id, doc) for doc_id, doc in part]
 
 
 def crc_patch(crc: int) -> tuple[int, bytes]:
