@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bcsync_tui.core.storage import JournaledStorage, StoreCorruptError
@@ -17,8 +17,9 @@ from bcsync_tui.core.store import Store
 
 
 @pytest.fixture(scope="module")
-def original(tmp_path_factory) -> tuple[Path, dict]:
-    """A store with a checksummed snapshot and three journal lines after it."""
+def original(tmp_path_factory) -> tuple[Path, dict, dict]:
+    """A store with a checksummed snapshot and three journal lines after it; its data, and its data
+    without the last journal line."""
     path = tmp_path_factory.mktemp("original") / "store.json"
     with Store(path) as s:
         s.add_contacts([{"first_name": f"F{i}", "surname": "Rot", "email": f"r{i}@example.com"} for i in range(12)])
@@ -27,8 +28,12 @@ def original(tmp_path_factory) -> tuple[Path, dict]:
         s.update_contact(s.find_contact("CT000003")["uuid"], {"city": "Tromsø"})
         s.delete_contact(s.find_contact("CT000005")["uuid"])
     data = json.loads(json.dumps(JournaledStorage(path).read()))
-    assert path.with_name("store.json.wal").read_bytes().count(b"\n") == 3
-    return path, data
+    wal = path.with_name("store.json.wal").read_bytes()
+    assert wal.count(b"\n") == 3
+    shorter = tmp_path_factory.mktemp("shorter") / "store.json"
+    shutil.copy(path, shorter)
+    shorter.with_name("store.json.wal").write_bytes(wal[:wal.rstrip(b"\n").rindex(b"\n") + 1])
+    return path, data, json.loads(json.dumps(JournaledStorage(shorter).read()))
 
 
 def _damage(raw: bytes, kind: str, at: int, payload: bytes, bit: int) -> bytes:
@@ -43,8 +48,9 @@ def _damage(raw: bytes, kind: str, at: int, payload: bytes, bit: int) -> bytes:
 @settings(max_examples=400, deadline=None)
 @given(target=st.sampled_from(["store.json", "store.json.wal"]), kind=st.sampled_from(["flip", "overwrite", "insert"]),
        at=st.integers(0, 1 << 20), payload=st.binary(min_size=1, max_size=8), bit=st.integers(0, 7))
+@example(target="store.json.wal", kind="overwrite", at=-4, payload=b"\0\0\0\0", bit=0)  # the last line's end zeroed
 def test_damage_gives_the_data_or_store_corrupt_error(original, tmp_path_factory, target, kind, at, payload, bit):
-    path, data = original
+    path, data, before_last = original
     work = tmp_path_factory.mktemp("rot")
     for name in ("store.json", "store.json.wal"):
         shutil.copy(path.with_name(name), work / name)
@@ -57,11 +63,16 @@ def test_damage_gives_the_data_or_store_corrupt_error(original, tmp_path_factory
         assert str(victim) in str(exc)
         assert victim.read_bytes() == damaged  # left exactly as it was
         return
+    if target == "store.json.wal" and not damaged.endswith(b"\n"):
+        # The last line lost its line break: what a write torn by a crash leaves (a prefix, or on
+        # ext4 a prefix and zeros): that transaction never committed, and is not applied.
+        assert loaded in (data, before_last)
+        return
     assert loaded == data, (target, kind)  # loaded: then it is the very same store
 
 
 def test_a_complete_journal_line_with_a_bad_checksum_is_refused_not_dropped(original, tmp_path):
-    path, _data = original
+    path, _data, _before = original
     shutil.copy(path, tmp_path / "store.json")
     wal = path.with_name("store.json.wal").read_bytes()
     last = wal.rstrip(b"\n").rsplit(b"\n", 1)[-1]
