@@ -60,6 +60,11 @@ def test_edge_shapes_round_trip(tables):
     assert store_format.parse_snapshot_lines(raw) == json.loads(raw)
 
 
+def test_a_record_with_a_key_that_is_not_text_is_written_with_it_as_text():
+    raw = snapshot({"a": {"1": {"x": 1}, "2": {7: "seven", "n": {8: [1]}}}})
+    assert json.loads(raw)["tables"] == {"a": {"1": {"x": 1}, "2": {"7": "seven", "n": {"8": [1]}}}}
+
+
 def test_a_store_written_in_the_one_line_layout_still_loads(tmp_path):
     path = tmp_path / "store.json"
     path.write_bytes(json.dumps({"format": FORMAT, "seq": 3, "tables": TABLES}, separators=(",", ":")).encode())
