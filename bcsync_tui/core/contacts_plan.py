@@ -3,6 +3,7 @@ for ``--update``, and say which columns hold data the master has no field for.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import repeat
 from operator import attrgetter, itemgetter, setitem
 from typing import Any, cast
@@ -28,6 +29,11 @@ def _check_rows(rows: list[ImportRow], table: ColumnTable | None = None) -> list
         except UnknownCountry as exc:
             return "", f"Country/Region Code: {exc}"
 
+    if table is not None and table.rows_at is not None:  # checked in the table's order, told in the rows'
+        in_table = _check_rows(list(map(rows.__getitem__, table.rows_at)), replace(table, rows_at=None))
+        out = list(in_table)
+        list(map(out.__setitem__, table.rows_at, in_table))
+        return out
     columns: dict[str, list[str]] | None = None
     if table is not None and set(table.keys) <= _BULK_KEYS and all(len(v) == len(rows) for v in table.values):
         columns = dict(zip(table.keys, table.values))

@@ -68,7 +68,8 @@ class ImportRow:
 @dataclass(frozen=True)
 class ColumnTable:
     """A reader's rows column by column, for the planner's bulk path (issue 14): ``values[j][i]`` is
-    the text of field ``keys[j]`` in ``rows[i]`` of the same ReadResult, "" where that row's
+    the text of field ``keys[j]`` in ``rows[i]`` of the same ReadResult (``rows[rows_at[i]]``
+    with ``rows_at``), "" where that row's
     ``data`` has no such key (or has it empty: ``kept_empty``). Made only by a reader, together with
     the rows; nothing edits either."""
 
@@ -80,9 +81,12 @@ class ColumnTable:
     longest: tuple[int, ...] | None = None
     #: no value holds a line break
     one_line: bool = False
-    #: per key, the rows whose ``data`` has the key with an empty value (a vCard's ``FN:``);
+    #: per key, the table's rows whose ``data`` has the key with an empty value (a vCard's ``FN:``);
     #: None: no row has
     kept_empty: tuple[frozenset[int], ...] | None = None
+    #: the index in ``rows`` of each of the table's rows, when the reader lists them in another
+    #: order (the vCard reader, cards of one shape together); None: the same order
+    rows_at: list[int] | None = None
 
     def column(self, key: str) -> list[str] | None:
         return self.values[self.keys.index(key)] if key in self.keys else None

@@ -197,31 +197,32 @@ def _card_rows(physical: str, start: int) -> ShapeRows:
 
 
 def _result(sources: list[tuple[list[int], ShapeRows]], starts: list[int]) -> ReadResult:
+    """The rows in file order, and their table with the sources one after the other (``rows_at``)."""
     count = len(starts)
     order = list(chain.from_iterable(map(itemgetter(0), sources)))
-    where: list[int] | None = None
-    if order != list(range(count)):
-        where = [0] * count
-        list(map(where.__setitem__, order, range(count)))
+    at = list(range(count))  # where each row is in the table
+    in_order = order == at
+    if not in_order:
+        list(map(at.__setitem__, order, range(count)))
+    offsets = list(accumulate((rows.count for _, rows in sources), initial=0))
     used = set().union(*(rows.columns for _, rows in sources))
     keys = [k for k in _KEY_ORDER if k in used]
     values: list[list[str]] = []
     kept_empty: list[frozenset[int]] = []
     for key in keys:
-        joined = list(chain.from_iterable(rows.columns.get(key) or repeat("", rows.count) for _, rows in sources))
-        values.append(joined if where is None else list(map(joined.__getitem__, where)))
+        values.append(list(chain.from_iterable(rows.columns.get(key) or repeat("", rows.count) for _, rows in sources)))
         kept_empty.append(frozenset(chain.from_iterable(
-            compress(cards, map(not_, rows.columns[key])) for cards, rows in sources
-            if key in rows.present and not all(rows.columns[key]))))
+            compress(range(offset, offset + rows.count), map(not_, rows.columns[key]))
+            for (_, rows), offset in zip(sources, offsets) if key in rows.present and not all(rows.columns[key]))))
     table = ColumnTable(tuple(keys), tuple(values), stripped=not any(rows.loose for _, rows in sources),
-                        one_line=not any(rows.multiline for _, rows in sources), kept_empty=tuple(kept_empty))
-    rows = list(map(ImportRow, starts, repeat(None, count), repeat(None), repeat(None), repeat(table),
-                    range(count)))
+                        one_line=not any(rows.multiline for _, rows in sources), kept_empty=tuple(kept_empty),
+                        rows_at=None if in_order else order)
+    rows = list(map(ImportRow, starts, repeat(None, count), repeat(None), repeat(None), repeat(table), at))
     for cards, shape in sources:
-        for at, note in shape.notes:
-            rows[cards[at]].notes.append(note)
-        for at, errors in shape.errors:
-            rows[cards[at]].errors.extend(errors)
+        for i, note in shape.notes:
+            rows[cards[i]].notes.append(note)
+        for i, errors in shape.errors:
+            rows[cards[i]].errors.extend(errors)
     return ReadResult("vcard", _source(sources), rows, unkept=_unkept(sources), table=table)
 
 
