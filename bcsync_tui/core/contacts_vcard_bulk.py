@@ -85,6 +85,8 @@ def _cards(text: str) -> tuple[str, list[str], list[str], list[int], list[int]] 
     # an END:VCARD line that goes on in the next starts the next card with a space: refused here;
     # a fold inside a card's END:VCARD unfolds to a line _props refuses
     fold = brk + " "
+    if "\r" + fold in text:  # unfolding "\r" CR LF SP LF would make the lone CR and LF a line break
+        return None
     logical = list(map(str.replace, physical, repeat(fold), repeat("")))
     if not all(map(str.startswith, logical, repeat("BEGIN:VCARD" + brk))):
         return None
@@ -122,20 +124,22 @@ def _same_size(cards: list[int], columns: list[list[str]]
     if not varying:
         yield cards, _props(heads), list(map(Column, values, escaped))
         return
-    # the cards with the first card's heads, then those with the first other card's, and so on
-    # (past _SHAPES_READ shapes the card reader reads the rest)
+    # the cards with the heads most cards have, then those with the heads most others have, and so
+    # on (past _SHAPES_READ shapes the card reader reads the rest)
     lines = {j: columns[j] for j in varying}
     for _ in range(_SHAPES_READ):
+        pick = _commonest(lines, len(cards))
         for j in varying:
-            heads[j] = lines[j][0][:lines[j][0].find(":") + 1]
+            heads[j] = lines[j][pick][:lines[j][pick].find(":") + 1]
         if all(heads):
             shape, varied = _shape(lines, heads)
             own = [Column(varied[j] if j in varied else list(compress(v, shape)), e)
                    for j, (v, e) in enumerate(zip(values, escaped))]
             yield list(compress(cards, shape)), _props(heads), own
         else:  # a line without a colon: the card reader reads the card
-            shape = [True] + [False] * (len(cards) - 1)
-            yield cards[:1], None, []
+            shape = [False] * len(cards)
+            shape[pick] = True
+            yield [cards[pick]], None, []
         left = list(map(not_, shape))
         cards = list(compress(cards, left))
         if not cards:
@@ -145,9 +149,16 @@ def _same_size(cards: list[int], columns: list[list[str]]
     yield cards, None, []
 
 
+def _commonest(lines: dict[int, list[str]], count: int) -> int:
+    """A card with the heads most of a sample of the ``count`` cards have at the positions of ``lines``."""
+    sample = range(0, count, max(1, count // 16))
+    keys = [tuple(column[i][:column[i].find(":") + 1] for column in lines.values()) for i in sample]
+    return sample[keys.index(max(keys, key=keys.count))]
+
+
 def _shape(lines: dict[int, list[str]], heads: list[str]) -> tuple[list[bool], dict[int, list[str]]]:
-    """Which cards have ``heads[j]`` at each position j of ``lines`` (the first card has), and
-    their values there."""
+    """Which cards have ``heads[j]`` at each position j of ``lines`` (some card has), and their
+    values there."""
     first = min(lines)
     shape = list(map(str.startswith, lines[first], repeat(heads[first])))
     tested = {first}

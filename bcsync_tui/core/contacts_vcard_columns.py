@@ -67,9 +67,9 @@ class Column:
     def texts(self) -> list[str]:
         """``unescape(value).strip()`` of each value."""
         if self._texts is None:
-            text = SEP.join(self.raw) if self.escaped else ""
+            text = SEP.join(self.raw)
             if "\\" not in text:
-                self._texts = list(map(str.strip, self.raw))
+                self._texts = self.raw if _trimmed(text, SEP) else list(map(str.strip, self.raw))
             elif "\\" + SEP in text or text.endswith("\\"):
                 # an escape would take the next value's separator: one value at a time
                 self._texts = [unescape(v).strip() for v in self.raw]

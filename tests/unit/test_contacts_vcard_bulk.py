@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from bcsync_tui.core import model
@@ -111,6 +111,8 @@ def _file(draw: st.DrawFn) -> str:
 
 @settings(max_examples=400, deadline=None)
 @given(_file())
+@example("BEGIN:VCARD\r\nFN:a\r\nEND:VCARD\r\nBEGIN:VCARD\r\r\n \nFN:\r\nEND:VCARD\r\n")  # a fold between a lone CR and LF
+@example("BEGIN:VCARD\r\nN:\r\nBEGIN:VCARD\r\nN:\r\n\r\nEND:VCARD\r\n")  # BEGIN:VCARD in a card read card by card
 def test_bulk_reading_is_the_card_by_card_reading_of_random_cards(text):
     event("read in bulk" if _same(text) else "read card by card")
 
