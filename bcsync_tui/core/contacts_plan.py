@@ -31,9 +31,9 @@ def _check_rows(rows: list[ImportRow], table: ColumnTable | None = None) -> list
 
     if table is not None and table.rows_at is not None:  # checked in the table's order, told in the rows'
         in_table = _check_rows(list(map(rows.__getitem__, table.rows_at)), replace(table, rows_at=None))
-        out = list(in_table)
-        list(map(out.__setitem__, table.rows_at, in_table))
-        return out
+        in_rows = list(in_table)
+        list(map(in_rows.__setitem__, table.rows_at, in_table))
+        return in_rows
     columns: dict[str, list[str]] | None = None
     if table is not None and set(table.keys) <= _BULK_KEYS and all(len(v) == len(rows) for v in table.values):
         columns = dict(zip(table.keys, table.values))

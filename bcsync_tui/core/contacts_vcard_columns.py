@@ -103,8 +103,8 @@ class Column:
                 return columns, [False] * count
             return columns, list(map(bool, map("".join, zip(*(parts[i::step] for i in range(width, step))))))
         self.breaks = True
-        split = [parts + [""] * width for parts in map(components, raw)]
-        return [list(map(itemgetter(i), split)) for i in range(width)], [any(p[width:]) for p in split]
+        each = [parts + [""] * width for parts in map(components, raw)]
+        return [list(map(itemgetter(i), each)) for i in range(width)], [any(p[width:]) for p in each]
 
 
 def _trimmed(text: str, sep: str) -> bool:
