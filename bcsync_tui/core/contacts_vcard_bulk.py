@@ -88,8 +88,6 @@ def _cards(text: str) -> tuple[str, list[str], list[str], list[int], list[int]] 
     if "\r" + fold in text:  # unfolding "\r" CR LF SP LF would make the lone CR and LF a line break
         return None
     logical = list(map(str.replace, physical, repeat(fold), repeat("")))
-    if not all(map(str.startswith, logical, repeat("BEGIN:VCARD" + brk))):
-        return None
     lines = list(map(str.count, logical, repeat(brk)))  # each card's, after BEGIN:VCARD and before END:VCARD
     folds = map(floordiv, map(sub, map(len, physical), map(len, logical)), repeat(len(fold)))
     starts = list(accumulate(map(add, map(add, lines, folds), repeat(2)), initial=1))
@@ -106,8 +104,14 @@ def _shapes(brk: str, logical: list[str], counts: list[int]
     for size in sorted(set(counts)):
         cards = order[bisect_left(ordered, size):bisect_right(ordered, size)]
         lines = brk.join(map(logical.__getitem__, cards)).split(brk)
-        # line 0 of each card is BEGIN:VCARD; then a column per position
-        yield from _same_size(cards, [lines[j::size + 1] for j in range(1, size + 1)])
+        if lines[::size + 1].count("BEGIN:VCARD") != len(cards):
+            raise _Damaged("a card not starting with BEGIN:VCARD")
+        if not size:
+            yield cards, None, []
+            continue
+        columns = [lines[j::size + 1] for j in range(1, size + 1)]
+        del lines  # the lines live on in the columns only as long as those need them
+        yield from _same_size(cards, columns)
 
 
 def _same_size(cards: list[int], columns: list[list[str]]
@@ -122,19 +126,21 @@ def _same_size(cards: list[int], columns: list[list[str]]
     escaped = ["\\" in text for text in texts]
     varying = [j for j, v in enumerate(values) if len(v) != len(cards)]
     if not varying:
-        yield cards, _props(heads), list(map(Column, values, escaped))
+        columns.clear()
+        yield cards, _props(heads), list(map(Column, values, escaped, texts))
         return
     # the cards with the heads most cards have, then those with the heads most others have, and so
     # on (past _SHAPES_READ shapes the card reader reads the rest)
     lines = {j: columns[j] for j in varying}
+    columns.clear()
     for _ in range(_SHAPES_READ):
         pick = _commonest(lines, len(cards))
         for j in varying:
             heads[j] = lines[j][pick][:lines[j][pick].find(":") + 1]
         if all(heads):
             shape, varied = _shape(lines, heads)
-            own = [Column(varied[j] if j in varied else list(compress(v, shape)), e)
-                   for j, (v, e) in enumerate(zip(values, escaped))]
+            own = [Column(varied[j] if j in varied else list(compress(v, shape)), e, t)  # t: these lines and more
+                   for j, (v, e, t) in enumerate(zip(values, escaped, texts))]
             yield list(compress(cards, shape)), _props(heads), own
         else:  # a line without a colon: the card reader reads the card
             shape = [False] * len(cards)

@@ -51,10 +51,12 @@ class Column:
     """One property's values in the cards of a shape, as written (still escaped); what is made of
     them is made once. ``escaped``: a value may hold a backslash."""
 
-    __slots__ = ("raw", "count", "escaped", "breaks", "_texts", "_parts")
+    __slots__ = ("raw", "count", "escaped", "lines", "breaks", "_texts", "_parts")
 
-    def __init__(self, raw: list[str], escaped: bool = True):
+    def __init__(self, raw: list[str], escaped: bool = True, lines: str | None = None):
         self.raw, self.count, self.escaped = raw, len(raw), escaped
+        #: the lines the values are from (perhaps with others of their position), joined by SEP
+        self.lines = lines
         #: an unescaped value (or component) may hold a line break
         self.breaks = False
         self._texts: list[str] | None = None
@@ -62,10 +64,12 @@ class Column:
 
     def only(self, keep: list[bool]) -> Column:
         """The values of the cards ``keep`` marks."""
-        return Column(list(compress(self.raw, keep)), self.escaped)
+        return Column(list(compress(self.raw, keep)), self.escaped, self.lines)
 
     def texts(self) -> list[str]:
         """``unescape(value).strip()`` of each value."""
+        if self._texts is None and not self.escaped and self.lines is not None:
+            self._texts = self.raw if self.trimmed() else list(map(str.strip, self.raw))
         if self._texts is None:
             text = SEP.join(self.raw)
             if "\\" not in text:
@@ -79,6 +83,12 @@ class Column:
                 self._texts = list(map(str.strip, text.split(SEP)))
                 self.breaks = "\n" in text
         return self._texts
+
+    def trimmed(self) -> bool:
+        """Whether no value has whitespace at either end (some may, when ``lines`` is not known)."""
+        lines = self.lines
+        return lines is not None and not any(
+            c in lines and (c + SEP in lines or ":" + c in lines or lines[-1:] == c) for c in _WHITESPACE)
 
     def parts(self, width: int) -> tuple[list[list[str]], list[bool]]:
         """``components`` of each value: its first ``width`` components column by column ("" past
@@ -243,6 +253,8 @@ def _producers(groups: dict[str, list[int]], raw: list[Column], count: int) -> s
 
 def _phone_column(raw: Column, out: ShapeRows) -> list[str]:
     values = raw.texts()
+    if not raw.escaped and raw.trimmed() and ":t" not in raw.lines and ":T" not in raw.lines:  # type: ignore[operator]
+        return values  # no value starts with "tel:"
     if "tel:" in SEP.join(values).lower():
         values = [v[4:] if v.lower().startswith("tel:") else v for v in values]
         out.loose = True  # "tel: 123" leaves " 123"
