@@ -21,7 +21,7 @@ from operator import add, and_, floordiv, getitem, itemgetter, not_, sub
 
 from .contacts_types import ColumnTable, ImportRow, ReadResult
 from .contacts_vcard import card_row
-from .contacts_vcard_columns import SEP, Column, ShapeRows, read_shape, unfit_cards
+from .contacts_vcard_columns import SEP, Column, ShapeRows, read_shape, spaced_values, unfit_cards
 from .contacts_vcard_lex import Prop, logical_lines, parsed_head, quoted_printable
 
 #: the fields in the order ``_card_to_row`` sets them, for the table's columns
@@ -117,30 +117,38 @@ def _shapes(brk: str, logical: list[str], counts: list[int]
 def _same_size(cards: list[int], columns: list[list[str]]
                ) -> Iterator[tuple[list[int], list[Prop] | None, list[Column]]]:
     """``_shapes`` of cards with as many lines, ``columns[j]`` their lines at position j."""
-    texts = [SEP.join(lines) for lines in columns]
-    if any("\r" in text or "\n" in text for text in texts):
-        raise _Damaged("a line break other than the file's")
-    heads = [lines[0][:lines[0].find(":") + 1] for lines in columns]
-    # where each of the lines starts with the head, the text after the first one splits into the values
-    values = [text[len(head):].split(SEP + head) if head else [] for text, head in zip(texts, heads)]
-    escaped = ["\\" in text for text in texts]
-    varying = [j for j, v in enumerate(values) if len(v) != len(cards)]
-    if not varying:
-        columns.clear()
-        yield cards, _props(heads), list(map(Column, values, escaped, texts))
+    heads: list[str] = []
+    values: list[list[str]] = []
+    escaped: list[bool] = []
+    spaced: list[bool] = []
+    lines: dict[int, list[str]] = {}  # of the positions where the cards' heads differ
+    for j, column in enumerate(columns):
+        text = SEP.join(column)
+        if "\r" in text or "\n" in text:
+            raise _Damaged("a line break other than the file's")
+        head = column[0][:column[0].find(":") + 1]
+        # where each of the lines starts with the head, the text after the first one splits into the values
+        values.append(text[len(head):].split(SEP + head) if head else [])
+        heads.append(head)
+        escaped.append("\\" in text)
+        spaced.append(spaced_values(text))
+        if len(values[j]) != len(cards):
+            lines[j] = column
+        columns[j] = []  # the other lines are done with
+    if not lines:
+        yield cards, _props(heads), list(map(Column, values, escaped, spaced))
         return
     # the cards with the heads most cards have, then those with the heads most others have, and so
     # on (past _SHAPES_READ shapes the card reader reads the rest)
-    lines = {j: columns[j] for j in varying}
-    columns.clear()
+    varying = list(lines)
     for _ in range(_SHAPES_READ):
         pick = _commonest(lines, len(cards))
         for j in varying:
             heads[j] = lines[j][pick][:lines[j][pick].find(":") + 1]
         if all(heads):
             shape, varied = _shape(lines, heads)
-            own = [Column(varied[j] if j in varied else list(compress(v, shape)), e, t)  # t: these lines and more
-                   for j, (v, e, t) in enumerate(zip(values, escaped, texts))]
+            own = [Column(varied[j] if j in varied else list(compress(v, shape)), e, t)  # e, t: of these lines and more
+                   for j, (v, e, t) in enumerate(zip(values, escaped, spaced))]
             yield list(compress(cards, shape)), _props(heads), own
         else:  # a line without a colon: the card reader reads the card
             shape = [False] * len(cards)

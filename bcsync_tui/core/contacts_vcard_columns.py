@@ -51,12 +51,12 @@ class Column:
     """One property's values in the cards of a shape, as written (still escaped); what is made of
     them is made once. ``escaped``: a value may hold a backslash."""
 
-    __slots__ = ("raw", "count", "escaped", "lines", "breaks", "_texts", "_parts")
+    __slots__ = ("raw", "count", "escaped", "spaced", "breaks", "_texts", "_parts")
 
-    def __init__(self, raw: list[str], escaped: bool = True, lines: str | None = None):
+    def __init__(self, raw: list[str], escaped: bool = True, spaced: bool = True):
         self.raw, self.count, self.escaped = raw, len(raw), escaped
-        #: the lines the values are from (perhaps with others of their position), joined by SEP
-        self.lines = lines
+        #: a value may have whitespace at either end, or start with "t" or "T"
+        self.spaced = spaced
         #: an unescaped value (or component) may hold a line break
         self.breaks = False
         self._texts: list[str] | None = None
@@ -64,12 +64,12 @@ class Column:
 
     def only(self, keep: list[bool]) -> Column:
         """The values of the cards ``keep`` marks."""
-        return Column(list(compress(self.raw, keep)), self.escaped, self.lines)
+        return Column(list(compress(self.raw, keep)), self.escaped, self.spaced)
 
     def texts(self) -> list[str]:
         """``unescape(value).strip()`` of each value."""
-        if self._texts is None and not self.escaped and self.lines is not None:
-            self._texts = self.raw if self.trimmed() else list(map(str.strip, self.raw))
+        if self._texts is None and not self.escaped and not self.spaced:
+            self._texts = self.raw
         if self._texts is None:
             text = SEP.join(self.raw)
             if "\\" not in text:
@@ -83,12 +83,6 @@ class Column:
                 self._texts = list(map(str.strip, text.split(SEP)))
                 self.breaks = "\n" in text
         return self._texts
-
-    def trimmed(self) -> bool:
-        """Whether no value has whitespace at either end (some may, when ``lines`` is not known)."""
-        lines = self.lines
-        return lines is not None and not any(
-            c in lines and (c + SEP in lines or ":" + c in lines or lines[-1:] == c) for c in _WHITESPACE)
 
     def parts(self, width: int) -> tuple[list[list[str]], list[bool]]:
         """``components`` of each value: its first ``width`` components column by column ("" past
@@ -115,6 +109,13 @@ class Column:
         self.breaks = True
         each = [parts + [""] * width for parts in map(components, raw)]
         return [list(map(itemgetter(i), each)) for i in range(width)], [any(p[width:]) for p in each]
+
+
+def spaced_values(lines: str) -> bool:
+    """Whether a value of lines (each a head ending in ":" and the value, joined by SEP) may have
+    whitespace at either end, or start with "t" or "T" (perhaps "tel:")."""
+    return ":t" in lines or ":T" in lines or any(
+        c in lines and (c + SEP in lines or ":" + c in lines or lines[-1:] == c) for c in _WHITESPACE)
 
 
 def _trimmed(text: str, sep: str) -> bool:
@@ -186,15 +187,18 @@ def read_shape(props: list[Prop], raw: list[Column]) -> ShapeRows:
     if "N" in first:
         parts, _ = raw[first["N"]].parts(5)
         c["surname"], c["first_name"], c["middle_name"] = parts[0], parts[1], parts[2]
-        slots.append(("N (prefix, suffix)", list(map(bool, map(add, parts[3], parts[4])))))
+        if any(parts[3]) or any(parts[4]):
+            slots.append(("N (prefix, suffix)", list(map(bool, map(add, parts[3], parts[4])))))
         if "FN" in first:
             composed, names = compose_many(parts[1], parts[2], parts[0]), c["name"]
-            noted = map(and_, map(bool, composed), map(and_, map(bool, names), map(ne, composed, names)))
-            out.notes = [(i, name_note(composed[i], names[i])) for i in compress(range(count), noted)]
+            if composed != names:
+                noted = map(and_, map(bool, composed), map(and_, map(bool, names), map(ne, composed, names)))
+                out.notes = [(i, name_note(composed[i], names[i])) for i in compress(range(count), noted)]
     if "ORG" in first:
         units, more = raw[first["ORG"]].parts(1)
         c["company_name"] = units[0]
-        slots.append(("ORG (department)", more))
+        if any(more):
+            slots.append(("ORG (department)", more))
     if "TITLE" in first:
         c["job_title"] = raw[first["TITLE"]].texts()
     emails = sorted(groups.get("EMAIL", ()), key=lambda j: not props[j].preferred)
@@ -253,7 +257,7 @@ def _producers(groups: dict[str, list[int]], raw: list[Column], count: int) -> s
 
 def _phone_column(raw: Column, out: ShapeRows) -> list[str]:
     values = raw.texts()
-    if not raw.escaped and raw.trimmed() and ":t" not in raw.lines and ":T" not in raw.lines:  # type: ignore[operator]
+    if not raw.escaped and not raw.spaced:
         return values  # no value starts with "tel:"
     if "tel:" in SEP.join(values).lower():
         values = [v[4:] if v.lower().startswith("tel:") else v for v in values]
@@ -275,7 +279,8 @@ def _read_address(props: list[Prop], raw: list[Column], adrs: list[int], out: Sh
     pobox, extended, street, city, region, code, country = parts
     c = out.columns
     c["address"], c["address2"] = street_columns(pobox, extended, street)
-    out.slots.append(("ADR (post office box)", list(map(and_, map(bool, street), map(bool, pobox)))))
+    if any(pobox):
+        out.slots.append(("ADR (post office box)", list(map(and_, map(bool, street), map(bool, pobox)))))
     c["city"], c["county"], c["post_code"], c["country_code"] = city, region, code, country
     # Address and Address 2 are lines of the street; the other components may hold a line break
     out.multiline = raw[chosen].breaks and any("\n" in SEP.join(p) for p in (city, region, code, country))
