@@ -121,6 +121,7 @@ def _same_size(cards: list[int], columns: list[list[str]]
     values: list[list[str]] = []
     escaped: list[bool] = []
     spaced: list[bool] = []
+    tel: list[bool] = []
     lines: dict[int, list[str]] = {}  # of the positions where the cards' heads differ
     for j, column in enumerate(columns):
         text = SEP.join(column)
@@ -132,11 +133,12 @@ def _same_size(cards: list[int], columns: list[list[str]]
         heads.append(head)
         escaped.append("\\" in text)
         spaced.append(spaced_values(text))
+        tel.append(spaced[j] or escaped[j] or ":t" in text or ":T" in text)
         if len(values[j]) != len(cards):
             lines[j] = column
         columns[j] = []  # the other lines are done with
     if not lines:
-        yield cards, _props(heads), list(map(Column, values, escaped, spaced))
+        yield cards, _props(heads), list(map(Column, values, escaped, spaced, tel))
         return
     # the cards with the heads most cards have, then those with the heads most others have, and so
     # on (past _SHAPES_READ shapes the card reader reads the rest)
@@ -147,8 +149,8 @@ def _same_size(cards: list[int], columns: list[list[str]]
             heads[j] = lines[j][pick][:lines[j][pick].find(":") + 1]
         if all(heads):
             shape, varied = _shape(lines, heads)
-            own = [Column(varied[j] if j in varied else list(compress(v, shape)), e, t)  # e, t: of these lines and more
-                   for j, (v, e, t) in enumerate(zip(values, escaped, spaced))]
+            own = [Column(varied[j] if j in varied else list(compress(v, shape)), *flags)  # of these lines and more
+                   for j, (v, *flags) in enumerate(zip(values, escaped, spaced, tel))]
             yield list(compress(cards, shape)), _props(heads), own
         else:  # a line without a colon: the card reader reads the card
             shape = [False] * len(cards)

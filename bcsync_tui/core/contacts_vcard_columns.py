@@ -51,12 +51,12 @@ class Column:
     """One property's values in the cards of a shape, as written (still escaped); what is made of
     them is made once. ``escaped``: a value may hold a backslash."""
 
-    __slots__ = ("raw", "count", "escaped", "spaced", "breaks", "_texts", "_parts")
+    __slots__ = ("raw", "count", "escaped", "spaced", "tel", "breaks", "_texts", "_parts")
 
-    def __init__(self, raw: list[str], escaped: bool = True, spaced: bool = True):
+    def __init__(self, raw: list[str], escaped: bool = True, spaced: bool = True, tel: bool = True):
         self.raw, self.count, self.escaped = raw, len(raw), escaped
-        #: a value may have whitespace at either end, or start with "t" or "T"
-        self.spaced = spaced
+        #: a value may have whitespace at either end; may start with "tel:" (stripped, unescaped)
+        self.spaced, self.tel = spaced, tel
         #: an unescaped value (or component) may hold a line break
         self.breaks = False
         self._texts: list[str] | None = None
@@ -64,7 +64,7 @@ class Column:
 
     def only(self, keep: list[bool]) -> Column:
         """The values of the cards ``keep`` marks."""
-        return Column(list(compress(self.raw, keep)), self.escaped, self.spaced)
+        return Column(list(compress(self.raw, keep)), self.escaped, self.spaced, self.tel)
 
     def texts(self) -> list[str]:
         """``unescape(value).strip()`` of each value."""
@@ -113,9 +113,9 @@ class Column:
 
 def spaced_values(lines: str) -> bool:
     """Whether a value of lines (each a head ending in ":" and the value, joined by SEP) may have
-    whitespace at either end, or start with "t" or "T" (perhaps "tel:")."""
-    return ":t" in lines or ":T" in lines or any(
-        c in lines and (c + SEP in lines or ":" + c in lines or lines[-1:] == c) for c in _WHITESPACE)
+    whitespace at either end."""
+    return any(c in lines and (c + SEP in lines or ":" + c in lines or lines[-1:] == c) for c in _WHITESPACE)
+
 
 
 def _trimmed(text: str, sep: str) -> bool:
@@ -257,8 +257,8 @@ def _producers(groups: dict[str, list[int]], raw: list[Column], count: int) -> s
 
 def _phone_column(raw: Column, out: ShapeRows) -> list[str]:
     values = raw.texts()
-    if not raw.escaped and not raw.spaced:
-        return values  # no value starts with "tel:"
+    if not raw.tel:
+        return values
     if "tel:" in SEP.join(values).lower():
         values = [v[4:] if v.lower().startswith("tel:") else v for v in values]
         out.loose = True  # "tel: 123" leaves " 123"
