@@ -104,6 +104,7 @@ def _shapes(brk: str, logical: list[str], counts: list[int]
     for size in sorted(set(counts)):
         cards = order[bisect_left(ordered, size):bisect_right(ordered, size)]
         lines = brk.join(map(logical.__getitem__, cards)).split(brk)
+        list(map(logical.__setitem__, cards, repeat("")))  # the cards' text lives on in their lines
         if lines[::size + 1].count("BEGIN:VCARD") != len(cards):
             raise _Damaged("a card not starting with BEGIN:VCARD")
         if not size:
@@ -128,8 +129,7 @@ def _same_size(cards: list[int], columns: list[list[str]]
         if "\r" in text or "\n" in text:
             raise _Damaged("a line break other than the file's")
         head = column[0][:column[0].find(":") + 1]
-        # where each of the lines starts with the head, the text after the first one splits into the values
-        values.append(text[len(head):].split(SEP + head) if head else [])
+        values.append(_cut(text, head) if head else [])
         heads.append(head)
         escaped.append("\\" in text)
         spaced.append(spaced_values(text))
@@ -165,6 +165,14 @@ def _same_size(cards: list[int], columns: list[list[str]]
     yield cards, None, []
 
 
+def _cut(lines: str, head: str) -> list[str]:
+    """The values of lines joined by SEP, the first starting with ``head``: as many as the lines
+    where each starts with it (the head after each SEP cut off, and the first line's)."""
+    values = lines.split(SEP + head)
+    values[0] = values[0][len(head):]
+    return values
+
+
 def _commonest(lines: dict[int, list[str]], count: int) -> int:
     """A card with the heads most of a sample of the ``count`` cards have at the positions of ``lines``."""
     sample = range(0, count, max(1, count // 16))
@@ -182,7 +190,7 @@ def _shape(lines: dict[int, list[str]], heads: list[str]) -> tuple[list[bool], d
         count = sum(shape)
         values: dict[int, list[str]] = {}
         for j, column in lines.items():
-            values[j] = SEP.join(compress(column, shape))[len(heads[j]):].split(SEP + heads[j])
+            values[j] = _cut(SEP.join(compress(column, shape)), heads[j])
             if len(values[j]) != count:
                 break
         else:
