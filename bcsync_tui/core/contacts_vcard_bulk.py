@@ -166,8 +166,10 @@ def _same_size(cards: list[int], columns: list[list[str]]
 
 
 def _cut(lines: str, head: str) -> list[str]:
-    """The values of lines joined by SEP, the first starting with ``head``: as many as the lines
-    where each starts with it (the head after each SEP cut off, and the first line's)."""
+    """The values of lines joined by SEP: as many as the lines where each starts with ``head``
+    (fewer otherwise)."""
+    if not lines.startswith(head):
+        return []
     values = lines.split(SEP + head)
     values[0] = values[0][len(head):]
     return values

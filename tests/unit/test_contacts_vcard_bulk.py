@@ -170,6 +170,15 @@ def test_cards_the_bulk_reading_cannot_promise_are_read_card_by_card_among_the_o
     assert read.rows[12].data == {"name": "Odd", "email": "odd@x.example.com"} and len(read.rows[12].errors) == 2
 
 
+def test_cards_of_one_size_that_differ_in_several_places_are_told_apart():
+    def card(second: str, third: str, i: int) -> str:
+        return f"BEGIN:VCARD\r\nFN:Card {i}\r\n{second}:{i}@x.example.com\r\n{third}:+47 {i}\r\nEND:VCARD\r\n"
+
+    # the shape most cards have shares its second line's head with the first card's, not its third
+    text = card("EMAIL", "NOTE", 0) + "".join(card("URL" if i % 4 else "EMAIL", "TEL", i) for i in range(1, 40))
+    assert _same(text)
+
+
 def test_damaged_files_are_refused_with_the_card_by_card_reading_s_words():
     good = _export(3)
     for damaged in (good.replace("END:VCARD\r\nBEGIN", "BEGIN", 1), good[:-12], "FN:x\r\n" + good,
