@@ -86,7 +86,7 @@ def _file(draw: st.DrawFn) -> str:
     damaged; joined by one line break or several, some lines folded."""
     shapes = draw(st.lists(_SHAPE, min_size=1, max_size=3))
     lines: list[str] = []
-    for _ in range(draw(st.integers(1, 6))):
+    for _ in range(draw(st.integers(1, 9))):
         shape = draw(st.sampled_from(shapes))
         lines += ["BEGIN:VCARD", *(draw(_line(name, params)) for name, params in shape), "END:VCARD"]
     damage = draw(st.sampled_from(["none"] * 6 + ["no end", "no begin", "lower", "blank between", "junk"]))
