@@ -158,11 +158,12 @@ def street_columns(pobox: list[str], extended: list[str], street: list[str]) -> 
     if not any(pobox) and not any(extended):
         if "\n" not in SEP.join(street):
             return street, [""] * len(street)
-        if max(map(str.count, street, repeat("\n"))) == 1:
-            halves = list(map(str.partition, street, repeat("\n")))
-            first = list(map(str.strip, map(itemgetter(0), halves)))
+        halves = list(map(str.partition, street, repeat("\n")))
+        first, second = list(map(itemgetter(0), halves)), list(map(itemgetter(2), halves))
+        if "\n" not in SEP.join(second):  # two lines at most
+            first = list(map(str.strip, first))
             if all(first):
-                return first, list(map(str.strip, map(itemgetter(2), halves)))
+                return first, list(map(str.strip, second))
     lines = list(map(street_lines, pobox, extended, street))
     return list(map(itemgetter(0), lines)), list(map(itemgetter(1), lines))
 
@@ -283,4 +284,4 @@ def _read_address(props: list[Prop], raw: list[Column], adrs: list[int], out: Sh
         out.slots.append(("ADR (post office box)", list(map(and_, map(bool, street), map(bool, pobox)))))
     c["city"], c["county"], c["post_code"], c["country_code"] = city, region, code, country
     # Address and Address 2 are lines of the street; the other components may hold a line break
-    out.multiline = raw[chosen].breaks and any("\n" in SEP.join(p) for p in (city, region, code, country))
+    out.multiline = raw[chosen].breaks and any("\n" in SEP.join(p) for p in (city, region, code, country) if any(p))
