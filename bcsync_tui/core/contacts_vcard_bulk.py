@@ -88,7 +88,8 @@ def _cards(text: str) -> tuple[str, list[str], list[str], list[int], list[int]] 
     if "\r" + fold in text:  # unfolding "\r" CR LF SP LF would make the lone CR and LF a line break
         return None
     logical = list(map(str.replace, physical, repeat(fold), repeat("")))
-    lines = list(map(str.count, logical, repeat(brk)))  # each card's, after BEGIN:VCARD and before END:VCARD
+    # each card's lines after BEGIN:VCARD and before END:VCARD (a line break more or less is found later)
+    lines = list(map(str.count, logical, repeat("\n")))
     folds = map(floordiv, map(sub, map(len, physical), map(len, logical)), repeat(len(fold)))
     starts = list(accumulate(map(add, map(add, lines, folds), repeat(2)), initial=1))
     starts.pop()
