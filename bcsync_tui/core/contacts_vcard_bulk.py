@@ -17,7 +17,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from itertools import accumulate, chain, compress, repeat
-from operator import add, and_, floordiv, getitem, itemgetter, not_, sub
+from operator import add, and_, floordiv, itemgetter, not_, sub
 
 from .contacts_types import ColumnTable, ImportRow, ReadResult
 from .contacts_vcard import card_row
@@ -34,7 +34,9 @@ _SHAPES_READ = 12
 
 
 class _Damaged(Exception):
-    """A card holds a line the card-by-card reading may take for BEGIN:VCARD or END:VCARD."""
+    """The file holds what the card-by-card reading reads otherwise than the cards' lines one by
+    one: a line it may take for BEGIN:VCARD or END:VCARD, a line break other than the file's, a
+    line continued after a tab, a quoted-printable value (which may go on in the next line)."""
 
 
 def read_bulk(text: str) -> ReadResult | None:
@@ -82,8 +84,8 @@ def _cards(text: str) -> tuple[str, list[str], list[str], list[int], list[int]] 
     if len(physical) < 2 or physical[-1]:
         return None
     physical.pop()
-    # an END:VCARD line that goes on in the next starts the next card with a space: refused here;
-    # a fold inside a card's END:VCARD unfolds to a line _props refuses
+    # an END:VCARD line that goes on in the next starts the next card with a space, which _shapes
+    # refuses; a fold inside a card's END:VCARD unfolds to a line _props refuses
     fold = brk + " "
     if "\r" + fold in text:  # unfolding "\r" CR LF SP LF would make the lone CR and LF a line break
         return None
