@@ -120,11 +120,12 @@ def bench_photo(mb: int) -> None:
 def profile_import(path: Path, work: Path) -> None:
     store = Store(Path(tempfile.mkdtemp(dir=work)) / "store.json")
     prof = cProfile.Profile()
-    prof.enable()
-    read = read_contacts(str(path))
-    plan = plan_import(read, store.all_contacts(include_deleted=True))
-    store.add_prepared_contacts(plan.contacts())
-    prof.disable()
+    with paused_gc():  # as `bcsync contacts import` runs it
+        prof.enable()
+        read = read_contacts(str(path))
+        plan = plan_import(read, store.all_contacts(include_deleted=True))
+        store.add_prepared_contacts(plan.contacts())
+        prof.disable()
     store.close()
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(25)
