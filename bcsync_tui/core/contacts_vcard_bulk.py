@@ -136,7 +136,8 @@ def _same_size(cards: list[int], columns: list[list[str]]
         heads.append(head)
         escaped.append("\\" in text)
         spaced.append(spaced_values(text))
-        tel.append(spaced[j] or escaped[j] or ":t" in text or ":T" in text)
+        tel.append(spaced[j] or escaped[j] or not head or parsed_head(head[:-1])[0] != "TEL"
+                   or ":t" in text or ":T" in text)  # (only a TEL's is looked at)
         if len(values[j]) != len(cards):
             lines[j] = column
         columns[j] = []  # the other lines are done with
