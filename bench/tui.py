@@ -1,9 +1,10 @@
 """TUI figures (SPEC §6), measured on the real app driven headless by Textual's Pilot:
 
 - time to first screen with 50,000 contacts (app start until the list holds every contact and the
-  app is idle), and how much of it is opening the store; the same in CPU time (walls are noisy on a
-  shared machine); the process's memory then (resident and peak: the home is
-  built in another process, so the figures are the TUI's own);
+  app is idle), in a store never synced and (in another process) in one holding the links of a
+  first sync, and how much of it is opening the store; the same in CPU time (walls are noisy on a
+  shared machine); the process's memory then (resident and peak: the home is built in another
+  process, so the figures are the TUI's own);
 - time for a search keystroke to update the list (median and max over a typed word);
 - the longest input pause during a full sync of 10,000 contacts against the loopback Exchange
   server in a separate process: how late a 10 ms timer on the UI's event loop fires, and how long
@@ -51,22 +52,37 @@ from bcsync_tui.tui.app import BcsyncApp, start_app  # noqa: E402
 from bcsync_tui.tui.widgets.contact_list import ContactList  # noqa: E402
 
 
-def make_home(home: str, n: int, url: str = "http://127.0.0.1:9/EWS/Exchange.asmx") -> Paths:
+def make_home(home: str, n: int, url: str = "http://127.0.0.1:9/EWS/Exchange.asmx", linked: bool = False) -> Paths:
+    """A home with n contacts; ``linked``: with the link a first sync leaves for each (an item id and
+    change key as long as the loopback server's, both bases), as a user's synced store holds them."""
     # bench/sync.py loads exchangelib (~35 MiB), which the TUI never does: not in the measuring process
     from sync import PASSWORD, USER, contacts
+
+    from bcsync_tui.core.records import LinkRow
+    from bcsync_tui.core.sync.merge import project
 
     paths = Paths.resolve(home).ensure()
     store = Store.open(paths)
     save_profile(store, Profile(name="bench", email=USER, server_url=url, username=USER))
-    store.add_contacts(contacts(n))
+    added = store.add_contacts(contacts(n))
+    if linked:
+        with store.transaction():
+            ids = store.storage.next_ids(store.links.name, len(added))
+            store.links.put({str(doc_id): LinkRow(
+                "bench", c["uuid"], f"AAMkADBjMzQ5YmFiLTRmMzAtNDZmNi04ZWY0LWI1ZmMxZWFkYjNhMQBGAAAHAAAAAAAA{i:08d}==",
+                f"EQAAABYAAAAMNJurTzBG9o70tfwerbOhAA{i:06d}", project(c), project(c), c["revision"], False, None,
+                False).to_doc() for i, (doc_id, c) in enumerate(zip(ids, added))})
+        store.storage.compact()  # as a sync leaves the store: a snapshot, not a long journal
     store.close()
     SecretStore(paths.secrets_file).set("bench", PASSWORD)
     return paths
 
 
-def make_home_elsewhere(home: str, n: int, url: str = "http://127.0.0.1:9/EWS/Exchange.asmx") -> Paths:
+def make_home_elsewhere(home: str, n: int, url: str = "http://127.0.0.1:9/EWS/Exchange.asmx",
+                        linked: bool = False) -> Paths:
     """``make_home`` in another process: this one then holds only what the TUI holds."""
-    subprocess.run([sys.executable, __file__, "--make-home", home, str(n), url], check=True)
+    subprocess.run([sys.executable, __file__, "--make-home", home, str(n), url] + (["linked"] if linked else []),
+                   check=True)
     return Paths.resolve(home)
 
 
@@ -98,9 +114,10 @@ async def key(app: BcsyncApp, char: str, changed, limit: float = 5.0) -> float:
     return time.perf_counter() - t
 
 
-async def list_figures(n: int) -> None:
+async def list_figures(n: int, linked: bool = False) -> None:
     with tempfile.TemporaryDirectory() as home:
-        paths = make_home_elsewhere(home, n)
+        paths = make_home_elsewhere(home, n, linked=linked)
+        what = f"{n:,} contacts" + (" and their links (a synced store)" if linked else " (never synced)")
         t0, c0 = time.perf_counter(), time.process_time()
         app = start_app(paths, "bench")  # opens the store, as `bcsync` does
         opened, opened_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -116,6 +133,7 @@ async def list_figures(n: int) -> None:
                 times.append(await key(app, ch, lambda before=before: lst.rows is not before))
             print("per key ms:", [round(t * 1000, 1) for t in times])
             shown = len(lst.rows)
+            print(f"{what}:")
             print(f"first screen with {n:,} contacts      {first * 1000:8.0f} ms   (target <= 500 ms; opening the "
                   f"store {opened * 1000:.0f} ms of it, the TUI {(first - opened) * 1000:.0f} ms)")
             print(f"  the same in CPU time (all threads)  {first_cpu * 1000:8.0f} ms   (opening the store "
@@ -169,13 +187,19 @@ async def sync_figures(n: int) -> None:
 
 def main() -> None:
     if sys.argv[1:2] == ["--make-home"]:
-        make_home(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        make_home(sys.argv[2], int(sys.argv[3]), sys.argv[4], linked=sys.argv[5:6] == ["linked"])
         return
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--contacts", type=int, default=50_000)
     ap.add_argument("--sync-contacts", type=int, default=10_000)
+    ap.add_argument("--linked-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.linked_only:
+        asyncio.run(list_figures(args.contacts, linked=True))
+        return
     asyncio.run(list_figures(args.contacts))
+    # in a fresh process: this one's memory figures are the first store's
+    subprocess.run([sys.executable, __file__, "--linked-only", "--contacts", str(args.contacts)], check=True)
     asyncio.run(sync_figures(args.sync_contacts))
 
 
