@@ -240,9 +240,14 @@ class LinkRow:
         # The projections are flat str -> str dicts, so a dict() of each is the same copy.
         # The bases go into the document as they are, not copied: a base is replaced, never changed
         # in place (the store's rows, the plan and the links share them; a first sync of 50,000
-        # keeps 100,000 fewer dicts). from_doc shares them the same way.
+        # keeps 100,000 fewer dicts). from_doc shares them the same way. Where both sides hold the
+        # same (every link a sync writes, until an edit on one side), base_remote is written as
+        # SAME_BASE: the file holds the projection once, and a store read back holds one dict.
+        remote: Any = self.base_remote
+        if remote is not None and (remote is self.base_master or remote == self.base_master):
+            remote = SAME_BASE
         return {"profile": self.profile, "contact_uuid": self.contact_uuid, "item_id": self.item_id,
-                "change_key": self.change_key, "base_master": self.base_master, "base_remote": self.base_remote,
+                "change_key": self.change_key, "base_master": self.base_master, "base_remote": remote,
                 "synced_revision": self.synced_revision, "pinned": self.pinned, "error": self.error,
                 "needs_stamp": self.needs_stamp}
 
@@ -250,14 +255,22 @@ class LinkRow:
     def from_doc(cls, doc: dict[str, Any]) -> LinkRow:
         if doc.keys() == _LINK_KEYS and doc["change_key"].__class__ is str and doc["pinned"].__class__ is bool \
                 and doc["needs_stamp"].__class__ is bool:
-            return cls(**doc)  # as to_doc wrote it (every link but a damaged or very old one): 5x quicker
-        return cls(profile=doc.get("profile", ""), contact_uuid=doc["contact_uuid"], item_id=doc["item_id"],
-                   change_key=doc.get("change_key") or "", base_master=doc.get("base_master"),
-                   base_remote=doc.get("base_remote"), synced_revision=doc.get("synced_revision"),
-                   pinned=bool(doc.get("pinned")), error=doc.get("error"), needs_stamp=bool(doc.get("needs_stamp")))
+            row = cls(**doc)  # as to_doc wrote it (every link but a damaged or very old one): 5x quicker
+        else:
+            row = cls(profile=doc.get("profile", ""), contact_uuid=doc["contact_uuid"], item_id=doc["item_id"],
+                      change_key=doc.get("change_key") or "", base_master=doc.get("base_master"),
+                      base_remote=doc.get("base_remote"), synced_revision=doc.get("synced_revision"),
+                      pinned=bool(doc.get("pinned")), error=doc.get("error"), needs_stamp=bool(doc.get("needs_stamp")))
+        if row.base_remote.__class__ is not dict:  # SAME_BASE (or damaged: no base, so merged afresh)
+            row.base_remote = row.base_master if row.base_remote == SAME_BASE else None
+        if row.base_master is not None and row.base_master.__class__ is not dict:
+            row.base_master = row.base_remote = None
+        return row
 
 
 _LINK_KEYS = {f.name for f in fields(LinkRow)}
+#: a link document's base_remote when it equals its base_master (schema 2; see LinkRow.to_doc)
+SAME_BASE = "same as base_master"
 
 
 class LinkIndex(Mapping[str, LinkRow]):

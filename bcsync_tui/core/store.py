@@ -32,11 +32,19 @@ from .records import LinkIndex, LinkRow
 from .storage import JournaledStorage, StoreCorruptError
 from .tables import JournaledTable, StoreDB
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BACKUPS_KEPT = 10
 
 #: from-version → function upgrading the store in place to from-version + 1
-MIGRATIONS: dict[int, Callable[[Store], None]] = {}
+def _one_base_where_both_agree(store: Store) -> None:
+    """Schema 2: a link whose two bases are equal writes base_remote as ``records.SAME_BASE``
+    (``LinkRow.to_doc``): a synced store's file and memory hold each projection once, not twice."""
+    raw = store.links.raw()
+    docs = {doc_id: LinkRow.from_doc(doc).to_doc() for doc_id, doc in raw.items()}
+    store.links.put({doc_id: doc for doc_id, doc in docs.items() if doc != raw[doc_id]})
+
+
+MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _one_base_where_both_agree}
 
 __all__ = ["Store", "StoreCorruptError", "NotFoundError", "SCHEMA_VERSION"]
 

@@ -858,6 +858,37 @@ def test_newer_schema_is_refused_and_the_file_left_alone(store, path):
     assert read_bytes(path) == snap and read_bytes(wal(path)) == journal
 
 
+def test_schema_1_links_are_rewritten_with_one_base_where_both_agree(store, path):
+    """Schema 2 (records.SAME_BASE): a link whose bases are equal keeps the projection once, in the
+    file and in memory; a schema-1 store's links (both written out) are rewritten on open."""
+    from bcsync_tui.core.records import SAME_BASE, LinkRow
+
+    people = [store.add_contact(person(i)) for i in range(3)]
+    bases = [{"email": c["email"], "city": c.get("city") or ""} for c in people]
+    store.save_link(LinkRow("p", people[0]["uuid"], "item-0", "ck0", bases[0], dict(bases[0]), 1))
+    store.save_link(LinkRow("p", people[1]["uuid"], "item-1", "ck1", bases[1], bases[1] | {"city": "Bergen"}, 1))
+    store.save_link(LinkRow("p", people[2]["uuid"], "item-2", "ck2", None, None))
+    docs = store.links.raw()
+    assert [d["base_remote"] for d in docs.values()] == [SAME_BASE, bases[1] | {"city": "Bergen"}, None]
+    # As bcsync wrote it before: schema 1, both bases in full
+    with store.transaction():
+        store.links.put({k: d | {"base_remote": d["base_master"]} if d["base_remote"] == SAME_BASE else d
+                         for k, d in docs.items()})
+        store._set_meta("schema", version=1)
+    store.storage.compact()
+    store.close()
+    before = path.stat().st_size
+    with Store(path) as s:
+        assert s.schema_version == store_mod.SCHEMA_VERSION == 2
+        assert [d["base_remote"] for d in s.links.raw().values()] == [SAME_BASE, bases[1] | {"city": "Bergen"}, None]
+        rows = sorted(s.links_of("p").values(), key=lambda r: r.item_id)
+        assert [(r.base_master, r.base_remote) for r in rows] == [
+            (bases[0], bases[0]), (bases[1], bases[1] | {"city": "Bergen"}), (None, None)]
+        assert rows[0].base_remote is rows[0].base_master
+        s.storage.compact()
+    assert path.stat().st_size < before
+
+
 def test_migration_runs_once_on_open(store, path, monkeypatch):
     c = store.add_contact(ann())
     store.close()
@@ -869,11 +900,12 @@ def test_migration_runs_once_on_open(store, path, monkeypatch):
         for doc_id, doc in s.contacts.raw().items():
             s.contacts.update({"job_title": "migrated"}, doc_ids=[int(doc_id)])
 
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(store_mod, "MIGRATIONS", {1: to_v2})
+    now = store_mod.SCHEMA_VERSION
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setattr(store_mod, "MIGRATIONS", {now: to_v2})
     with Store(path) as s:
         assert calls == [path]
-        assert s.schema_version == 2
+        assert s.schema_version == now + 1
         assert s.get_contact(c["uuid"])["job_title"] == "migrated"
     with Store(path) as s:
         assert calls == [path]  # not again
@@ -890,14 +922,15 @@ def test_failing_migration_changes_nothing(store, path, monkeypatch):
             s.contacts.update({"job_title": "half"}, doc_ids=[int(doc_id)])
         raise ValueError("migration bug")
 
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(store_mod, "MIGRATIONS", {1: broken})
+    now = store_mod.SCHEMA_VERSION
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", now + 1)
+    monkeypatch.setattr(store_mod, "MIGRATIONS", {now: broken})
     with pytest.raises(ValueError, match="migration bug"):
         Store(path)
     assert read_bytes(path) == snap and read_bytes(wal(path)) == journal
     monkeypatch.undo()
     with Store(path) as s:
-        assert s.schema_version == 1
+        assert s.schema_version == now
         assert s.all_contacts()[0]["job_title"] == ""
 
 
