@@ -35,7 +35,7 @@ from .tables import JournaledTable, StoreDB
 SCHEMA_VERSION = 2
 BACKUPS_KEPT = 10
 
-#: from-version → function upgrading the store in place to from-version + 1
+
 def _one_base_where_both_agree(store: Store) -> None:
     """Schema 2: a link whose two bases are equal writes base_remote as ``records.SAME_BASE``
     (``LinkRow.to_doc``): a synced store's file and memory hold each projection once, not twice."""
@@ -44,6 +44,7 @@ def _one_base_where_both_agree(store: Store) -> None:
     store.links.put({doc_id: doc for doc_id, doc in docs.items() if doc != raw[doc_id]})
 
 
+#: from-version → function upgrading the store in place to from-version + 1
 MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _one_base_where_both_agree}
 
 __all__ = ["Store", "StoreCorruptError", "NotFoundError", "SCHEMA_VERSION"]
