@@ -236,11 +236,15 @@ def _read_records(raw: bytes, start: int, stop: int, docs: dict[str, Any], compa
         docs.update({k: dict(v.items()) if type(v) is dict else v for k, v in decoded.items()}
                     if compact else decoded)
 
+    def braced(begin: int, end: int) -> bytes:
+        """The records ``raw[begin:end]`` as one JSON object's text (one copy, not two)."""
+        return b"".join((b"{", memoryview(raw)[begin:end], b"}"))
+
     lib = _orjson or _lib()
     while True:
         last = raw.find(b"\n", start + chunk_bytes, stop)  # a chunk of whole lines, the table going on
         if last > 0 and raw[last - 1] == 44:  # b","
-            text = b"".join((b"{", memoryview(raw)[start:last - 1], b"}"))  # one copy, not two
+            text = braced(start, last - 1)
             try:
                 decoded = lib.loads(text)
             except lib.JSONDecodeError:  # the table ends in this chunk, or json must read it
@@ -254,10 +258,9 @@ def _read_records(raw: bytes, start: int, stop: int, docs: dict[str, Any], compa
             return None
         while start <= end:  # what is left of the table: a chunk or two
             last = raw.find(b"\n", min(start + chunk_bytes, end))
-            chunk = raw[start:last]
             more = last < end
-            if chunk.endswith(b",") != more:
+            if (raw[last - 1] == 44) != more:  # b","
                 return None  # a separator missing or too many: damaged
-            put(_decode(b"{" + (chunk[:-1] if more else chunk) + b"}"))
+            put(_decode(braced(start, last - 1 if more else last)))
             start = last + 1
         return end
