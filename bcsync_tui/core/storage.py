@@ -18,10 +18,8 @@ snapshot.
 
 from __future__ import annotations
 
-import json
 import os
-from itertools import repeat
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,45 +28,12 @@ from tinydb.storages import Storage
 
 from .lock import FileLock
 from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_stream
-from .store_format import (FORMAT, LEGACY_KEYS, ChecksumMismatch, crc_patch, decode_line, encode_line, has_checksum,
-                           parse_snapshot_lines, snapshot_chunks, verify_checksum)
+from .snapshot_read import StoreCorruptError, Tail, check_tables, read_snapshot, read_tail, unreadable
+from .store_format import crc_patch, decode_line, encode_line, snapshot_chunks
 
 _DROP = object()
 _JOURNAL_TODO = ("It holds changes made since the last snapshot, so bcsync will not drop them: restore a backup "
                  "with `bcsync backups` / `bcsync restore BACKUP` (the current files are kept aside).")
-
-
-class StoreCorruptError(RuntimeError):
-    """The store file cannot be read. It is left exactly as it is."""
-
-    def __init__(self, path: Path, detail: str, todo: str | None = None):
-        self.path, self.detail = path, detail
-        super().__init__(
-            f"The contact store {path} cannot be read: {detail}. Nothing was changed. "
-            + (todo or "Restore a backup with `bcsync backups` / `bcsync restore BACKUP`, "
-               "or move the file away to start with an empty store.")
-        )
-
-
-def _unreadable(path: Path, exc: OSError) -> StoreCorruptError:
-    """An OSError reading a store file, said as what it is (a permission is not damage)."""
-    if isinstance(exc, PermissionError):
-        return StoreCorruptError(path, "permission denied", "Give your user read and write access to it "
-                                 "(it is yours: chmod u+rw), or run bcsync as the user who owns it.")
-    if isinstance(exc, IsADirectoryError):
-        return StoreCorruptError(path, "it is a directory, not a file", "Move that directory away, then try again.")
-    if isinstance(exc, NotADirectoryError):
-        return StoreCorruptError(path, f"{path.parent} is a file, not a directory", "Point --home at a directory "
-                                 "(or move that file away), then try again.")
-    return StoreCorruptError(path, exc.strerror or str(exc), "Check the file and the disk it is on.")
-
-
-def _check_tables(path: Path, tables: Any) -> None:
-    for table in tables.values():  # (map: at C speed, 50,000 records in a few ms)
-        if not isinstance(table, dict) or not all(map(isinstance, table.values(), repeat(dict))):
-            raise StoreCorruptError(path, "a table holds something that is not a record")
-        if not all(map(str.isdigit, table)):  # JSON's keys are strings
-            raise StoreCorruptError(path, "a record key is not a number")
 
 
 class _Unreadable(Exception):
@@ -93,7 +58,7 @@ def _sig(path: Path) -> tuple[int, int, int] | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise _unreadable(path, exc) from exc
+        raise unreadable(path, exc) from exc
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
@@ -110,10 +75,20 @@ BULK_OPS = 2000
 
 class JournaledStorage(Storage):
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0,
-                 compact_min_bytes: int = 1 << 20, compact_records: bool = True):
+                 compact_min_bytes: int = 1 << 20, compact_records: bool = True,
+                 deferred_tables: Collection[str] = ()):
         self.path = Path(path)
         #: records rebuilt to their smallest size when read (``store_format.parse_snapshot_lines``)
         self.compact_records = compact_records
+        #: tables decoded only when first used (``materialize``): a process that never reads them
+        #: (the TUI never reads the links' details; a sync runs in a child) neither decodes nor holds
+        #: them. A snapshot puts them last (its tail), and loading reads the file only up to there.
+        self.deferred_tables = frozenset(deferred_tables)
+        #: the tables of the loaded snapshot's tail not read yet, and where that tail lies in it
+        self._deferred: set[str] = set()
+        self._tail: Tail | None = None
+        #: journal changes to a deferred table not read yet, by document id (None: removed)
+        self._deferred_ops: dict[str, dict[str, Any]] = {}
         self.wal_path = self.path.with_name(self.path.name + ".wal")
         # The directory is made by the first write, not here: a read (`bcsync status`) creates nothing.
         self.lock = FileLock(self.path.with_name(self.path.name + ".lock"), guard_dir=True)
@@ -183,7 +158,7 @@ class JournaledStorage(Storage):
     def loaded_copy(self) -> "JournaledStorage":
         """A new instance on the same files, loaded (safe to call from another thread)."""
         copy = JournaledStorage(self.path, lock_timeout=self.lock_timeout, compact_min_bytes=self.compact_min_bytes,
-                                compact_records=self.compact_records)
+                                compact_records=self.compact_records, deferred_tables=self.deferred_tables)
         copy.refresh()
         return copy
 
@@ -194,58 +169,33 @@ class JournaledStorage(Storage):
                 or other._seq < self._seq):
             return False
         self._data, self._seq = other._data, other._seq
+        self._deferred, self._deferred_ops, self._tail = other._deferred, other._deferred_ops, other._tail
         self._snap_sig, self._snap_size = other._snap_sig, other._snap_size
         self._wal_sig, self._wal_offset = other._wal_sig, other._wal_offset
-        other._data, other._snap_sig = None, None  # it would reload before any further use
+        other._forget()  # it would reload before any further use
         self._max_ids = {}
         self.generation += 1
         return True
 
+    def _forget(self) -> None:
+        """Drop what memory holds: the next read loads the files again."""
+        self._data, self._snap_sig = None, None
+        self._deferred, self._deferred_ops, self._tail = set(), {}, None
+
     def _load_all(self) -> None:
         for _ in range(5):  # another process may compact while we read: retry until stable
             snap_sig = _sig(self.path)
-            data, seq = self._read_snapshot()
-            self._data, self._seq, self._snap_sig = data, seq, snap_sig
+            self._deferred, self._deferred_ops, self._tail = set(), {}, None
+            loaded = read_snapshot(self.path, self.deferred_tables, self.compact_records)
+            self._data, self._seq, self._snap_sig = loaded.tables, loaded.seq, snap_sig
+            if loaded.tail is not None:
+                self._deferred, self._tail = set(loaded.tail.names), loaded.tail
             self._snap_size = snap_sig[1] if snap_sig else 0
             self._wal_offset, self._wal_sig = 0, None
             self._apply_wal_tail()
             if _sig(self.path) == snap_sig:
                 break
         self._max_ids = {}
-
-    def _read_snapshot(self) -> tuple[dict[str, dict[str, Any]], int]:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return {}, 0
-        except OSError as exc:
-            raise _unreadable(self.path, exc) from exc
-        if not raw or raw.isspace():  # (not strip(): a copy of the whole file)
-            return {}, 0  # an empty file holds nothing; the sync's guards catch an emptied store
-        checked = has_checksum(raw)
-        if checked:
-            try:
-                verify_checksum(raw)
-            except ChecksumMismatch as exc:
-                raise StoreCorruptError(self.path, f"{exc}: the file changed after bcsync wrote it (a disk error, "
-                                        "or an edit)") from exc
-        try:
-            doc = parse_snapshot_lines(raw, self.compact_records)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            doc = None
-        if doc is None:  # another layout, or damaged: the one-piece parser names the fault
-            try:
-                doc = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise StoreCorruptError(self.path, f"not valid JSON ({exc})") from exc
-            except RecursionError as exc:
-                raise StoreCorruptError(self.path, "nested too deeply to be a bcsync store") from exc
-        if (not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("tables"), dict)
-                or type(doc.get("seq", 0)) is not int or (not checked and not doc.keys() <= LEGACY_KEYS)):
-            raise StoreCorruptError(self.path, "not a bcsync store file")
-        tables = doc["tables"]
-        _check_tables(self.path, tables)
-        return tables, int(doc.get("seq", 0))
 
     def _apply_wal_tail(self) -> None:
         assert self._data is not None
@@ -258,7 +208,7 @@ class JournaledStorage(Storage):
             self._wal_sig = None
             return
         except OSError as exc:
-            raise _unreadable(self.wal_path, exc) from exc
+            raise unreadable(self.wal_path, exc) from exc
         pos = 0
         while pos < len(chunk):
             end = chunk.find(b"\n", pos)
@@ -284,6 +234,12 @@ class JournaledStorage(Storage):
     def _apply_ops(self, ops: list[list[Any]]) -> None:
         assert self._data is not None
         for table, doc_id, doc in ops:
+            if table in self._deferred:
+                if doc_id is not None:  # kept for when the table is read (``_materialize``)
+                    self._deferred_ops.setdefault(table, {})[doc_id] = doc
+                    continue
+                self._deferred.discard(table)  # dropped: what it held is gone unread
+                self._deferred_ops.pop(table, None)
             if doc_id is None:
                 self._data.pop(table, None)
             elif doc is None:
@@ -294,13 +250,54 @@ class JournaledStorage(Storage):
     # --- TinyDB's Storage interface -------------------------------------------------------------
 
     def read(self) -> dict[str, dict[str, Any]]:
+        """Every table but the deferred ones not read yet (``table`` reads one of those)."""
         self.refresh()
         assert self._data is not None
         return self._data
 
+    def table(self, name: str) -> dict[str, Any] | None:
+        """One table's documents (read first if it was deferred), None if there is no such table."""
+        self.refresh()
+        self.materialize(name)
+        assert self._data is not None
+        return self._data.get(name)
+
+    def materialize(self, name: str) -> None:
+        """Decode a deferred table now (with the others of the snapshot's tail: its bytes read again
+        from the snapshot loaded), with the journal's changes to them since. If another process
+        replaced the snapshot meanwhile (outside a transaction), the store is loaded again first."""
+        for _ in range(5):
+            if name not in self._deferred:
+                return
+            assert self._tail is not None
+            tables = read_tail(self.path, self._tail, self._snap_sig, self.compact_records)
+            if tables is not None:
+                break
+            if self._depth:  # under our own lock nobody replaces the snapshot
+                raise StoreCorruptError(self.path, "it changed while bcsync held its lock")
+            self._load_all()
+            self.generation += 1
+        else:
+            raise StoreCorruptError(self.path, "it kept changing while being read", "Try again.")
+        assert self._data is not None
+        for table in self._deferred:
+            docs = tables.get(table, {})
+            for doc_id, doc in self._deferred_ops.get(table, {}).items():
+                if doc is None:
+                    docs.pop(doc_id, None)
+                else:
+                    docs[doc_id] = doc
+            self._data[table] = docs
+        self._deferred, self._deferred_ops, self._tail = set(), {}, None
+
+    def materialize_all(self) -> None:
+        for name in list(self._deferred):
+            self.materialize(name)
+
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         """Whole-database writes from TinyDB (dropping tables): journal the difference."""
         with self.transaction():
+            self.materialize_all()  # what TinyDB leaves out of ``data`` goes: a deferred table too
             assert self._data is not None and self._pending is not None
             for name in list(self._data):
                 if name not in data:
@@ -312,6 +309,23 @@ class JournaledStorage(Storage):
                     self._data[name] = table
                     for doc_id in table:
                         self._pending[(name, doc_id)] = True
+
+    def drop(self, *names: str) -> None:
+        """Drop these tables, as one transaction (TinyDB's ``drop_table`` edits the dict ``read``
+        returned before its ``write``, so that would not see what went)."""
+        with self.transaction():
+            assert self._data is not None and self._pending is not None
+            for name in names:
+                if name in self._data or name in self._deferred:
+                    self._pending[(name, None)] = _DROP
+                self._data.pop(name, None)
+                self._deferred.discard(name)
+                self._deferred_ops.pop(name, None)
+
+    def table_names(self) -> set[str]:
+        self.refresh()
+        assert self._data is not None
+        return set(self._data) | set(self._deferred)
 
     def close(self) -> None:
         self.lock.release()
@@ -342,16 +356,14 @@ class JournaledStorage(Storage):
                 yield
             except BaseException:
                 if self._pending or self._touched:
-                    self._data = None  # in-memory state may be half-applied: reload from disk
-                    self._snap_sig = None
+                    self._forget()  # in-memory state may be half-applied: reload from disk
                 raise
             finally:
                 self._depth = 0
             try:
                 self._commit()
             except BaseException:
-                self._data = None  # memory holds a transaction that did not reach the disk: reload
-                self._snap_sig = None
+                self._forget()  # memory holds a transaction that did not reach the disk: reload
                 raise
         finally:
             self._pending = None
@@ -363,12 +375,13 @@ class JournaledStorage(Storage):
             self._pending[(table, doc_id)] = True
 
     def table_data(self, table: str) -> dict[str, Any]:
+        self.materialize(table)
         assert self._data is not None
         return self._data.setdefault(table, {})
 
     def next_id(self, table: str) -> int:
         if table not in self._max_ids:
-            docs = self.read().get(table, {})
+            docs = self.table(table) or {}
             self._max_ids[table] = max(map(int, docs), default=0)
         self._max_ids[table] += 1
         return self._max_ids[table]
@@ -518,5 +531,7 @@ class JournaledStorage(Storage):
         self.write_snapshot(target)
 
     def write_snapshot(self, target: Path) -> None:
+        """The data as a snapshot file at ``target``; the deferred tables last (its tail)."""
+        self.materialize_all()
         assert self._data is not None
-        write_private_stream(target, snapshot_chunks(self._seq, self._data), crc_patch)
+        write_private_stream(target, snapshot_chunks(self._seq, self._data, sorted(self.deferred_tables)), crc_patch)

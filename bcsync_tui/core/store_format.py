@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import zlib
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -45,14 +45,26 @@ def has_checksum(raw: bytes) -> bool:
     return raw.startswith(CHECKSUM_HEAD)
 
 
-def verify_checksum(raw: bytes) -> None:
-    """Raise ChecksumMismatch unless the file's bytes match the checksum in its head."""
+def stored_checksum(raw: bytes) -> int:
+    """The checksum a file's head (``raw``: at least its first line) holds; ChecksumMismatch if unreadable."""
     stored = raw[_CRC_AT:_CRC_AT + 8]
     try:
-        expected = int(stored, 16)
+        if len(stored) == 8 and stored.isalnum():
+            return int(stored, 16)
     except ValueError:
-        raise ChecksumMismatch("its checksum is unreadable") from None
-    if len(stored) != 8 or _file_crc(raw) != expected:
+        pass
+    raise ChecksumMismatch("its checksum is unreadable")
+
+
+def head_crc(head_part: bytes) -> int:
+    """The CRC-32 of a file's first bytes (at least its first line) as its checksum counts them: the
+    rest of the file's bytes continue it (``zlib.crc32(rest, head_crc(head_part))``)."""
+    return _file_crc(head_part)
+
+
+def verify_checksum(raw: bytes) -> None:
+    """Raise ChecksumMismatch unless the file's bytes match the checksum in its head."""
+    if _file_crc(raw) != stored_checksum(raw):
         raise ChecksumMismatch("its checksum does not match its content")
 
 
@@ -124,7 +136,7 @@ def _record(doc_id: str, doc: Any) -> bytes:
     return key + _encode(doc)
 
 
-def snapshot_bytes(seq: int, tables: dict[str, dict[str, Any]]) -> bytes:
+def snapshot_bytes(seq: int, tables: dict[str, dict[str, Any]], last: Sequence[str] = ()) -> bytes:
     """The snapshot: one JSON document, laid out one record per line so that both writing and
     reading go a few hundred records at a time. A single C call over 50,000 records would hold the
     GIL for ~0.3 s and freeze the TUI's input while another thread (or a reload) works.
@@ -138,7 +150,7 @@ def snapshot_bytes(seq: int, tables: dict[str, dict[str, Any]]) -> bytes:
         }
         }}
     """
-    raw = bytearray(b"".join(snapshot_chunks(seq, tables)))
+    raw = bytearray(b"".join(snapshot_chunks(seq, tables, last)))
     raw[_CRC_AT:_CRC_AT + 8] = crc_patch(zlib.crc32(raw))[1]
     return bytes(raw)
 
@@ -147,13 +159,20 @@ def snapshot_bytes(seq: int, tables: dict[str, dict[str, Any]]) -> bytes:
 CHUNK_RECORDS = 500
 
 
-def snapshot_chunks(seq: int, tables: dict[str, dict[str, Any]]) -> Iterator[bytes]:
+def snapshot_chunks(seq: int, tables: dict[str, dict[str, Any]], last: Sequence[str] = ()) -> Iterator[bytes]:
     """``snapshot_bytes`` in pieces of a few hundred records, its checksum field zeroed: written to
     a file as they come (``paths.write_private_stream``), a snapshot of 50,000 contacts never needs
     the whole file in memory (several copies of it did: half a first sync's peak). The CRC-32 of
-    all the pieces is the file's checksum (the field is zeroed in it); ``crc_patch`` puts it in."""
-    yield (CHECKSUM_HEAD.decode() + f'{_ZERO_CRC.decode()}","seq":{seq},"tables":{{\n').encode()
-    for n, (name, docs) in enumerate(tables.items()):
+    all the pieces is the file's checksum (the field is zeroed in it); ``crc_patch`` puts it in.
+
+    The tables named in ``last`` (those present) come after all others, in that order, and the head
+    says so (``"tail":[...]``): a reader that leaves them for later reads the file only up to the
+    first of them (``tail_names``, ``parse_snapshot_lines(partial=True)``)."""
+    tail = [name for name in last if name in tables]
+    order = [name for name in tables if name not in tail] + tail
+    declared = f'"tail":{_encode(tail).decode()},' if tail else ""
+    yield (CHECKSUM_HEAD.decode() + f'{_ZERO_CRC.decode()}","seq":{seq},{declared}"tables":{{\n').encode()
+    for n, (name, docs) in enumerate((name, tables[name]) for name in order):
         yield _encode(name) + b":{\n"
         items = iter(docs.items())
         lead = b""
@@ -191,7 +210,27 @@ def crc_patch(crc: int) -> tuple[int, bytes]:
 _PARSE_BYTES = 1 << 19
 
 
-def parse_snapshot_lines(raw: bytes, compact: bool = True, chunk_bytes: int = _PARSE_BYTES) -> dict[str, Any] | None:
+def tail_names(raw: bytes) -> list[str]:
+    """The tables a snapshot's head says come last (``snapshot_chunks``'s ``last``); [] if none, or
+    if the head (in ``raw``, a file's first bytes) is not one bcsync wrote with its checksum."""
+    first = raw.find(b"\n")
+    if not raw.startswith(CHECKSUM_HEAD) or first < 0 or b'"tail":[' not in raw[:first]:
+        return []
+    try:
+        head = _decode(raw[:first] + b"}}")
+    except ValueError:
+        return []
+    tail = head.get("tail") if isinstance(head, dict) else None
+    return tail if isinstance(tail, list) and all(isinstance(n, str) for n in tail) else []
+
+
+def tail_marker(name: str) -> bytes:
+    """The bytes that begin a table named ``name`` in a snapshot: the end of the line before, its name line."""
+    return b"\n" + _encode(name) + b":{\n"
+
+
+def parse_snapshot_lines(raw: bytes, compact: bool = True, chunk_bytes: int = _PARSE_BYTES,
+                         partial: bool = False) -> dict[str, Any] | None:
     """Read the layout ``snapshot_bytes`` writes, a chunk of records at a time (never the whole file
     in one decode, nor a copy of it cut into lines: 50,000 small byte strings would outlive the read
     as fragmented memory); None if the file is not in that layout (the caller then parses it in one
@@ -205,13 +244,17 @@ def parse_snapshot_lines(raw: bytes, compact: bool = True, chunk_bytes: int = _P
     A table's end is looked for only in the chunk that holds it: a chunk of whole lines that ends
     with a comma and decodes as one object cannot hold a table's closing line (that line would close
     the object early, and the text after it would not decode), so only a chunk that fails is searched
-    (a search over every table's bytes took a tenth of the read)."""
+    (a search over every table's bytes took a tenth of the read).
+
+    ``partial``: ``raw`` is the file only up to its tail (``tail_names``): it ends with the closing
+    line of the table before the tail's first (``},``), or with the head line if all are in the tail."""
     first = raw.find(b"\n")
     head = _decode(raw[:first] + b"}}") if first > 0 and raw[:first].endswith(b'"tables":{') else None
-    if not isinstance(head, dict) or not raw.endswith(b"\n}}\n"):
+    ended = (raw.endswith(b",\n") or len(raw) == first + 1) if partial else raw.endswith(b"\n}}\n")
+    if not isinstance(head, dict) or not ended:
         return None
     tables: dict[str, dict[str, Any]] = head["tables"]
-    pos, stop = first + 1, len(raw) - 3  # stop: where the closing "}}" line begins
+    pos, stop = first + 1, len(raw) - (0 if partial else 3)  # stop: where the closing "}}" line begins
     while pos < stop:
         name_end = raw.find(b"\n", pos)
         if name_end < 0 or raw[name_end - 2:name_end] != b":{" or name_end - 2 <= pos:
@@ -222,7 +265,7 @@ def parse_snapshot_lines(raw: bytes, compact: bool = True, chunk_bytes: int = _P
             return None
         close_end = raw.find(b"\n", end + 1)
         closing = raw[end + 1:close_end]
-        if closing not in (b"}", b"},") or (closing == b"}") != (close_end == stop - 1):
+        if closing not in (b"}", b"},") or (closing == b"}") != (close_end == stop - 1 and not partial):
             return None
         pos = close_end + 1
     return head

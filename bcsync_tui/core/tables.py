@@ -71,6 +71,7 @@ class JournaledTable(Table):
 
     def _read_table(self) -> dict[str, Any]:
         self._sync_cache()
+        self._storage.materialize(self.name)  # (a deferred table is read when first used)
         return super()._read_table()
 
     def _get_next_id(self) -> int:
@@ -131,3 +132,15 @@ class JournaledTable(Table):
 class StoreDB(TinyDB):
     table_class = JournaledTable
     default_storage_class = JournaledStorage
+    storage: JournaledStorage  # type: ignore[assignment]
+
+    def tables(self) -> set[str]:
+        return self.storage.table_names()  # a deferred table not read yet too
+
+    def drop_table(self, name: str) -> None:
+        self._tables.pop(name, None)
+        self.storage.drop(name)
+
+    def drop_tables(self) -> None:
+        self._tables.clear()
+        self.storage.drop(*self.storage.table_names())

@@ -1,0 +1,234 @@
+"""Loading a store's snapshot file (see storage.py): whole, or only up to its tail.
+
+A snapshot written by a storage with deferred tables puts those last and says so in its head
+(``store_format.tail_names``). Loading then reads and decodes the file only up to them, while
+another thread reads the rest a megabyte at a time for the whole file's checksum (reads and zlib
+let go of the GIL: on a second core that costs no time). The tail is decoded when first used
+(``read_tail``), from the same file: the storage checks it is still the one it loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import zlib
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .store_format import (FORMAT, LEGACY_KEYS, ChecksumMismatch, has_checksum, head_crc, parse_snapshot_lines,
+                           stored_checksum, tail_marker, tail_names, verify_checksum)
+
+#: bytes read at a time while looking for a snapshot's tail
+_READ_BLOCK = 1 << 22
+_CHECK_BLOCK = 1 << 20
+
+
+class StoreCorruptError(RuntimeError):
+    """The store file cannot be read. It is left exactly as it is."""
+
+    def __init__(self, path: Path, detail: str, todo: str | None = None):
+        self.path, self.detail = path, detail
+        super().__init__(
+            f"The contact store {path} cannot be read: {detail}. Nothing was changed. "
+            + (todo or "Restore a backup with `bcsync backups` / `bcsync restore BACKUP`, "
+               "or move the file away to start with an empty store.")
+        )
+
+
+def unreadable(path: Path, exc: OSError) -> StoreCorruptError:
+    """An OSError reading a store file, said as what it is (a permission is not damage)."""
+    if isinstance(exc, PermissionError):
+        return StoreCorruptError(path, "permission denied", "Give your user read and write access to it "
+                                 "(it is yours: chmod u+rw), or run bcsync as the user who owns it.")
+    if isinstance(exc, IsADirectoryError):
+        return StoreCorruptError(path, "it is a directory, not a file", "Move that directory away, then try again.")
+    if isinstance(exc, NotADirectoryError):
+        return StoreCorruptError(path, f"{path.parent} is a file, not a directory", "Point --home at a directory "
+                                 "(or move that file away), then try again.")
+    return StoreCorruptError(path, exc.strerror or str(exc), "Check the file and the disk it is on.")
+
+
+def check_tables(path: Path, tables: Any) -> None:
+    for table in tables.values():  # (map: at C speed, 50,000 records in a few ms)
+        if not isinstance(table, dict) or not all(map(isinstance, table.values(), repeat(dict))):
+            raise StoreCorruptError(path, "a table holds something that is not a record")
+        if not all(map(str.isdigit, table)):  # JSON's keys are strings
+            raise StoreCorruptError(path, "a record key is not a number")
+
+
+@dataclass(frozen=True)
+class Tail:
+    """Where a loaded snapshot's tail lies (not decoded yet), and the tables it holds."""
+
+    start: int
+    size: int
+    names: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    tables: dict[str, dict[str, Any]]
+    seq: int
+    tail: Tail | None = None
+
+
+def read_snapshot(path: Path, deferred: frozenset[str], compact: bool) -> Loaded:
+    """The snapshot at ``path``: its tail left unread if every table in it is in ``deferred``."""
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return Loaded({}, 0)
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+    with fh:
+        try:
+            raw, tail = _read_up_to_tail(fh, deferred)
+            if tail is not None:
+                loaded = _load_head_part(path, fh, raw, tail, compact)
+                if loaded is not None:
+                    return loaded
+                fh.seek(0)  # damaged, or not the layout: read whole, the one-piece parser names the fault
+                raw = fh.read()
+        except OSError as exc:
+            raise unreadable(path, exc) from exc
+    return _load_whole(path, raw, compact)
+
+
+def read_tail(path: Path, tail: Tail, signature: tuple[int, int, int] | None, compact: bool
+              ) -> dict[str, dict[str, Any]] | None:
+    """The tables in the tail of the snapshot loaded (``signature``: its inode, size and mtime);
+    None if the file at ``path`` is another snapshot now."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if (st.st_ino, st.st_size, st.st_mtime_ns) != signature:
+                return None
+            fh.seek(tail.start)
+            raw = fh.read(tail.size - tail.start)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+    try:
+        doc = parse_snapshot_lines(b'{"tables":{\n' + raw, compact)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = None
+    if doc is None or not tail.names.issuperset(doc["tables"]):
+        raise StoreCorruptError(path, "damaged records at its end")
+    check_tables(path, doc["tables"])
+    return doc["tables"]  # type: ignore[no-any-return]
+
+
+def _read_up_to_tail(fh: BinaryIO, deferred: frozenset[str]) -> tuple[bytes, Tail | None]:
+    """The file's bytes, or only those before its tail when all the tail's tables are ``deferred``
+    (then also where the tail lies)."""
+    first = fh.read(_READ_BLOCK)
+    while b"\n" not in first and (more := fh.read(_READ_BLOCK)):  # (the head is its first line)
+        first += more
+    names = tail_names(first)
+    if not names or not deferred.issuperset(names):
+        if len(first) < _READ_BLOCK or not fh.read(1):
+            return first, None
+        fh.seek(0)  # (reading the first block again costs less than a copy of the whole file)
+        return fh.read(), None
+    size, marker = os.fstat(fh.fileno()).st_size, tail_marker(names[0])
+    blocks, block, offset = [first], first, 0  # offset: where ``block`` begins in the file
+    while (at := block.find(marker)) < 0:
+        more = fh.read(_READ_BLOCK)
+        if not more:
+            return b"".join(blocks), None  # the whole file: the parser names what is wrong with it
+        # (the marker may straddle two blocks: search the end of this one with the next)
+        overlap = block[-len(marker):]
+        offset += len(block) - len(overlap)
+        blocks.append(more)
+        block = overlap + more
+    end = offset + at + 1
+    return _joined(blocks, end), Tail(end, size, frozenset(names))
+
+
+def _joined(blocks: list[bytes], end: int) -> bytes:
+    """The first ``end`` bytes of the blocks, joined (one copy)."""
+    kept, before = [], 0
+    for block in blocks:
+        if before + len(block) >= end:
+            kept.append(block[:end - before])
+            break
+        kept.append(block)
+        before += len(block)
+    return b"".join(kept)
+
+
+def _load_head_part(path: Path, fh: BinaryIO, head_part: bytes, tail: Tail, compact: bool) -> Loaded | None:
+    """Decode the tables before the tail while another thread checks the whole file's checksum;
+    None if the head part is not in the layout (the caller reads the file whole)."""
+    try:
+        stored = stored_checksum(head_part)
+    except ChecksumMismatch as exc:
+        raise _checksum_error(path, exc) from exc
+    found: list[Any] = []
+
+    def check() -> None:
+        try:
+            crc, offset = head_crc(head_part), tail.start
+            while offset < tail.size and (block := os.pread(fh.fileno(), _CHECK_BLOCK, offset)):
+                crc, offset = zlib.crc32(block, crc), offset + len(block)
+            found.append(crc if offset == tail.size else None)
+        except Exception as exc:  # (raised in this thread, below)
+            found.append(exc)
+
+    checker = threading.Thread(target=check, name="bcsync-checksum", daemon=True)
+    checker.start()
+    try:
+        doc = parse_snapshot_lines(head_part, compact, partial=True)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = None
+    finally:
+        checker.join()
+    if isinstance(found[0], Exception):
+        raise found[0]
+    if found[0] != stored:
+        raise _checksum_error(path, ChecksumMismatch("its checksum does not match its content"))
+    if doc is None:
+        return None
+    tables, seq = _checked(path, doc, True)
+    return Loaded(tables, seq, tail)
+
+
+def _checksum_error(path: Path, exc: ChecksumMismatch) -> StoreCorruptError:
+    return StoreCorruptError(path, f"{exc}: the file changed after bcsync wrote it (a disk error, or an edit)")
+
+
+def _load_whole(path: Path, raw: bytes, compact: bool) -> Loaded:
+    if not raw or raw.isspace():  # (not strip(): a copy of the whole file)
+        return Loaded({}, 0)  # an empty file holds nothing; the sync's guards catch an emptied store
+    checked = has_checksum(raw)
+    if checked:
+        try:
+            verify_checksum(raw)
+        except ChecksumMismatch as exc:
+            raise _checksum_error(path, exc) from exc
+    try:
+        doc = parse_snapshot_lines(raw, compact)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = None
+    if doc is None:  # another layout, or damaged: the one-piece parser names the fault
+        try:
+            doc = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StoreCorruptError(path, f"not valid JSON ({exc})") from exc
+        except RecursionError as exc:
+            raise StoreCorruptError(path, "nested too deeply to be a bcsync store") from exc
+    return Loaded(*_checked(path, doc, checked))
+
+
+def _checked(path: Path, doc: Any, checked: bool) -> tuple[dict[str, dict[str, Any]], int]:
+    """The tables and seq of a decoded snapshot, if it is one."""
+    if (not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("tables"), dict)
+            or type(doc.get("seq", 0)) is not int or (not checked and not doc.keys() <= LEGACY_KEYS)):
+        raise StoreCorruptError(path, "not a bcsync store file")
+    tables = doc["tables"]
+    check_tables(path, tables)
+    return tables, int(doc.get("seq", 0))
