@@ -67,11 +67,13 @@ def make_home(home: str, n: int, url: str = "http://127.0.0.1:9/EWS/Exchange.asm
     added = store.add_contacts(contacts(n))
     if linked:
         with store.transaction():
-            ids = store.storage.next_ids(store.links.name, len(added))
-            store.links.put({str(doc_id): LinkRow(
-                "bench", c["uuid"], f"AAMkADBjMzQ5YmFiLTRmMzAtNDZmNi04ZWY0LWI1ZmMxZWFkYjNhMQBGAAAHAAAAAAAA{i:08d}==",
-                f"EQAAABYAAAAMNJurTzBG9o70tfwerbOhAA{i:06d}", project(c), project(c), c["revision"], False, None,
-                False).to_doc() for i, (doc_id, c) in enumerate(zip(ids, added))})
+            ids = [str(i) for i in store.storage.next_ids(store.links.name, len(added))]
+            rows = [LinkRow("bench", c["uuid"],
+                            f"AAMkADBjMzQ5YmFiLTRmMzAtNDZmNi04ZWY0LWI1ZmMxZWFkYjNhMQBGAAAHAAAAAAAA{i:08d}==",
+                            f"EQAAABYAAAAMNJurTzBG9o70tfwerbOhAA{i:06d}", project(c), project(c), c["revision"])
+                    for i, c in enumerate(added)]
+            store.links.put({doc_id: row.to_doc() for doc_id, row in zip(ids, rows)})
+            store.link_details.put({doc_id: row.details_doc() for doc_id, row in zip(ids, rows)})
         store.storage.compact()  # as a sync leaves the store: a snapshot, not a long journal
     store.close()
     SecretStore(paths.secrets_file).set("bench", PASSWORD)

@@ -53,9 +53,10 @@ def _remove(store: Store, name: str) -> Removed:
     ids = {what: [d.doc_id for d in store.docs(t, **({"name": name} if what == "profiles" else {"profile": name}))]
            for what, t in tables.items()}
     with store.transaction():
-        for what, table in tables.items():
-            if ids[what]:
-                table.remove(doc_ids=ids[what])
+        store.remove_links(ids["links"])  # (with their bases)
+        for what, doc_ids in ids.items():
+            if doc_ids and what != "links":
+                tables[what].remove(doc_ids=doc_ids)
     return Removed(name, len(ids["links"]), len(ids["runs"]), len(ids["conflicts"]), len(ids["journal"]))
 
 

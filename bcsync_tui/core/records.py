@@ -236,39 +236,54 @@ class LinkRow:
     needs_stamp: bool = False
 
     def to_doc(self) -> dict[str, Any]:
-        # asdict() deep-copies every leaf value: a fifth of a first sync's CPU, one link per contact.
-        # The projections are flat str -> str dicts, so a dict() of each is the same copy.
-        # The bases go into the document as they are, not copied: a base is replaced, never changed
-        # in place (the store's rows, the plan and the links share them; a first sync of 50,000
-        # keeps 100,000 fewer dicts). from_doc shares them the same way. Where both sides hold the
-        # same (every link a sync writes, until an edit on one side), base_remote is written as
-        # SAME_BASE: the file holds the projection once, and a store read back holds one dict.
+        """The link's document in the ``links`` table: what the TUI shows (its badges). The Outlook
+        item's id and change key and the merge bases go into ``link_details`` (``details_doc``), which
+        only a sync reads: the TUI opens 50,000 links without decoding 50,000 projections (schema 3)."""
+        return {"profile": self.profile, "contact_uuid": self.contact_uuid, "synced_revision": self.synced_revision,
+                "pinned": self.pinned, "error": self.error, "needs_stamp": self.needs_stamp}
+
+    def details_doc(self) -> dict[str, Any]:
+        """The link's item id, change key and two bases: its document in ``link_details`` (by the link's
+        document id). asdict() would deep-copy every leaf value (a fifth of a first sync's CPU, one link
+        per contact): the bases go in as they are, not copied. A base is replaced, never changed in place
+        (the store's rows, the plan and the links share them; a first sync of 50,000 keeps 100,000 fewer
+        dicts), and from_doc shares them the same way. Where both sides hold the same (every link a sync
+        writes, until an edit on one side), base_remote is written as SAME_BASE: the file holds the
+        projection once, and a store read back holds one dict (schema 2)."""
         remote: Any = self.base_remote
         if remote is not None and (remote is self.base_master or remote == self.base_master):
             remote = SAME_BASE
-        return {"profile": self.profile, "contact_uuid": self.contact_uuid, "item_id": self.item_id,
-                "change_key": self.change_key, "base_master": self.base_master, "base_remote": remote,
-                "synced_revision": self.synced_revision, "pinned": self.pinned, "error": self.error,
-                "needs_stamp": self.needs_stamp}
+        return {"item_id": self.item_id, "change_key": self.change_key, "base_master": self.base_master,
+                "base_remote": remote}
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> LinkRow:
-        if doc.keys() == _LINK_KEYS and doc["change_key"].__class__ is str and doc["pinned"].__class__ is bool \
-                and doc["needs_stamp"].__class__ is bool:
-            row = cls(**doc)  # as to_doc wrote it (every link but a damaged or very old one): 5x quicker
-        else:
-            row = cls(profile=doc.get("profile", ""), contact_uuid=doc["contact_uuid"], item_id=doc["item_id"],
-                      change_key=doc.get("change_key") or "", base_master=doc.get("base_master"),
-                      base_remote=doc.get("base_remote"), synced_revision=doc.get("synced_revision"),
-                      pinned=bool(doc.get("pinned")), error=doc.get("error"), needs_stamp=bool(doc.get("needs_stamp")))
-        if row.base_remote.__class__ is not dict:  # SAME_BASE (or damaged: no base, so merged afresh)
-            row.base_remote = row.base_master if row.base_remote == SAME_BASE else None
-        if row.base_master is not None and row.base_master.__class__ is not dict:
-            row.base_master = row.base_remote = None
-        return row
+    def from_doc(cls, doc: dict[str, Any], details: dict[str, Any] | None = None) -> LinkRow:
+        """A link from its document and its details' (``details_doc``); without those, the details a
+        document of schema 2 or older holds itself. (``NO_DETAILS``: a link to show, without them.)"""
+        held = details if details is not None else doc
+        master, remote = held.get("base_master"), held.get("base_remote")
+        if remote.__class__ is not dict:  # SAME_BASE (or damaged: no base, so merged afresh)
+            remote = master if remote == SAME_BASE else None
+        if master is not None and master.__class__ is not dict:
+            master = remote = None
+        item_id = held["item_id"] if held is not NO_DETAILS else ""
+        change_key = held.get("change_key")
+        if change_key.__class__ is not str:
+            change_key = ""
+        if doc.keys() == _LINK_KEYS and doc["pinned"].__class__ is bool and doc["needs_stamp"].__class__ is bool:
+            return cls(**doc, item_id=item_id, change_key=change_key, base_master=master,
+                       base_remote=remote)  # as to_doc wrote it: 5x quicker
+        return cls(profile=doc.get("profile", ""), contact_uuid=doc["contact_uuid"], item_id=item_id,
+                   change_key=change_key, base_master=master, base_remote=remote,
+                   synced_revision=doc.get("synced_revision"), pinned=bool(doc.get("pinned")), error=doc.get("error"),
+                   needs_stamp=bool(doc.get("needs_stamp")))
 
 
-_LINK_KEYS = {f.name for f in fields(LinkRow)}
+#: the keys of a link's ``details_doc``, and of its ``to_doc``
+DETAIL_KEYS = ("item_id", "change_key", "base_master", "base_remote")
+_LINK_KEYS = {f.name for f in fields(LinkRow)} - set(DETAIL_KEYS)
+#: ``LinkRow.from_doc``'s details for a link only shown: no item id, no bases
+NO_DETAILS: dict[str, Any] = {}
 #: a link document's base_remote when it equals its base_master (schema 2; see LinkRow.to_doc)
 SAME_BASE = "same as base_master"
 
@@ -276,7 +291,8 @@ SAME_BASE = "same as base_master"
 class LinkIndex(Mapping[str, LinkRow]):
     """One profile's links by contact uuid (``Store.links_by_contact``), each made a LinkRow when it
     is looked up: a list that shows a screenful of badges looks up a screenful, so 50,000 links
-    cost one pass over the table instead of 50,000 rows built (~0.3 s) at every store change."""
+    cost one pass over the table instead of 50,000 rows built (~0.3 s) at every store change.
+    For showing them: the rows come without their item ids and merge bases (``Store.links_of`` has those)."""
 
     def __init__(self, docs: dict[str, dict[str, Any]]):
         self._docs = docs
@@ -285,7 +301,7 @@ class LinkIndex(Mapping[str, LinkRow]):
     def __getitem__(self, contact_uuid: str) -> LinkRow:
         row = self._rows.get(contact_uuid)
         if row is None:
-            row = self._rows[contact_uuid] = LinkRow.from_doc(self._docs[contact_uuid])
+            row = self._rows[contact_uuid] = LinkRow.from_doc(self._docs[contact_uuid], NO_DETAILS)
         return row
 
     def __contains__(self, contact_uuid: object) -> bool:

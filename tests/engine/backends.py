@@ -5,7 +5,7 @@ once against this interface and run on both."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,8 @@ class World:
         return self.store.get_contact(uuid)
 
     def links(self, profile: str = PROFILE) -> list[dict[str, Any]]:
-        return [dict(d) for d in self.store.links.raw().values() if d.get("profile") == profile]
+        """The profile's links as dicts, with their bases (``LinkRow`` fields)."""
+        return [asdict(row) for row in self.store.links_of(profile).values()]
 
     def item_of(self, uuid: str, folder: str = FOLDER) -> FolderItem:
         matches = [i for i in self.backend.items(folder) if i.stamp == uuid]

@@ -243,7 +243,7 @@ class SyncMachine(RuleBasedStateMachine):
     def links_unique_and_store_intact(self):
         if not hasattr(self, "world"):
             return
-        links = [d for d in self.world.store.links.raw().values()]
+        links = self.world.links()
         ids = Counter((d["profile"], d["item_id"]) for d in links)
         assert all(n == 1 for n in ids.values()), "two links share an ItemId"
         reopened = Store(self.world.store.path)

@@ -41,7 +41,7 @@ def test_moving_a_profile_from_ews_to_graph_keeps_every_link(cli, servers):
                                                 "display_name": "Olga Outlook"})
     assert _sync(cli)["counts"]["master_created"] == 1
     with cli.store() as store:
-        ews_links = {d["contact_uuid"]: d["item_id"] for d in store.links.raw().values()}
+        ews_links = {lk.contact_uuid: lk.item_id for lk in store.links_of("ann").values()}
     edited = next(c for c in outlook.contacts("Business Central") if c.get("email1") == "p7@example.com")
     outlook.edit_contact(edited["id"], {"job_title": "Edited before the move"})
 
@@ -52,7 +52,7 @@ def test_moving_a_profile_from_ews_to_graph_keeps_every_link(cli, servers):
     assert "enter the code" in r.out and "Signed in as" in r.out
     assert "31 links were carried over to Graph's ids" in r.out
     with cli.store() as store:
-        carried = {d["contact_uuid"]: d["item_id"] for d in store.links.raw().values()}
+        carried = {lk.contact_uuid: lk.item_id for lk in store.links_of("ann").values()}
 
     moved = _sync(cli)
     counts = moved["counts"]
@@ -61,7 +61,7 @@ def test_moving_a_profile_from_ews_to_graph_keeps_every_link(cli, servers):
     assert counts["master_created"] == counts["conflicts"] == counts["unlinked"] == 0
     assert counts["master_updated"] == 1  # the Outlook edit made between the last EWS sync and the move
     with cli.store() as store:
-        graph_links = {d["contact_uuid"]: d["item_id"] for d in store.links.raw().values()}
+        graph_links = {lk.contact_uuid: lk.item_id for lk in store.links_of("ann").values()}
         assert load_profile(store, "ann").transport == "graph"
     assert graph_links == carried and set(graph_links) == set(ews_links)  # the same contacts, under Graph ids
     assert not set(graph_links.values()) & set(ews_links.values())

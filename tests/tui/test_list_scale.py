@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rich.segment import Segment
 
 from bcsync_tui.core.filters import ContactFilter
-from bcsync_tui.core.records import LinkIndex, LinkRow
+from bcsync_tui.core.records import NO_DETAILS, LinkIndex, LinkRow
 from bcsync_tui.core.store import Store
 from bcsync_tui.core.sync.eligibility import kept_outside_filter
 from bcsync_tui.tui.badges import count_kept
@@ -66,7 +66,8 @@ LINKS = st.builds(LinkRow, profile=st.just("ann"), contact_uuid=st.sampled_from(
 def test_the_link_index_reads_as_the_rows_and_counts_kept_alike(rows, filt):
     docs = {row.contact_uuid: row.to_doc() for row in rows}
     index = LinkIndex(docs)
-    assert dict(index) == {u: LinkRow.from_doc(d) for u, d in docs.items()} and len(index) == len(docs)
+    assert dict(index) == {u: LinkRow.from_doc(d, NO_DETAILS) for u, d in docs.items()} and len(index) == len(docs)
+    assert all(index[row.contact_uuid].synced_revision == docs[row.contact_uuid]["synced_revision"] for row in rows)
     assert all(index.pinned(u) == index[u].pinned for u in docs) and not index.pinned("zz") and "zz" not in index
     contacts = [{"uuid": u, "name": u, "email": f"{u}@x.example", "city": "Bergen"} for u in "abcdefg"]
     cf = ContactFilter(filt)
@@ -75,7 +76,8 @@ def test_the_link_index_reads_as_the_rows_and_counts_kept_alike(rows, filt):
 
 
 def test_a_link_written_by_hand_or_by_an_old_version_reads_as_before():
-    written = LinkRow("ann", "u1", "I1", "CK", None, None, 3, pinned=True).to_doc()
+    row = LinkRow("ann", "u1", "I1", "CK", None, None, 3, pinned=True)
+    written = row.to_doc() | row.details_doc()  # as a schema-2 bcsync wrote it: one document
     assert LinkRow.from_doc(written) == LinkRow("ann", "u1", "I1", "CK", None, None, 3, pinned=True)
     odd = {**written, "change_key": None, "pinned": 1, "needs_stamp": 0}
     assert LinkRow.from_doc(odd) == LinkRow("ann", "u1", "I1", "", None, None, 3, pinned=True, needs_stamp=False)

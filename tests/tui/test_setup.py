@@ -226,11 +226,12 @@ async def test_switching_a_synced_profile_to_microsoft_365_forgets_the_ews_ids_a
     import asyncio
 
     from bcsync_tui.core.profiles import Profile, save_profile
+    from bcsync_tui.core.records import LinkRow
     from bcsync_tui.graphserver import LoopbackGraph
 
     save_profile(store, Profile(name=PROFILE, email=EMAIL, server_url="https://mail.example.com/EWS/Exchange.asmx",
                                 state={"folder_id": "EWS-F1", "sync_state": "EWS-S1", "linked_count": 1}))
-    store.links.insert({"profile": PROFILE, "contact_uuid": "u1", "item_id": "EWS-I1", "change_key": "CK"})
+    store.save_link(LinkRow(PROFILE, "u1", "EWS-I1", "CK", None, None))
     with LoopbackGraph(users=[EMAIL], tls=True) as g:
         g.auto_approve = EMAIL
         app = make_app(paths, store)
@@ -245,4 +246,4 @@ async def test_switching_a_synced_profile_to_microsoft_365_forgets_the_ews_ids_a
     profile = load_profile(store, PROFILE)
     assert profile.transport == "graph"
     assert "folder_id" not in profile.state and "sync_state" not in profile.state
-    assert [d["item_id"] for d in store.links.raw().values()] == ["EWS-I1"]  # relinked by stamp at the next sync
+    assert [lk.item_id for lk in store.links_of(PROFILE).values()] == ["EWS-I1"]  # relinked by stamp at the next sync

@@ -1,16 +1,17 @@
 """A link's stored form is written field by field (asdict() cost a fifth of a first sync's CPU):
-it must stay exactly asdict()'s, every field included. The bases (flat str -> str projections) go in
-as they are: a base is replaced, never changed in place, so the row, the plan and the stored
-document share one dict (a first sync of 50,000 keeps 100,000 fewer dicts)."""
+its two documents (the link, and its item id and bases in ``link_details``) must together stay exactly asdict()'s,
+every field included. The bases (flat str -> str projections) go in as they are: a base is replaced,
+never changed in place, so the row, the plan and the stored document share one dict (a first sync of
+50,000 keeps 100,000 fewer dicts)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bcsync_tui.core.records import SAME_BASE, LinkRow
+from bcsync_tui.core.records import DETAIL_KEYS, NO_DETAILS, SAME_BASE, LinkRow
 
 PROJECTION = st.none() | st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=5)
 ROWS = st.builds(LinkRow, profile=st.text(), contact_uuid=st.text(), item_id=st.text(), change_key=st.text(),
@@ -22,20 +23,31 @@ ROWS = st.builds(LinkRow, profile=st.text(), contact_uuid=st.text(), item_id=st.
 def test_link_doc_is_asdicts_with_the_bases_shared(row, agree):
     if agree and row.base_master is not None:  # both sides hold the same: one dict, or two equal ones
         row.base_remote = row.base_master if len(row.base_master) % 2 else dict(row.base_master)
-    doc = row.to_doc()
+    doc, details = row.to_doc(), row.details_doc()
     same = row.base_remote is not None and row.base_remote == row.base_master
-    assert doc == {**asdict(row), **({"base_remote": SAME_BASE} if same else {})}
-    assert list(doc) == [f.name for f in fields(LinkRow)]
-    assert doc["base_master"] is row.base_master and (same or doc["base_remote"] is row.base_remote)
-    back = LinkRow.from_doc(row.to_doc())
+    assert {**doc, **details} == {**asdict(row), **({"base_remote": SAME_BASE} if same else {})}
+    assert list(details) == list(DETAIL_KEYS) and not doc.keys() & details.keys()
+    assert list(doc) == [f.name for f in fields(LinkRow) if f.name not in details]
+    assert details["base_master"] is row.base_master and (same or details["base_remote"] is row.base_remote)
+    back = LinkRow.from_doc(doc, details)
     assert back == row
     assert not same or back.base_remote is back.base_master  # read back: one dict for both
+    shown = LinkRow.from_doc(doc, NO_DETAILS)  # for badges: the link without its item id and bases
+    assert shown == replace(row, item_id="", change_key="", base_master=None, base_remote=None)
 
 
-def test_a_link_document_from_before_schema_2_or_damaged_reads_safely():
+def test_a_link_document_from_before_schema_3_or_damaged_reads_safely():
     base = {"email": "a@example.com"}
-    old = LinkRow("p", "u", "i", "ck", base, dict(base)).to_doc() | {"base_remote": dict(base)}
-    assert LinkRow.from_doc(old).base_remote == base  # both bases written out in full: as they are
+    row = LinkRow("p", "u", "i", "ck", base, dict(base))
+    old = row.to_doc() | {"item_id": "i", "change_key": "ck", "base_master": base, "base_remote": dict(base)}  # schema 1
+    assert LinkRow.from_doc(old) == row
+    assert LinkRow.from_doc(old | {"base_remote": SAME_BASE}) == row  # schema 2
     damaged = LinkRow.from_doc(old | {"base_remote": "garbage"})
     assert damaged.base_remote is None  # no base: the next run merges it afresh
     assert LinkRow.from_doc(old | {"base_master": 7}).base_master is None
+    assert LinkRow.from_doc(old | {"change_key": 7}).change_key == ""
+    details = row.details_doc()
+    assert LinkRow.from_doc(row.to_doc(), details | {"base_master": [1]}).base_master is None
+    # A link's own details document wins over details an older one left in the link
+    assert LinkRow.from_doc(old, details | {"item_id": "new", "base_master": None}) == replace(
+        row, item_id="new", base_master=None, base_remote=None)

@@ -858,35 +858,72 @@ def test_newer_schema_is_refused_and_the_file_left_alone(store, path):
     assert read_bytes(path) == snap and read_bytes(wal(path)) == journal
 
 
-def test_schema_1_links_are_rewritten_with_one_base_where_both_agree(store, path):
-    """Schema 2 (records.SAME_BASE): a link whose bases are equal keeps the projection once, in the
-    file and in memory; a schema-1 store's links (both written out) are rewritten on open."""
+@pytest.mark.parametrize("old_schema", [1, 2])
+def test_an_older_stores_link_details_move_to_their_own_table(store, path, old_schema):
+    """Schema 3: a link's item id, change key and bases live in ``link_details`` (by the link's document
+    id), which the TUI never decodes; a base_remote equal to base_master is written once
+    (records.SAME_BASE, schema 2). A schema-1 store (all in the link, both bases in full) and a schema-2
+    one (SAME_BASE in the link) are rewritten on open, every link keeping its details, and any other
+    field it holds."""
     from bcsync_tui.core.records import SAME_BASE, LinkRow
 
     people = [store.add_contact(person(i)) for i in range(3)]
     bases = [{"email": c["email"], "city": c.get("city") or ""} for c in people]
-    store.save_link(LinkRow("p", people[0]["uuid"], "item-0", "ck0", bases[0], dict(bases[0]), 1))
-    store.save_link(LinkRow("p", people[1]["uuid"], "item-1", "ck1", bases[1], bases[1] | {"city": "Bergen"}, 1))
-    store.save_link(LinkRow("p", people[2]["uuid"], "item-2", "ck2", None, None))
-    docs = store.links.raw()
-    assert [d["base_remote"] for d in docs.values()] == [SAME_BASE, bases[1] | {"city": "Bergen"}, None]
-    # As bcsync wrote it before: schema 1, both bases in full
+    links = [LinkRow("p", people[0]["uuid"], "item-0", "ck0", bases[0], dict(bases[0]), 1),
+             LinkRow("p", people[1]["uuid"], "item-1", "ck1", bases[1], bases[1] | {"city": "Bergen"}, 1),
+             LinkRow("p", people[2]["uuid"], "item-2", "ck2", None, None)]
+    for link in links:
+        store.save_link(link)
+    assert list(store.link_details.raw().values()) == [
+        {"item_id": "item-0", "change_key": "ck0", "base_master": bases[0], "base_remote": SAME_BASE},
+        {"item_id": "item-1", "change_key": "ck1", "base_master": bases[1], "base_remote": bases[1] | {"city": "Bergen"}},
+        {"item_id": "item-2", "change_key": "ck2", "base_master": None, "base_remote": None}]
+    assert not any("item_id" in d or "base_master" in d for d in store.links.raw().values())
+    # As an older bcsync wrote it: all in the link's document, no link_details table
+    old = {doc_id: doc | link.details_doc() | {"future": 1}
+           | ({"base_remote": link.base_remote} if old_schema == 1 else {})
+           for (doc_id, doc), link in zip(store.links.raw().items(), links)}
     with store.transaction():
-        store.links.put({k: d | {"base_remote": d["base_master"]} if d["base_remote"] == SAME_BASE else d
-                         for k, d in docs.items()})
-        store._set_meta("schema", version=1)
+        store.links.put(old)
+        store.link_details.truncate()
+        store._set_meta("schema", version=old_schema)
     store.storage.compact()
     store.close()
-    before = path.stat().st_size
     with Store(path) as s:
-        assert s.schema_version == store_mod.SCHEMA_VERSION == 2
-        assert [d["base_remote"] for d in s.links.raw().values()] == [SAME_BASE, bases[1] | {"city": "Bergen"}, None]
+        assert s.schema_version == store_mod.SCHEMA_VERSION == 3
+        assert s.link_details.raw() == {doc_id: link.details_doc() for doc_id, link in zip(old, links)}
+        assert all(d.keys() == {"profile", "contact_uuid", "synced_revision", "pinned", "error", "needs_stamp",
+                                "future"} for d in s.links.raw().values())
         rows = sorted(s.links_of("p").values(), key=lambda r: r.item_id)
-        assert [(r.base_master, r.base_remote) for r in rows] == [
-            (bases[0], bases[0]), (bases[1], bases[1] | {"city": "Bergen"}), (None, None)]
+        assert rows == links
         assert rows[0].base_remote is rows[0].base_master
-        s.storage.compact()
-    assert path.stat().st_size < before
+        assert s.link_keys("p") == {"item-0": "ck0", "item-1": "ck1", "item-2": "ck2"}
+    with Store(path) as s:  # and so it stays
+        assert sorted(s.links_of("p").values(), key=lambda r: r.item_id) == links
+
+
+def test_the_tui_opens_a_synced_store_without_decoding_the_link_details(store, path):
+    """``link_details`` is decoded only when a sync (or a write) first uses it: a store opened for
+    showing contacts and badges never holds the links' item ids and bases."""
+    from bcsync_tui.core.records import LinkRow
+
+    people = [store.add_contact(person(i)) for i in range(3)]
+    for i, c in enumerate(people):
+        store.save_link(LinkRow("p", c["uuid"], f"item-{i}", f"ck{i}", {"email": c["email"]}, {"email": c["email"]}, 1))
+    store.storage.compact()
+    store.close()
+    with Store(path) as s:
+        assert "link_details" in s.storage._deferred and "link_details" not in s.storage.read()
+        index = s.links_by_contact("p")
+        assert index[people[1]["uuid"]].synced_revision == 1 and index[people[1]["uuid"]].base_master is None
+        assert s.link_summary("p").count == 3
+        assert "link_details" in s.storage._deferred
+        rows = s.links_of("p")  # a sync's read: the item ids and bases come with the rows
+        assert [(r.item_id, r.base_master) for r in rows.values()] == [
+            (f"item-{i}", {"email": c["email"]}) for i, c in enumerate(people)]
+        assert "link_details" not in s.storage._deferred
+        s.remove_links([next(iter(rows))])
+        assert len(s.link_details.raw()) == 2 and len(s.links.raw()) == 2
 
 
 def test_migration_runs_once_on_open(store, path, monkeypatch):
