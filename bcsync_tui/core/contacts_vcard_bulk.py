@@ -1,7 +1,8 @@
 """The bulk reading of a vCard file (issue 14): ``contacts_vcard.parse_vcards_each`` spends its time
 on Python work per property line and per card. Here the whole text is unfolded and cut into cards
-with C-level string operations, the cards with as many lines are laid out together so that each
-property position is a slice, the cards are grouped by shape (their properties' heads in order),
+with C-level string operations, the cards of one kind (as many lines, as long a head on the last)
+are laid out together so that each property position is a slice, the cards are grouped by shape
+(their properties' heads in order),
 and each shape is read column by column (``contacts_vcard_columns``). The rows come with a
 ColumnTable, so the import planner checks whole columns.
 
@@ -31,6 +32,8 @@ _KEY_ORDER = ("name", "surname", "first_name", "middle_name", "company_name", "j
               "privacy_blocked")
 #: how many shapes of cards with as many lines are read column by column (a file has a few)
 _SHAPES_READ = 12
+#: how many kinds of cards ``_kinds`` tells apart at most
+_KINDS_MAX = 64
 
 
 class _Damaged(Exception):
@@ -102,10 +105,12 @@ def _shapes(brk: str, logical: list[str], counts: list[int]
             ) -> Iterator[tuple[list[int], list[Prop] | None, list[Column]]]:
     """The cards of each shape (their indices), the shape's properties (None: the card reader
     reads those cards) and, per property, the cards' values (``counts``: each card's lines)."""
-    order = sorted(range(len(logical)), key=counts.__getitem__)
-    ordered = list(map(counts.__getitem__, order))
-    for size in sorted(set(counts)):
-        cards = order[bisect_left(ordered, size):bisect_right(ordered, size)]
+    kinds = _kinds(logical, counts)
+    order = sorted(range(len(logical)), key=kinds.__getitem__)
+    ordered = list(map(kinds.__getitem__, order))
+    for kind in sorted(set(kinds)):
+        cards = order[bisect_left(ordered, kind):bisect_right(ordered, kind)]
+        size = counts[cards[0]]
         lines = brk.join(map(logical.__getitem__, cards)).split(brk)
         list(map(logical.__setitem__, cards, repeat("")))  # the cards' text lives on in their lines
         if lines[::size + 1].count("BEGIN:VCARD") != len(cards):
@@ -116,6 +121,20 @@ def _shapes(brk: str, logical: list[str], counts: list[int]
         columns = [lines[j::size + 1] for j in range(1, size + 1)]
         del lines  # the lines live on in the columns only as long as those need them
         yield from _same_size(cards, columns)
+
+
+def _kinds(logical: list[str], counts: list[int]) -> list[int]:
+    """Each card's kind: cards of one kind have as many lines and as long a head on the last one,
+    which tells apart most shapes of one size (a producer's optional properties come last or
+    change which does), so that few cards of one kind differ in shape (``_same_size``); by the
+    number of lines alone when that makes more than ``_KINDS_MAX`` kinds."""
+    starts = list(map(add, map(str.rfind, logical, repeat("\n")), repeat(1)))  # of each card's last line
+    pairs = list(zip(counts, map(sub, map(str.find, logical, repeat(":"), starts), starts)))
+    kinds = sorted(set(pairs))
+    if len(kinds) > _KINDS_MAX:
+        return counts
+    number = {kind: i for i, kind in enumerate(kinds)}
+    return list(map(number.__getitem__, pairs))
 
 
 def _same_size(cards: list[int], columns: list[list[str]]
@@ -132,7 +151,7 @@ def _same_size(cards: list[int], columns: list[list[str]]
         if "\r" in text or "\n" in text:
             raise _Damaged("a line break other than the file's")
         head = column[0][:column[0].find(":") + 1]
-        values.append(_cut(text, head) if head else [])
+        values.append(_cut(text, head, len(cards)) if head else [])
         heads.append(head)
         escaped.append("\\" in text)
         spaced.append(spaced_values(text))
@@ -169,10 +188,10 @@ def _same_size(cards: list[int], columns: list[list[str]]
     yield cards, None, []
 
 
-def _cut(lines: str, head: str) -> list[str]:
-    """The values of lines joined by SEP: as many as the lines where each starts with ``head``
-    (fewer otherwise)."""
-    if not lines.startswith(head):
+def _cut(lines: str, head: str, count: int) -> list[str]:
+    """The values of ``count`` lines joined by SEP when each starts with ``head``, else none (each
+    SEP starts a line: as many SEP + head as lines after the first)."""
+    if not lines.startswith(head) or lines.count(SEP + head) != count - 1:
         return []
     values = lines.split(SEP + head)
     values[0] = values[0][len(head):]
@@ -196,7 +215,7 @@ def _shape(lines: dict[int, list[str]], heads: list[str]) -> tuple[list[bool], d
         count = sum(shape)
         values: dict[int, list[str]] = {}
         for j, column in lines.items():
-            values[j] = _cut(SEP.join(compress(column, shape)), heads[j])
+            values[j] = _cut(SEP.join(compress(column, shape)), heads[j], count)
             if len(values[j]) != count:
                 break
         else:

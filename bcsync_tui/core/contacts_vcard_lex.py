@@ -194,7 +194,11 @@ def unescape(text: str) -> str:
         return text
     if "\\\\" not in text:  # every backslash starts an escape: \n and \N are line breaks, \x is x
         text = text.replace("\\n", "\n").replace("\\N", "\n")
-        return _ESCAPE.sub(r"\1", text) if "\\" in text else text
+        if "\\" not in text:
+            return text
+        if text.endswith("\\"):  # a lone backslash at the end stays
+            return text[:-1].replace("\\", "") + "\\"
+        return text.replace("\\", "")
     return unescape_each(text)
 
 

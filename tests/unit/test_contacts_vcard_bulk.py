@@ -18,6 +18,7 @@ from bcsync_tui.core.contacts_plan import plan_import
 from bcsync_tui.core.contacts_types import ImportFileError, ReadResult
 from bcsync_tui.core.contacts_vcard import parse_vcards, parse_vcards_each, write_vcards
 from bcsync_tui.core.contacts_vcard_bulk import read_bulk
+from bcsync_tui.core.contacts_vcard_lex import unescape, unescape_each
 
 _EXPORTS = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 #: what values are made of: escapes, separators, quotes, spaces of several kinds, letters beyond ASCII
@@ -179,6 +180,18 @@ def test_cards_of_one_size_that_differ_in_several_places_are_told_apart():
     assert _same(text)
 
 
+@pytest.mark.parametrize("kinds", [3, 90])
+def test_cards_of_one_size_whose_last_properties_differ_read_alike(kinds):
+    # as our export's optional X-BCSYNC properties: the last line's head tells the shapes apart
+    # (past _KINDS_MAX of them the cards are told apart by their number of lines alone)
+    def card(i: int) -> str:
+        last = f"X-{'A' * (i % kinds + 1)}:{i}" if i % 5 else f"NOTE:{i}"
+        return f"BEGIN:VCARD\r\nFN:Card {i}\r\nEMAIL:{i}@x.example.com\r\n{last}\r\nEND:VCARD\r\n"
+
+    text = "".join(card(i) for i in range(3 * kinds))
+    assert _same(text) == (kinds == 3)  # 90 shapes of one size: mostly cards the card reader reads
+
+
 def test_damaged_files_are_refused_with_the_card_by_card_reading_s_words():
     good = _export(3)
     for damaged in (good.replace("END:VCARD\r\nBEGIN", "BEGIN", 1), good[:-12], "FN:x\r\n" + good,
@@ -196,3 +209,11 @@ def test_real_exports_read_alike(name):
     text = (_EXPORTS / name).read_text(encoding="utf-8")
     _same(text)
     assert _same(text * 3) == (name != "outlook.vcf")  # Outlook's quoted-printable: card by card
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="\\nN,;:a \n\x00é", max_size=12))
+@example("a\\,b\\")  # an escape, then a lone backslash at the end
+@example("\\\n\\N\\\\n")
+def test_unescaping_a_whole_text_at_once_is_unescaping_each_escape(text):
+    assert unescape(text) == unescape_each(text)
