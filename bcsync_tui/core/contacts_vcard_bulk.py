@@ -2,9 +2,9 @@
 on Python work per property line and per card. Here the whole text is unfolded and cut into cards
 with C-level string operations, the cards of one kind (as many lines, as long a head on the last)
 are laid out together so that each property position is a slice, the cards are grouped by shape
-(their properties' heads in order),
-and each shape is read column by column (``contacts_vcard_columns``). The rows come with a
-ColumnTable, so the import planner checks whole columns.
+(their properties' heads in order), and each shape is read column by column
+(``contacts_vcard_columns``). The rows come with a ColumnTable (``contacts_vcard_table``), so the
+import planner checks whole columns.
 
 ``read_bulk`` returns None whenever it cannot promise exactly the card-by-card result (a damaged
 file, quoted-printable values, mixed line breaks, ...): the caller then reads the file card by card,
@@ -17,19 +17,15 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
-from itertools import accumulate, chain, compress, repeat
-from operator import add, and_, floordiv, itemgetter, not_, sub
+from itertools import accumulate, compress, repeat
+from operator import add, and_, floordiv, not_, sub
 
-from .contacts_types import ColumnTable, ImportRow, ReadResult
+from .contacts_types import ReadResult
 from .contacts_vcard import card_row
 from .contacts_vcard_columns import SEP, Column, ShapeRows, read_shape, spaced_values, unfit_cards
 from .contacts_vcard_lex import Prop, logical_lines, parsed_head, quoted_printable
+from .contacts_vcard_table import table_result
 
-#: the fields in the order ``_card_to_row`` sets them, for the table's columns
-_KEY_ORDER = ("name", "surname", "first_name", "middle_name", "company_name", "job_title", "email", "email2",
-              "phone", "mobile_phone", "fax", "address", "address2", "city", "county", "post_code", "country_code",
-              "home_page", "type", "no", "initials", "company_no", "territory_code", "salesperson_code",
-              "privacy_blocked")
 #: how many shapes of cards with as many lines are read column by column (a file has a few)
 _SHAPES_READ = 12
 #: how many kinds of cards ``_kinds`` tells apart at most
@@ -69,7 +65,7 @@ def read_bulk(text: str) -> ReadResult | None:
             sources.append(([i], _card_rows(physical[i], starts[i])))
     except _Damaged:
         return None
-    return _result(sources, starts)
+    return table_result(sources, starts)
 
 
 def _cards(text: str) -> tuple[str, list[str], list[str], list[int], list[int]] | None:
@@ -151,7 +147,7 @@ def _same_size(cards: list[int], columns: list[list[str]]
         if "\r" in text or "\n" in text:
             raise _Damaged("a line break other than the file's")
         head = column[0][:column[0].find(":") + 1]
-        values.append(_cut(text, head, len(cards)) if head else [])
+        values.append(_cut(text, head) if head else [])
         heads.append(head)
         escaped.append("\\" in text)
         spaced.append(spaced_values(text))
@@ -188,10 +184,10 @@ def _same_size(cards: list[int], columns: list[list[str]]
     yield cards, None, []
 
 
-def _cut(lines: str, head: str, count: int) -> list[str]:
-    """The values of ``count`` lines joined by SEP when each starts with ``head``, else none (each
-    SEP starts a line: as many SEP + head as lines after the first)."""
-    if not lines.startswith(head) or lines.count(SEP + head) != count - 1:
+def _cut(lines: str, head: str) -> list[str]:
+    """The values of lines joined by SEP: as many as the lines where each starts with ``head``
+    (fewer otherwise)."""
+    if not lines.startswith(head):
         return []
     values = lines.split(SEP + head)
     values[0] = values[0][len(head):]
@@ -215,7 +211,7 @@ def _shape(lines: dict[int, list[str]], heads: list[str]) -> tuple[list[bool], d
         count = sum(shape)
         values: dict[int, list[str]] = {}
         for j, column in lines.items():
-            values[j] = _cut(SEP.join(compress(column, shape)), heads[j], count)
+            values[j] = _cut(SEP.join(compress(column, shape)), heads[j])
             if len(values[j]) != count:
                 break
         else:
@@ -254,64 +250,3 @@ def _card_rows(physical: str, start: int) -> ShapeRows:
     return ShapeRows(1, {k: [v] for k, v in data.items()}, set(data), list(unkept.items()),
                      [(0, note) for note in row.notes], [(0, row.errors)] if row.errors else [], producer,
                      any(v != v.strip() for v in data.values()), any("\n" in v for v in data.values()))
-
-
-def _result(sources: list[tuple[list[int], ShapeRows]], starts: list[int]) -> ReadResult:
-    """The rows in file order, and their table with the sources one after the other (``rows_at``)."""
-    count = len(starts)
-    order = list(chain.from_iterable(map(itemgetter(0), sources)))
-    at = list(range(count))  # where each row is in the table
-    in_order = order == at
-    if not in_order:
-        list(map(at.__setitem__, order, range(count)))
-    offsets = list(accumulate((rows.count for _, rows in sources), initial=0))
-    used = set().union(*(rows.columns for _, rows in sources))
-    keys = [k for k in _KEY_ORDER if k in used]
-    values: list[list[str]] = []
-    kept_empty: list[frozenset[int]] = []
-    for key in keys:
-        values.append(list(chain.from_iterable(rows.columns.get(key) or repeat("", rows.count) for _, rows in sources)))
-        kept_empty.append(frozenset(chain.from_iterable(
-            compress(range(offset, offset + rows.count), map(not_, rows.columns[key]))
-            for (_, rows), offset in zip(sources, offsets) if key in rows.present and not all(rows.columns[key]))))
-    table = ColumnTable(tuple(keys), tuple(values), stripped=not any(rows.loose for _, rows in sources),
-                        one_line=not any(rows.multiline for _, rows in sources), kept_empty=tuple(kept_empty),
-                        rows_at=None if in_order else order)
-    rows = list(map(ImportRow, starts, repeat(None, count), repeat(None), repeat(None), repeat(table), at))
-    for cards, shape in sources:
-        for i, note in shape.notes:
-            rows[cards[i]].notes.append(note)
-        for i, errors in shape.errors:
-            rows[cards[i]].errors.extend(errors)
-    return ReadResult("vcard", _source(sources), rows, unkept=_unkept(sources), table=table)
-
-
-def _unkept(sources: list[tuple[list[int], ShapeRows]]) -> Counter[str]:
-    """The counts of what is not kept, in the order the card-by-card reading first counts each."""
-    firsts: list[tuple[int, int, str, int]] = []
-    for cards, rows in sources:
-        for at, (name, counted) in enumerate(rows.slots):
-            if isinstance(counted, int):
-                firsts.append((cards[0], at, name, counted * rows.count))
-            elif any(counted):
-                firsts.append((cards[counted.index(True)], at, name, sum(counted)))
-    unkept: Counter[str] = Counter()
-    for _, _, name, total in sorted(firsts):
-        unkept[name] += total
-    return unkept
-
-
-def _source(sources: list[tuple[list[int], ShapeRows]]) -> str:
-    """The producer most cards tell; of those as many, the one a card tells first."""
-    totals: Counter[str] = Counter()
-    first: dict[str, int] = {}
-    for cards, rows in sources:
-        if isinstance(rows.producers, str):
-            totals[rows.producers] += rows.count
-            first[rows.producers] = min(first.get(rows.producers, cards[0]), cards[0])
-        else:
-            totals.update(rows.producers)
-            for producer, card in zip(rows.producers, cards):
-                first.setdefault(producer, card)
-                first[producer] = min(first[producer], card)
-    return min(totals, key=lambda p: (-totals[p], first[p]))

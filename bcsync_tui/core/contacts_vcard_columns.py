@@ -24,6 +24,8 @@ from .contacts_vcard_lex import Prop, components, unescape
 SEP = "\x00"
 #: what str.strip() takes off
 _WHITESPACE = SPACES + "\n"
+#: what str.strip() takes off but line breaks
+_SPACES = SPACES.replace("\r", "")
 
 
 @dataclass
@@ -95,6 +97,8 @@ class Column:
         raw, count = self.raw, self.count
         semicolons = set(map(str.count, raw, repeat(";")))
         joined = ";".join(raw)
+        if semicolons == {0} and "\\;" not in joined:  # one component: the value
+            return [self.texts()] + [[""] * count for _ in range(width - 1)], [False] * count
         if len(semicolons) == 1 and "\\;" not in joined:  # every value as many components, each ";" a separator
             step = semicolons.pop() + 1
             if self.escaped and "\\" in joined:
@@ -112,9 +116,9 @@ class Column:
 
 
 def spaced_values(lines: str) -> bool:
-    """Whether a value of lines (each a head ending in ":" and the value, joined by SEP) may have
-    whitespace at either end."""
-    return any(c in lines and (c + SEP in lines or ":" + c in lines or lines[-1:] == c) for c in _WHITESPACE)
+    """Whether a value of lines (each a head ending in ":" and the value, joined by SEP; no line
+    break in them) may have whitespace at either end."""
+    return any(c in lines and (c + SEP in lines or ":" + c in lines or lines[-1:] == c) for c in _SPACES)
 
 
 
