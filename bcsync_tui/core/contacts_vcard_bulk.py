@@ -142,20 +142,26 @@ def _same_size(cards: list[int], columns: list[list[str]]
     spaced: list[bool] = []
     tel: list[bool] = []
     lines: dict[int, list[str]] = {}  # of the positions where the cards' heads differ
+    texts: list[str] = []  # of the other positions: their lines joined by SEP
     for j, column in enumerate(columns):
         text = SEP.join(column)
         if "\r" in text or "\n" in text:
             raise _Damaged("a line break other than the file's")
         head = column[0][:column[0].find(":") + 1]
-        values.append(_cut(text, head) if head else [])
         heads.append(head)
         escaped.append("\\" in text)
         spaced.append(spaced_values(text))
         tel.append(spaced[j] or escaped[j] or not head or parsed_head(head[:-1])[0] != "TEL"
                    or ":t" in text or ":T" in text)  # (only a TEL's is looked at)
-        if len(values[j]) != len(cards):
-            lines[j] = column
-        columns[j] = []  # the other lines are done with
+        if not head or not text.startswith(head) or text.count(SEP + head) != len(cards) - 1:
+            lines[j], text = column, ""  # (each SEP starts a line: as many SEP + head as lines after the first)
+        texts.append(text)
+    # the other lines are done with: freed before the values are made, these lie together in memory
+    # (the planner and the store read them faster so)
+    columns.clear()
+    for text, head in zip(texts, heads):
+        values.append(_cut(text, head) if text else [])
+        texts[len(values) - 1] = ""
     if not lines:
         yield cards, _props(heads), list(map(Column, values, escaped, spaced, tel))
         return
