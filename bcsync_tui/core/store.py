@@ -28,7 +28,7 @@ from tinydb.table import Document
 from . import model
 from .lock import FileLock
 from .paths import Paths, ensure_private_dir
-from .records import DETAIL_KEYS, LinkIndex, LinkRow
+from .records import DETAIL_KEYS, LINK_FIELDS, LinkIndex, LinkRow
 from .storage import JournaledStorage, StoreCorruptError
 from .tables import JournaledTable, StoreDB
 
@@ -49,8 +49,8 @@ def _details_in_their_own_table(store: Store) -> None:
     old = {doc_id: doc for doc_id, doc in raw.items() if not doc.keys().isdisjoint(DETAIL_KEYS)}
     rows = {doc_id: LinkRow.from_doc(doc) for doc_id, doc in old.items()}
     store.link_details.put({doc_id: row.details_doc() for doc_id, row in rows.items()})
-    store.links.put({doc_id: {k: v for k, v in old[doc_id].items() if k not in DETAIL_KEYS} | row.to_doc()
-                     for doc_id, row in rows.items()})
+    store.links.put({doc_id: {k: v for k, v in old[doc_id].items() if k not in LINK_FIELDS} | row.to_doc()
+                     for doc_id, row in rows.items()})  # (and any field a newer bcsync may have added)
 
 
 #: from-version → function upgrading the store in place to from-version + 1
@@ -417,7 +417,8 @@ class Store:
                 key = str(doc_id)
             else:
                 key = str(doc_id)
-                doc = {**self.links.raw()[key], **doc}
+                if extra := {k: v for k, v in self.links.raw()[key].items() if k not in LINK_FIELDS}:
+                    doc = {**extra, **doc}  # what a newer bcsync may have added stays
             self.links.put({key: doc})
             self.link_details.put({key: link.details_doc()})  # (one key string for both: 50,000 fewer)
         return doc_id
