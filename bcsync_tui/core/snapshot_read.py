@@ -135,17 +135,20 @@ def _read_up_to_tail(fh: BinaryIO, deferred: frozenset[str]) -> tuple[bytes, Tai
         fh.seek(0)  # (reading the first block again costs less than a copy of the whole file)
         return fh.read(), None
     size, marker = os.fstat(fh.fileno()).st_size, tail_marker(names[0])
-    blocks, block, offset = [first], first, 0  # offset: where ``block`` begins in the file
-    while (at := block.find(marker)) < 0:
+    blocks, at, read = [first], first.find(marker), len(first)  # at: where the marker begins in the file
+    recent = first[-(len(marker) - 1):]  # the last bytes read: the marker may straddle blocks
+    while at < 0:
         more = fh.read(_READ_BLOCK)
         if not more:
             return b"".join(blocks), None  # the whole file: the parser names what is wrong with it
-        # (the marker may straddle two blocks: search the end of this one with the next)
-        overlap = block[-len(marker):]
-        offset += len(block) - len(overlap)
+        if (in_seam := (recent + more[:len(marker) - 1]).find(marker)) >= 0:
+            at = read - len(recent) + in_seam
+        elif (in_more := more.find(marker)) >= 0:
+            at = read + in_more
+        recent = (recent + more)[-(len(marker) - 1):]
         blocks.append(more)
-        block = overlap + more
-    end = offset + at + 1
+        read += len(more)
+    end = at + 1
     return _joined(blocks, end), Tail(end, size, frozenset(names))
 
 
