@@ -9,6 +9,7 @@ let go of the GIL: on a second core that costs no time). The tail is decoded whe
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import threading
@@ -135,33 +136,26 @@ def _read_up_to_tail(fh: BinaryIO, deferred: frozenset[str]) -> tuple[bytes, Tai
         fh.seek(0)  # (reading the first block again costs less than a copy of the whole file)
         return fh.read(), None
     size, marker = os.fstat(fh.fileno()).st_size, tail_marker(names[0])
-    blocks, at, read = [first], first.find(marker), len(first)  # at: where the marker begins in the file
-    recent = first[-(len(marker) - 1):]  # the last bytes read: the marker may straddle blocks
+    at, read = first.find(marker), len(first)  # at: where the marker begins in the file
+    recent = first[1 - len(marker):]  # the last bytes read: the marker may straddle blocks
     while at < 0:
         more = fh.read(_READ_BLOCK)
         if not more:
-            return b"".join(blocks), None  # the whole file: the parser names what is wrong with it
-        if (in_seam := (recent + more[:len(marker) - 1]).find(marker)) >= 0:
+            fh.seek(0)
+            return fh.read(), None  # the whole file: the parser names what is wrong with it
+        if (in_seam := (recent + more[:len(marker) - 1]).find(marker)) >= 0:  # (a few bytes, not a block)
             at = read - len(recent) + in_seam
         elif (in_more := more.find(marker)) >= 0:
             at = read + in_more
-        recent = (recent + more)[-(len(marker) - 1):]
-        blocks.append(more)
+        recent = more[1 - len(marker):] if len(more) >= len(marker) else (recent + more)[1 - len(marker):]
         read += len(more)
-    end = at + 1
-    return _joined(blocks, end), Tail(end, size, frozenset(names))
-
-
-def _joined(blocks: list[bytes], end: int) -> bytes:
-    """The first ``end`` bytes of the blocks, joined (one copy)."""
-    kept, before = [], 0
-    for block in blocks:
-        if before + len(block) >= end:
-            kept.append(block[:end - before])
-            break
-        kept.append(block)
-        before += len(block)
-    return b"".join(kept)
+    # The blocks searched are let go as they come, and the head part read again in one piece: that
+    # is no more work than joining them, and the file is never in memory twice (the TUI's peak).
+    fh.seek(0)
+    head_part = fh.read(at + 1)
+    if len(head_part) != at + 1:
+        raise OSError(errno.EIO, "the file is shorter than it was a moment ago")
+    return head_part, Tail(at + 1, size, frozenset(names))
 
 
 def _load_head_part(path: Path, fh: BinaryIO, head_part: bytes, tail: Tail, compact: bool) -> Loaded | None:
