@@ -149,7 +149,8 @@ class Store:
         return int(doc["version"]) if doc else (SCHEMA_VERSION if self.is_empty() else 1)
 
     def is_empty(self) -> bool:
-        return not any(self.storage.read().values())
+        loaded = self.storage.read()
+        return not any(loaded.values()) and not self.storage.table_names() - loaded.keys()  # (nor one unread)
 
     def _migrate(self) -> None:
         version = self.schema_version
