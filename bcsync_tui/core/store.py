@@ -420,8 +420,8 @@ class Store:
                 key = str(doc_id)
                 if extra := {k: v for k, v in self.links.raw()[key].items() if k not in LINK_FIELDS}:
                     doc = {**extra, **doc}  # what a newer bcsync may have added stays
-            self.links.put({key: doc})
-            self.link_details.put({key: link.details_doc()})  # (one key string for both: 50,000 fewer)
+            self.links.put_one(key, doc)
+            self.link_details.put_one(key, link.details_doc())  # (one key string for both: 50,000 fewer)
         return doc_id
 
     def remove_links(self, doc_ids: list[int]) -> None:

@@ -124,6 +124,15 @@ class JournaledTable(Table):
             view.touched.update(dict.fromkeys(docs))
         self._update_table(write)
 
+    def put_one(self, doc_id: str, doc: Any) -> None:
+        """``put`` of one document (a sync saves a link at a time: without a view and a dict per call)."""
+        storage = self._storage
+        with storage.transaction():
+            storage.table_data(self.name)[doc_id] = doc
+            storage._touched = True
+            storage.record(self.name, (doc_id,))
+        self.clear_cache()
+
     def raw(self) -> dict[str, Any]:
         """The table's documents by id string, without copies: read-only for callers."""
         return self._read_table()
