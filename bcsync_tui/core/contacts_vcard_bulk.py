@@ -159,9 +159,9 @@ def _same_size(cards: list[int], columns: list[list[str]]
     # the other lines are done with: freed before the values are made, these lie together in memory
     # (the planner and the store read them faster so)
     columns.clear()
-    for text, head in zip(texts, heads):
-        values.append(_cut(text, head) if text else [])
-        texts[len(values) - 1] = ""
+    for j, head in enumerate(heads):
+        values.append(_cut(texts[j], head) if texts[j] else [])
+        texts[j] = ""  # the column's values made, its text is done with
     if not lines:
         yield cards, _props(heads), list(map(Column, values, escaped, spaced, tel))
         return
