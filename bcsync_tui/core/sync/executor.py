@@ -244,11 +244,17 @@ class Executor:
         return retry
 
     def _remote_creates(self, creates: list[RemoteCreate]) -> None:
-        chunks = [creates[start:start + self.batch] for start in range(0, len(creates), self.batch)]
+        """The plan's creates, a batch at a time. They are consumed: the plan's list is emptied and each
+        batch let go once its links are saved (their fields live on as the links' bases), so a first
+        sync of 50,000 does not end holding 50,000 creates it is done with."""
+        total = len(creates)
+        chunks = [creates[start:start + self.batch] for start in range(0, total, self.batch)]
+        creates.clear()
         journal: list[int] = []
-        for n, chunk in enumerate(chunks):
+        for n in range(len(chunks)):
+            chunk = chunks[n]
             self._check_cancel()
-            self.report("creating in Outlook", n * self.batch, len(creates))
+            self.report("creating in Outlook", n * self.batch, total)
             if not journal:  # the first batch (the later ones are journaled with the batch before)
                 with self.store.transaction():
                     journal = self._journal(chunk)
@@ -263,9 +269,10 @@ class Executor:
                 # fsync a batch, not two. Not when the run is cancelled: that batch never goes out.
                 cancelled = self.cancel is not None and self.cancel.is_set()
                 journal = self._journal(chunks[n + 1]) if n + 1 < len(chunks) and not cancelled else []
+            chunks[n] = chunk = []
             self.after_batch()
-        if creates:
-            self.report("creating in Outlook", len(creates), len(creates))
+        if total:
+            self.report("creating in Outlook", total, total)
 
     def _journal(self, chunk: list[RemoteCreate]) -> list[int]:
         """Journal entries for a batch of creates about to go out; their doc ids, in its order."""
