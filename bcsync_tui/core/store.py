@@ -409,19 +409,22 @@ class Store:
         return LinkRow.from_doc(doc, self.link_details.raw().get(str(doc_id))) if doc is not None else None
 
     def save_link(self, link: LinkRow, doc_id: int | None = None) -> int:
-        """Insert a link row, or replace the one at ``doc_id`` (``JournaledTable.put``), with its details
-        (always both: a new link never meets details a removed one left); returns its document id."""
+        """Insert a link row, or replace the one at ``doc_id``, with its details (always both: a new
+        link never meets details a removed one left); returns its document id. Inside the caller's
+        transaction when there is one (a sync saves a batch's links in one): no transaction of its own."""
+        if not (self._schema_recorded and self.storage.in_transaction):
+            with self.transaction():  # a new id is chosen under the lock
+                return self.save_link(link, doc_id)
         doc = link.to_doc()
-        with self.transaction():  # a new id is chosen under the lock
-            if doc_id is None:
-                doc_id = self.storage.next_id(self.links.name)
-                key = str(doc_id)
-            else:
-                key = str(doc_id)
-                if extra := {k: v for k, v in self.links.raw()[key].items() if k not in LINK_FIELDS}:
-                    doc = {**extra, **doc}  # what a newer bcsync may have added stays
-            self.links.put_one(key, doc)
-            self.link_details.put_one(key, link.details_doc())  # (one key string for both: 50,000 fewer)
+        if doc_id is None:
+            doc_id = self.storage.next_id(self.links.name)
+            key = str(doc_id)
+        else:
+            key = str(doc_id)
+            if extra := {k: v for k, v in self.links.raw()[key].items() if k not in LINK_FIELDS}:
+                doc = {**extra, **doc}  # what a newer bcsync may have added stays
+        self.links.put_one(key, doc)
+        self.link_details.put_one(key, link.details_doc())  # (one key string for both: 50,000 fewer)
         return doc_id
 
     def remove_links(self, doc_ids: list[int]) -> None:

@@ -127,10 +127,12 @@ class JournaledTable(Table):
     def put_one(self, doc_id: str, doc: Any) -> None:
         """``put`` of one document (a sync saves a link at a time: without a view and a dict per call)."""
         storage = self._storage
-        with storage.transaction():
-            storage.table_data(self.name)[doc_id] = doc
-            storage._touched = True
-            storage.record(self.name, (doc_id,))
+        if not storage.in_transaction:
+            with storage.transaction():
+                return self.put_one(doc_id, doc)
+        storage.table_data(self.name)[doc_id] = doc
+        storage._touched = True
+        storage.record(self.name, (doc_id,))
         self.clear_cache()
 
     def raw(self) -> dict[str, Any]:
