@@ -22,14 +22,17 @@ import os
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb.storages import Storage
 
 from .lock import FileLock
 from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_stream
-from .snapshot_read import StoreCorruptError, Tail, check_tables, read_snapshot, read_tail, unreadable
+from .store_errors import StoreCorruptError, check_tables, unreadable
 from .store_format import crc_patch, decode_line, encode_line, snapshot_chunks
+
+if TYPE_CHECKING:
+    from .snapshot_read import Tail
 
 _DROP = object()
 _JOURNAL_TODO = ("It holds changes made since the last snapshot, so bcsync will not drop them: restore a backup "
@@ -186,6 +189,8 @@ class JournaledStorage(Storage):
         for _ in range(5):  # another process may compact while we read: retry until stable
             snap_sig = _sig(self.path)
             self._deferred, self._deferred_ops, self._tail = set(), {}, None
+            from .snapshot_read import read_snapshot  # (not for `bcsync status`, which reads no store)
+
             loaded = read_snapshot(self.path, self.deferred_tables, self.compact_records)
             self._data, self._seq, self._snap_sig = loaded.tables, loaded.seq, snap_sig
             if loaded.tail is not None:
@@ -269,6 +274,8 @@ class JournaledStorage(Storage):
         for _ in range(5):
             if name not in self._deferred:
                 return
+            from .snapshot_read import read_tail
+
             assert self._tail is not None
             tables = read_tail(self.path, self._tail, self._snap_sig, self.compact_records)
             if tables is not None:
