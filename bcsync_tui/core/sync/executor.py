@@ -71,11 +71,20 @@ class Executor:
         return self.store.link_at(doc_id) if doc_id is not None else None
 
     def _save_link(self, state: LinkState, change_key: str | None = None, *, synced_revision: int | None | Keep = KEEP,
-                   error: str | None = None, needs_stamp: bool = False) -> None:
+                   error: str | None = None, needs_stamp: bool = False, created: bool = False) -> None:
+        """``created``: the link of an item this run created. The phases after the creates (deletes) are of
+        items the plan knew, so its document id is not kept (a first sync of 50,000 holds 50,000 fewer);
+        should the server name the same new item twice, the link saved first is found and replaced."""
         link = LinkRow(self.profile, state.uuid, state.item_id, change_key or state.change_key, state.base_master,
                        state.base_remote, state.synced_revision if isinstance(synced_revision, Keep) else synced_revision,
                        state.pinned, error, needs_stamp)
-        self._link_ids[state.item_id] = self.store.save_link(link, self._link_ids.get(state.item_id))
+        if created and state.item_id not in self.saved_keys:
+            self.store.save_link(link)
+        else:
+            doc_id = self._link_ids.get(state.item_id)
+            if doc_id is None and created:  # the server named an item it created earlier in this run again
+                doc_id = self.store.link_doc_ids(self.profile).get(state.item_id)
+            self._link_ids[state.item_id] = self.store.save_link(link, doc_id)
         self.saved_keys[state.item_id] = link.change_key
 
     def _drop_link(self, item_id: str) -> None:
@@ -298,7 +307,7 @@ class Executor:
         # are replaced, never changed in place; at 50,000 contacts, 100,000 dicts fewer).
         state = LinkState(rc.uuid, res.item_id, res.change_key, rc.fields, rc.fields,
                           self._revision_after(rc.uuid, revision), rc.pinned)
-        self._save_link(state, change_key=res.change_key)
+        self._save_link(state, change_key=res.change_key, created=True)
         if rc.recreate:
             self.counts.outlook_recreated += 1
         else:
