@@ -53,7 +53,7 @@ def _remove(store: Store, name: str) -> Removed:
     ids = {what: [d.doc_id for d in store.docs(t, **({"name": name} if what == "profiles" else {"profile": name}))]
            for what, t in tables.items()}
     with store.transaction():
-        store.remove_links(ids["links"])  # (with their bases)
+        store.remove_links(ids["links"])  # (with their details)
         for what, doc_ids in ids.items():
             if doc_ids and what != "links":
                 tables[what].remove(doc_ids=doc_ids)

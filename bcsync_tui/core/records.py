@@ -285,16 +285,16 @@ class LinkRow:
                    needs_stamp=bool(doc.get("needs_stamp")))
 
 
-#: the keys of a link's ``details_doc``, and of its ``to_doc``
-DETAIL_KEYS = ("item_id", "change_key", "base_master", "base_remote")
-_LINK_KEYS = {f.name for f in fields(LinkRow)} - set(DETAIL_KEYS)
 #: every field of a link, in either of its documents
 LINK_FIELDS = frozenset(f.name for f in fields(LinkRow))
+#: the keys of a link's ``details_doc``; those of its ``to_doc`` are the others
+DETAIL_KEYS = ("item_id", "change_key", "base_master", "base_remote")
+_LINK_KEYS = LINK_FIELDS - set(DETAIL_KEYS)
 #: the keys of a settled link's ``to_doc`` (the others at their defaults)
 _SETTLED_KEYS = _LINK_KEYS - {"pinned", "error", "needs_stamp"}
 #: ``LinkRow.from_doc``'s details for a link only shown: no item id, no bases
 NO_DETAILS: dict[str, Any] = {}
-#: a link document's base_remote when it equals its base_master (schema 2; see LinkRow.to_doc)
+#: a link's base_remote when it equals its base_master (schema 2; see LinkRow.details_doc)
 SAME_BASE = "same as base_master"
 
 

@@ -183,14 +183,18 @@ class JournaledStorage(Storage):
     def _forget(self) -> None:
         """Drop what memory holds: the next read loads the files again."""
         self._data, self._snap_sig = None, None
+        self._no_tail()
+
+    def _no_tail(self) -> None:
+        """No table is left unread (none deferred, or all read)."""
         self._deferred, self._deferred_ops, self._tail = set(), {}, None
 
     def _load_all(self) -> None:
+        from .snapshot_read import read_snapshot  # (not for `bcsync status`, which reads no store)
+
         for _ in range(5):  # another process may compact while we read: retry until stable
             snap_sig = _sig(self.path)
-            self._deferred, self._deferred_ops, self._tail = set(), {}, None
-            from .snapshot_read import read_snapshot  # (not for `bcsync status`, which reads no store)
-
+            self._no_tail()
             loaded = read_snapshot(self.path, self.deferred_tables, self.compact_records)
             self._data, self._seq, self._snap_sig = loaded.tables, loaded.seq, snap_sig
             if loaded.tail is not None:
@@ -240,7 +244,7 @@ class JournaledStorage(Storage):
         assert self._data is not None
         for table, doc_id, doc in ops:
             if table in self._deferred:
-                if doc_id is not None:  # kept for when the table is read (``_materialize``)
+                if doc_id is not None:  # kept for when the table is read (``materialize``)
                     self._deferred_ops.setdefault(table, {})[doc_id] = doc
                     continue
                 self._deferred.discard(table)  # dropped: what it held is gone unread
@@ -271,11 +275,13 @@ class JournaledStorage(Storage):
         """Decode a deferred table now (with the others of the snapshot's tail: its bytes read again
         from the snapshot loaded), with the journal's changes to them since. If another process
         replaced the snapshot meanwhile (outside a transaction), the store is loaded again first."""
-        for _ in range(5):
-            if name not in self._deferred:
-                return
-            from .snapshot_read import read_tail
+        if name not in self._deferred:
+            return
+        from .snapshot_read import read_tail
 
+        for _ in range(5):
+            if name not in self._deferred:  # (the store loaded again had it read already)
+                return
             assert self._tail is not None
             tables = read_tail(self.path, self._tail, self._snap_sig, self.compact_records)
             if tables is not None:
@@ -295,7 +301,7 @@ class JournaledStorage(Storage):
                 else:
                     docs[doc_id] = doc
             self._data[table] = docs
-        self._deferred, self._deferred_ops, self._tail = set(), {}, None
+        self._no_tail()
 
     def materialize_all(self) -> None:
         for name in list(self._deferred):

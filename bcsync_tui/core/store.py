@@ -43,9 +43,9 @@ def _details_in_their_own_table(store: Store) -> None:
     """Schema 3: a link's item id, change key and merge bases move from its document in ``links`` to
     ``link_details`` (by the same document id), which a process that does not sync never decodes (the
     TUI with a synced store of 50,000 contacts: 186 MiB instead of 271, its first screen a quarter
-    sooner). Schema 2 is
-    contained: its one change (a base_remote equal to base_master written as ``records.SAME_BASE``)
-    is how ``details_doc`` writes them, so a schema-1 store goes to 3 through this too."""
+    sooner). Schema 2 is contained: its one change (a base_remote equal to base_master written as
+    ``records.SAME_BASE``) is how ``details_doc`` writes them, so a schema-1 store goes to 3 through
+    this too."""
     raw = store.links.raw()
     old = {doc_id: doc for doc_id, doc in raw.items() if not doc.keys().isdisjoint(DETAIL_KEYS)}
     rows = {doc_id: LinkRow.from_doc(doc) for doc_id, doc in old.items()}
@@ -392,14 +392,17 @@ class Store:
     def link_keys(self, profile: str) -> dict[str, str]:
         """The profile's links as item id -> change key, without a row per link: what a run's end
         compares its read-back with (50,000 LinkRows would be ~20 MiB at a first sync's peak)."""
-        details = self.link_details.raw()
-        return {(x := details.get(i) or d)["item_id"]: x.get("change_key") or ""
-                for i, d in self._profile_links(profile)}
+        return {d["item_id"]: d.get("change_key") or "" for _, d in self._profile_link_details(profile)}
 
     def link_doc_ids(self, profile: str) -> dict[str, int]:
         """The profile's links as item id -> document id, without a row per link."""
+        return {d["item_id"]: int(i) for i, d in self._profile_link_details(profile)}
+
+    def _profile_link_details(self, profile: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(document id, details document) of one profile's links, as stored; a link from before
+        schema 3 that has none holds its details itself."""
         details = self.link_details.raw()
-        return {(details.get(i) or d)["item_id"]: int(i) for i, d in self._profile_links(profile)}
+        return ((i, details.get(i) or d) for i, d in self._profile_links(profile))
 
     def links_by_contact(self, profile: str) -> LinkIndex:
         """The profile's links by contact uuid, each made a LinkRow when looked up (for a screen that
