@@ -69,19 +69,25 @@ def read_tail(path: Path, tail: Tail, signature: tuple[int, int, int] | None, co
               ) -> dict[str, dict[str, Any]] | None:
     """The tables in the tail of the snapshot loaded (``signature``: its inode, size and mtime);
     None if the file at ``path`` is another snapshot now."""
+    # The tail goes straight behind a head line of its own, in one buffer (not a copy of it made
+    # to put the head before it): the layout parse_snapshot_lines reads.
+    head = b'{"tables":{\n'
+    raw = bytearray(len(head) + tail.size - tail.start)
+    raw[:len(head)] = head
     try:
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
             if (st.st_ino, st.st_size, st.st_mtime_ns) != signature:
                 return None
             fh.seek(tail.start)
-            raw = fh.read(tail.size - tail.start)
+            if fh.readinto(memoryview(raw)[len(head):]) != tail.size - tail.start:
+                return None  # shorter than the snapshot loaded: not that file
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise unreadable(path, exc) from exc
     try:
-        doc = parse_snapshot_lines(b'{"tables":{\n' + raw, compact)
+        doc = parse_snapshot_lines(raw, compact)
     except (ValueError, UnicodeDecodeError, RecursionError):
         doc = None
     if doc is None or not tail.names.issuperset(doc["tables"]):
