@@ -69,9 +69,8 @@ class ImportRow:
 class ColumnTable:
     """A reader's rows column by column, for the planner's bulk path (issue 14): ``values[j][i]`` is
     the text of field ``keys[j]`` in ``rows[i]`` of the same ReadResult (``rows[rows_at[i]]``
-    with ``rows_at``), "" where that row's
-    ``data`` has no such key (or has it empty: ``kept_empty``). Made only by a reader, together with
-    the rows; nothing edits either."""
+    with ``rows_at``), "" where that row's ``data`` has no such key (or has it empty:
+    ``kept_empty``). Made only by a reader, together with the rows; nothing edits either."""
 
     keys: tuple[str, ...]
     values: tuple[list[str], ...]
