@@ -137,3 +137,38 @@ def test_writes_read_back_while_a_long_run_writes_and_an_edit_meanwhile_is_kept(
     assert server.stats.by_operation == {"GetFolder": 1, "SyncFolderItems": 1}  # where the folder is, its changes
     assert ews.backend.writes == 0
     check_all(ews)
+
+
+
+def test_a_busy_server_with_every_session_out_cannot_hang_the_run(ews):
+    """exchangelib answers a busy server by shrinking its session pool: ``decrease_poolsize`` holds
+    the pool's lock while it takes a session, and with every session out and the pool below its
+    limit, taking one grows the pool under that same lock. With several batches in flight that hung
+    a run for ever (once, in CI). Here the sessions are taken out as request threads hold them, and
+    the pool is shrunk as a busy answer does: it must answer at once that it keeps its size."""
+    import threading
+
+    from exchangelib.errors import SessionPoolMinSizeReached
+
+    ews.set(in_flight=4)
+    transport = chunked(ews, 10)(ews.profile("ann"))
+    transport.connect()
+    protocol = transport.account.protocol
+    out = [protocol.get_session() for _ in range(2)]  # two requests in flight: the pool grew to 2 of 4
+    answer: list[BaseException | None] = []
+
+    def shrink() -> None:
+        try:
+            protocol.decrease_poolsize()
+            answer.append(None)
+        except BaseException as exc:  # noqa: BLE001 - what it answered is the point
+            answer.append(exc)
+
+    worker = threading.Thread(target=shrink, daemon=True)
+    worker.start()
+    worker.join(timeout=30)  # (a deadlock is for ever: far past any slow machine)
+    for session in out:
+        protocol.release_session(session)
+    assert answer, "shrinking the session pool with every session out hung"
+    assert isinstance(answer[0], SessionPoolMinSizeReached) and protocol.session_pool_size == 2
+    transport.close()

@@ -182,6 +182,20 @@ class _IdOnlySyncFolderItems(SyncFolderItems):
         return super()._elem_to_obj(elem)
 
 
+
+def _keep_pool_size(protocol: Any) -> None:
+    """exchangelib answers a busy server by shrinking its session pool, and its ``decrease_poolsize``
+    holds the pool's lock while it takes a session; with every session out (several batches in
+    flight) and the pool below its size limit, taking one grows the pool under that same lock: the
+    thread waits on itself, and the sync hangs for ever. bcsync paces its own requests (FailFast and
+    its own back-off), so the pool keeps its size: shrinking it says, as exchangelib does for a pool
+    of one, that it cannot go lower (``ErrorServerBusy`` and ``ErrorExceededConnectionCount`` then
+    reach our back-off, instead of an immediate resend)."""
+    def decrease_poolsize() -> None:
+        raise ex.SessionPoolMinSizeReached("bcsync keeps the session pool's size and backs off itself")
+
+    protocol.decrease_poolsize = decrease_poolsize
+
 class EwsTransport:
     #: SyncFolderItems pages hold 512 changes: a long first sync reads its creates back meanwhile
     confirms_while_writing = True
@@ -299,6 +313,7 @@ class EwsTransport:
                     p.email, credentials=self._credentials(), autodiscover=True, access_type=DELEGATE,
                     default_timezone=UTC))
             self.account.protocol.max_connections = self.in_flight  # exchangelib's session pool: 1 by default
+            _keep_pool_size(self.account.protocol)
             v = self._call("version", lambda: self.account.version)  # a request when not known yet
         except ev.SyncError:
             raise
@@ -345,7 +360,8 @@ class EwsTransport:
                 told = exc.back_off and exc.back_off != BaseProtocol.RETRY_WAIT
                 wait = min(MAX_SERVER_BACKOFF, float(exc.back_off)) if told else min(BACKOFF_CAP, 2.0 ** attempt)
                 busy = True
-            except ex.ErrorInternalServerTransientError:
+            except (ex.ErrorInternalServerTransientError, ex.ErrorExceededConnectionCount):
+                # (too many connections: exchangelib resent at once with a smaller pool; see _keep_pool_size)
                 wait, busy = min(BACKOFF_CAP, 2.0 ** attempt), True
             except ex.MalformedResponseError as exc:
                 if "Code: 429" not in str(exc):
