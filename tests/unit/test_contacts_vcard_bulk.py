@@ -17,7 +17,7 @@ from bcsync_tui.core import model
 from bcsync_tui.core.contacts_plan import plan_import
 from bcsync_tui.core.contacts_types import ImportFileError, ReadResult
 from bcsync_tui.core.contacts_vcard import parse_vcards, parse_vcards_each, write_vcards
-from bcsync_tui.core.contacts_vcard_bulk import read_bulk
+from bcsync_tui.core.contacts_vcard_bulk import _CHUNK, read_bulk
 from bcsync_tui.core.contacts_vcard_lex import unescape, unescape_each
 
 _EXPORTS = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
@@ -178,6 +178,33 @@ def test_cards_of_one_size_that_differ_in_several_places_are_told_apart():
     # the shape most cards have shares its second line's head with the first card's, not its third
     text = card("EMAIL", "NOTE", 0) + "".join(card("URL" if i % 4 else "EMAIL", "TEL", i) for i in range(1, 40))
     assert _same(text)
+
+
+def _uniform(count: int, odd: dict[int, str] | None = None) -> str:
+    """``count`` cards of one shape (``odd``: the line that replaces a card's TEL line)."""
+    odd = odd or {}
+    return "".join(f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Card {i}\r\nEMAIL;TYPE=INTERNET:{i}@x.example.com\r\n"
+                   f"{odd.get(i, f'TEL;TYPE=WORK:+47 {i}')}\r\nX-BCSYNC-NO:CT{i:06d}\r\nEND:VCARD\r\n"
+                   for i in range(count))
+
+
+@pytest.mark.parametrize("odd", [{}, {_CHUNK + 3: "TEL;TYPE=CELL:+47 9"}, {3: "NOTE:x", 2 * _CHUNK + 1: "URL:y"},
+                                 {_CHUNK: "TEL;TYPE=WORK: +47 1 "}, {2 * _CHUNK + 4: "TEL;TYPE=WORK:tel:+47 2"}])
+def test_cards_cut_into_lines_a_few_hundred_at_a_time_read_alike(odd):
+    # one shape's cards are cut into lines _CHUNK at a time: a card unlike the others in a later
+    # chunk (another head, spaces, a tel: URI) is read as the card reader reads it
+    text = _uniform(3 * _CHUNK + 5, odd)
+    assert _same(text)
+    read = parse_vcards(text)
+    assert read.table is not None and len(read.rows) == 3 * _CHUNK + 5
+    assert read.rows[-1].data["no"] == f"CT{3 * _CHUNK + 4:06d}" and read.rows[-1].line == 1 + 7 * (3 * _CHUNK + 4)
+
+
+@pytest.mark.parametrize("damage", ["FN:a\rb", "FN:a\nb", "END:VCARD", "BEGIN:VCARD", "end:vcard"])
+def test_damage_in_a_later_chunk_of_cards_is_found(damage):
+    text = _uniform(2 * _CHUNK + 9, {2 * _CHUNK + 2: damage})
+    assert read_bulk(text) is None
+    assert _outcome(parse_vcards, text) == _outcome(parse_vcards_each, text)
 
 
 @pytest.mark.parametrize("kinds", [3, 90])
