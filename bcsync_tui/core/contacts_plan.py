@@ -70,7 +70,8 @@ def _check_rows(rows: list[ImportRow], table: ColumnTable | None = None) -> list
         assert table is not None
         longest = {k: n for k, n in zip(table.keys, table.longest or ()) if cols[k] is table.column(k)}
         prepared = prepare_columns(dict(cols), count, lambda i: {k: v[i] for k, v in cols.items() if v[i]},
-                                   stripped=table.stripped, longest=longest, one_line=table.one_line)
+                                   stripped=table.stripped, longest=longest, one_line=table.one_line,
+                                   composed=table.composed)
     number_problems = _number_checks(numbers)
     if not (bad_blocked or any(p for _, p in countries.values()) or any(number_problems)
             or any(map(attrgetter("errors"), rows)) or any(map(isinstance, prepared, repeat(model.ValidationError)))):

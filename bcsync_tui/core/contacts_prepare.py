@@ -69,14 +69,15 @@ def prepare_many(rows: list[dict[str, str]]) -> list[dict[str, Any] | model.Vali
 
 
 def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[[int], dict[str, str]], *,
-                    stripped: bool = False, longest: dict[str, int] | None = None, one_line: bool = False
-                    ) -> list[dict[str, Any] | model.ValidationError]:
+                    stripped: bool = False, longest: dict[str, int] | None = None, one_line: bool = False,
+                    composed: list[str] | None = None) -> list[dict[str, Any] | model.ValidationError]:
     """``prepare_many`` of ``count`` rows given column by column: ``columns[key][i]`` is row i's text
     for field ``key`` ("" for none; every key one of ``_BULK_KEYS``); ``row_at(i)`` is row i as a
     dict, prepared on its own when a column check flags it. ``stripped``: no value has whitespace
     around it; ``longest``: the length of each given column's longest value; ``one_line``: no
-    value holds a line break."""
-    columns, suspects = _checked_columns(columns, count, stripped=stripped, longest=longest, one_line=one_line)
+    value holds a line break; ``composed``: ``compose_many`` of the name parts' columns, if made."""
+    columns, suspects = _checked_columns(columns, count, stripped=stripped, longest=longest, one_line=one_line,
+                                         composed=composed)
     fields = [columns.get(k) or repeat(v, count) for k, v in model._BLANK.items()]
     results: list[dict[str, Any] | model.ValidationError] = list(
         map(dict, map(zip, repeat(tuple(model._BLANK)), zip(*fields))))
@@ -86,8 +87,8 @@ def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[
 
 
 def _checked_columns(columns: dict[str, list[Any]], count: int, *, stripped: bool = False,
-                     longest: dict[str, int] | None = None, one_line: bool = False
-                     ) -> tuple[dict[str, list[Any]], set[int]]:
+                     longest: dict[str, int] | None = None, one_line: bool = False,
+                     composed: list[str] | None = None) -> tuple[dict[str, list[Any]], set[int]]:
     """The columns as ``model.normalise`` makes them (stripped, converted, the name composed; a
     column that stays the same is the same list) and the rows a column check flags."""
     longest = dict(longest or {})
@@ -107,8 +108,9 @@ def _checked_columns(columns: dict[str, list[Any]], count: int, *, stripped: boo
     blank = [""] * count
     types = columns.get("type")
     if not columns.keys().isdisjoint(_PARTS):
-        parts = [columns.get(k, blank) if stripped else list(map(str.strip, columns.get(k, blank))) for k in _PARTS]
-        composed = compose_many(*parts)
+        if composed is None:
+            parts = [columns.get(k, blank) if stripped else list(map(str.strip, columns.get(k, blank))) for k in _PARTS]
+            composed = compose_many(*parts)
         persons = repeat(True) if types is None else map(model.PERSON.__eq__, types)
         given = columns.get("name", blank)
         names = [c[:model._NAME_MAX] if c and person else name for c, person, name in zip(composed, persons, given)]

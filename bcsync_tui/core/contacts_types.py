@@ -86,6 +86,10 @@ class ColumnTable:
     #: the index in ``rows`` of each of the table's rows, when the reader lists them in another
     #: order (the vCard reader, cards of one shape together); None: the same order
     rows_at: list[int] | None = None
+    #: each row's name composed from its first name, middle name and surname as the planner
+    #: composes it (``contacts_prepare.compose_many``), when the reader made it (the vCard reader,
+    #: for its notes); None: the planner composes
+    composed: list[str] | None = None
 
     def column(self, key: str) -> list[str] | None:
         return self.values[self.keys.index(key)] if key in self.keys else None

@@ -18,7 +18,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from itertools import accumulate, compress, repeat
-from operator import add, and_, floordiv, not_, sub
+from operator import add, and_, floordiv, is_not, not_, sub
 
 from .contacts_types import ReadResult
 from .contacts_vcard import card_row
@@ -88,9 +88,11 @@ def _cards(text: str) -> tuple[str, list[str], list[str], list[int], list[int]] 
     # an END:VCARD line that goes on in the next starts the next card with a space, which _shapes
     # refuses; a fold inside a card's END:VCARD unfolds to a line _props refuses
     fold = brk + " "
-    if "\r" + fold in text:  # unfolding "\r" CR LF SP LF would make the lone CR and LF a line break
-        return None
     logical = list(map(str.replace, physical, repeat(fold), repeat("")))
+    # unfolding "\r" CR LF SP LF would make the lone CR and LF a line break (looked for in the
+    # folded cards: str.replace gives back a card without a fold as it is)
+    if brk == "\r\n" and "\r" + fold in SEP.join(compress(physical, map(is_not, logical, physical))):
+        return None
     # each card's lines after BEGIN:VCARD and before END:VCARD (a line break more or less is found later)
     lines = list(map(str.count, logical, repeat("\n")))
     folds = map(floordiv, map(sub, map(len, physical), map(len, logical)), repeat(len(fold)))

@@ -47,6 +47,9 @@ class ShapeRows:
     loose: bool = False
     #: some value may hold a line break
     multiline: bool = False
+    #: each row's name composed from its first name, middle name and surname (``compose_many``),
+    #: when made: the planner composes the same
+    composed: list[str] | None = None
 
 
 class Column:
@@ -194,8 +197,9 @@ def read_shape(props: list[Prop], raw: list[Column]) -> ShapeRows:
         c["surname"], c["first_name"], c["middle_name"] = parts[0], parts[1], parts[2]
         if any(parts[3]) or any(parts[4]):
             slots.append(("N (prefix, suffix)", list(map(bool, map(add, parts[3], parts[4])))))
+        out.composed = composed = compose_many(parts[1], parts[2], parts[0])
         if "FN" in first:
-            composed, names = compose_many(parts[1], parts[2], parts[0]), c["name"]
+            names = c["name"]
             if composed != names:
                 noted = map(and_, map(bool, composed), map(and_, map(bool, names), map(ne, composed, names)))
                 out.notes = [(i, name_note(composed[i], names[i])) for i in compress(range(count), noted)]

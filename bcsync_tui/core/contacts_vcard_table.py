@@ -7,6 +7,7 @@ from collections import Counter
 from itertools import accumulate, chain, compress, repeat
 from operator import itemgetter, not_
 
+from .contacts_prepare import compose_many
 from .contacts_types import ColumnTable, ImportRow, ReadResult
 from .contacts_vcard_columns import ShapeRows
 
@@ -48,7 +49,7 @@ def table_result(sources: list[tuple[list[int], ShapeRows]], starts: list[int]) 
             values.append(list(chain(first.get(key) or repeat("", sources[0][1].count), rest)))
     table = ColumnTable(tuple(keys), tuple(values), stripped=not any(rows.loose for _, rows in sources),
                         one_line=not any(rows.multiline for _, rows in sources), kept_empty=tuple(kept_empty),
-                        rows_at=None if in_order else order)
+                        rows_at=None if in_order else order, composed=_composed(sources))
     rows = list(map(ImportRow, starts, repeat(None, count), repeat(None), repeat(None), repeat(table), at))
     for cards, shape in sources:
         for i, note in shape.notes:
@@ -56,6 +57,18 @@ def table_result(sources: list[tuple[list[int], ShapeRows]], starts: list[int]) 
         for i, errors in shape.errors:
             rows[cards[i]].errors.extend(errors)
     return ReadResult("vcard", _source(sources), rows, unkept=_unkept(sources), table=table)
+
+
+def _composed(sources: list[tuple[list[int], ShapeRows]]) -> list[str]:
+    """Each row's name composed from its parts as the planner composes it, in the table's order."""
+    composed: list[str] = []
+    for _, rows in sources:
+        if rows.composed is not None:
+            composed += rows.composed
+        else:  # (cards read one by one, cards without N)
+            blank = [""] * rows.count
+            composed += compose_many(*(rows.columns.get(key) or blank for key in ("first_name", "middle_name", "surname")))
+    return composed
 
 
 def _unkept(sources: list[tuple[list[int], ShapeRows]]) -> Counter[str]:

@@ -171,6 +171,20 @@ def test_cards_the_bulk_reading_cannot_promise_are_read_card_by_card_among_the_o
     assert read.rows[12].data == {"name": "Odd", "email": "odd@x.example.com"} and len(read.rows[12].errors) == 2
 
 
+def test_the_names_of_cards_read_card_by_card_among_the_others_are_composed_from_their_n():
+    # the planner takes the names the bulk reading composed (for its notes) and composes those of
+    # the cards the card reader read itself
+    text = _export(12)
+    odd = ("BEGIN:VCARD\r\nVERSION:3.0\r\nN:Li;Ann;B.;;\r\nFN:Someone Else\r\nEMAIL;TYPE=INTERNET: \r\n"
+           "EMAIL:ann@x.example.com\r\nEND:VCARD\r\n")
+    assert _same(text + odd + text)
+    read = parse_vcards(text + odd + text)
+    assert read.table is not None and read.table.composed is not None
+    names = [c["name"] for c in plan_import(read, []).contacts()]
+    assert names[12] == "Ann B. Li" and names[1] == "Åse1 Bø Li"
+    assert read.rows[12].notes and "Ann B. Li" in read.rows[12].notes[0]
+
+
 def test_cards_of_one_size_that_differ_in_several_places_are_told_apart():
     def card(second: str, third: str, i: int) -> str:
         return f"BEGIN:VCARD\r\nFN:Card {i}\r\n{second}:{i}@x.example.com\r\n{third}:+47 {i}\r\nEND:VCARD\r\n"
