@@ -69,7 +69,7 @@ def decode_text(path: str, data: bytes, fmt: str, encoding: str | None = None,
     UTF-8: a file that is not UTF-8 but whose header is an Outlook or Google layout in Windows-1252,
     or a vCard 2.1 in Windows-1252, is read as Windows-1252 (and ``notes`` says so)."""
     what = "CSV" if fmt == "csv" else "vCard"
-    if not data.strip():
+    if not data or data.isspace():  # (data.strip() would copy the whole file to tell)
         raise ImportFileError(path, "is empty", f"Nothing to import; check you picked the right {what} file.")
     if data.startswith(b"PK\x03\x04"):
         raise ImportFileError(path, "is a zip archive or an Excel workbook, not a text file",

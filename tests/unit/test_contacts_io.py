@@ -74,6 +74,7 @@ def test_csv_file_level_errors(text, fragment):
 
 @pytest.mark.parametrize("data, fragment", [
     (b"", "is empty"),
+    (b" \r\n\t\x0b\x0c\n", "is empty"),
     (b"PK\x03\x04rest-of-zip", "Excel workbook"),
     (b"Name\x00\x01\x02\xff", "binary"),
     ("Name;E-Mail\nJosé;j@x.com\n".encode("cp1252"), "not UTF-8"),
