@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import add, and_, itemgetter, ne, not_, or_
+from operator import add, and_, contains, itemgetter, ne, not_, or_
 
 from . import model
 from .contacts_csv_bulk import SPACES
@@ -83,6 +83,12 @@ class Column:
                 # an escape would take the next value's separator: one value at a time
                 self._texts = [unescape(v).strip() for v in self.raw]
                 self.breaks = True
+            elif text.count("\\") * 16 < self.count:  # a few escaped values: those unescaped on their own
+                texts = list(self.raw) if _trimmed(text, SEP) else list(map(str.strip, self.raw))
+                for i in compress(range(self.count), map(contains, self.raw, repeat("\\"))):
+                    texts[i] = unescape(self.raw[i]).strip()
+                    self.breaks = self.breaks or "\n" in texts[i]
+                self._texts = texts
             else:
                 text = unescape(text)
                 self._texts = list(map(str.strip, text.split(SEP)))
@@ -98,21 +104,27 @@ class Column:
 
     def _components(self, width: int) -> tuple[list[list[str]], list[bool]]:
         raw, count = self.raw, self.count
-        semicolons = set(map(str.count, raw, repeat(";")))
-        joined = ";".join(raw)
-        if semicolons == {0} and "\\;" not in joined:  # one component: the value
-            return [self.texts()] + [[""] * count for _ in range(width - 1)], [False] * count
-        if len(semicolons) == 1 and "\\;" not in joined:  # every value as many components, each ";" a separator
-            step = semicolons.pop() + 1
+        # each value's first component after a SEP: the pieces of a split at ";" that start with
+        # one begin the values (each piece holds a SEP at most, at its start)
+        joined = (";" + SEP).join(raw)
+        if "\\;" not in joined:  # (nor is a separator ";" after a backslash)
+            if joined.count(";") == count - 1:  # one component: the value
+                return [self.texts()] + [[""] * count for _ in range(width - 1)], [False] * count
             if self.escaped and "\\" in joined:
                 joined = unescape(joined)
                 self.breaks = self.breaks or "\n" in joined
             split = joined.split(";")
-            parts = split if _trimmed(joined, ";") else list(map(str.strip, split))
-            columns = [parts[i::step] if i < step else [""] * count for i in range(width)]
-            if step <= width:
-                return columns, [False] * count
-            return columns, list(map(bool, map("".join, zip(*(parts[i::step] for i in range(width, step))))))
+            step = len(split) // count
+            firsts = split[step::step]
+            if len(split) == step * count and "".join(firsts).count(SEP) == count - 1:
+                # every value as many components, each ";" a separator
+                split[step::step] = [""] * (count - 1) if "".join(firsts) == SEP * (count - 1) else [
+                    first[1:] for first in firsts]
+                parts = split if _trimmed(joined, ";") and _trimmed(joined, SEP) else list(map(str.strip, split))
+                columns = [parts[i::step] if i < step else [""] * count for i in range(width)]
+                if step <= width:
+                    return columns, [False] * count
+                return columns, list(map(bool, map("".join, zip(*(parts[i::step] for i in range(width, step))))))
         self.breaks = True
         each = [parts + [""] * width for parts in map(components, raw)]
         return [list(map(itemgetter(i), each)) for i in range(width)], [any(p[width:]) for p in each]

@@ -185,6 +185,28 @@ def test_the_names_of_cards_read_card_by_card_among_the_others_are_composed_from
     assert read.rows[12].notes and "Ann B. Li" in read.rows[12].notes[0]
 
 
+@pytest.mark.parametrize("n, adr", [("Li;Ann;;;", ";;Gate 1;Oslo;;0150;NO"), (" Li;Ann;;; ", " ;;Gate 1 ; Oslo;;0150;NO "),
+                                    ("\\nLi;Ann;;;", "\xa0;;Gate 1;Oslo;;0150;NO"),
+                                    ("Li\\;s;Ann;;;", ";;Gate 1\\nc/o X;Oslo;;;NO"), ("Li;Ann;B;Dr;", "PO 7;;;Oslo;;;NO"),
+                                    ("Li;Ann", ";;Gate 1;Oslo;;0150;NO;extra"), ("Li;\\nAnn;;;", ";;Gate\\;1;Oslo;;;NO\\n")])
+def test_structured_values_of_one_shape_split_alike(n, adr):
+    # N and ADR of the cards of one shape are split at once: a component with spaces around it or
+    # a line break, an escaped semicolon, another number of components in some cards
+    def card(i: int) -> str:
+        odd = i % 3 == 1
+        return (f"BEGIN:VCARD\r\nFN:Card {i}\r\nN:{n if odd else f'Ng{i};Bo;;;'}\r\n"
+                f"ADR;TYPE=WORK:{adr if odd else f';;Vei {i};Bergen;;5003;NO'}\r\nEND:VCARD\r\n")
+
+    assert _same("".join(card(i) for i in range(12)))
+
+
+@pytest.mark.parametrize("names", [{7: "Firma\\, AS"}, {0: " Ann\\nB ", 20: "x\\\\y\\;", 119: "Z\\,\\ "}])
+def test_a_few_escaped_values_among_many_unescape_alike(names):
+    text = "".join(f"BEGIN:VCARD\r\nFN:{names.get(i, f'Card {i}')}\r\nEMAIL:{i}@x.example.com\r\nEND:VCARD\r\n"
+                   for i in range(120))
+    assert _same(text)
+
+
 def test_cards_of_one_size_that_differ_in_several_places_are_told_apart():
     def card(second: str, third: str, i: int) -> str:
         return f"BEGIN:VCARD\r\nFN:Card {i}\r\n{second}:{i}@x.example.com\r\n{third}:+47 {i}\r\nEND:VCARD\r\n"
