@@ -120,7 +120,7 @@ class Column:
                 # every value as many components, each ";" a separator
                 split[step::step] = [""] * (count - 1) if "".join(firsts) == SEP * (count - 1) else [
                     first[1:] for first in firsts]
-                parts = split if _trimmed(joined, ";") and _trimmed(joined, SEP) else list(map(str.strip, split))
+                parts = split if _trimmed(joined, ";", SEP) else list(map(str.strip, split))
                 columns = [parts[i::step] if i < step else [""] * count for i in range(width)]
                 if step <= width:
                     return columns, [False] * count
@@ -137,10 +137,11 @@ def spaced_values(lines: str) -> bool:
 
 
 
-def _trimmed(text: str, sep: str) -> bool:
-    """Whether no piece of ``text`` split at ``sep`` has whitespace at either end (a few scans for
-    the whitespace characters, not a strip of each piece)."""
-    return not any(c in text and (c + sep in text or sep + c in text or text[:1] == c or text[-1:] == c)
+def _trimmed(text: str, sep: str, sep2: str = "") -> bool:
+    """Whether no piece of ``text`` split at ``sep`` (and at ``sep2``) has whitespace at either end
+    (a few scans for the whitespace characters, not a strip of each piece)."""
+    return not any(c in text and (c + sep in text or sep + c in text or text[:1] == c or text[-1:] == c
+                                  or (sep2 and (c + sep2 in text or sep2 + c in text)))
                    for c in _WHITESPACE)
 
 

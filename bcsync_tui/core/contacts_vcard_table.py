@@ -50,7 +50,7 @@ def table_result(sources: list[tuple[list[int], ShapeRows]], starts: list[int]) 
     table = ColumnTable(tuple(keys), tuple(values), stripped=not any(rows.loose for _, rows in sources),
                         one_line=not any(rows.multiline for _, rows in sources), kept_empty=tuple(kept_empty),
                         rows_at=None if in_order else order, composed=_composed(sources))
-    rows = list(map(ImportRow, starts, repeat(None, count), repeat(None), repeat(None), repeat(table), at))
+    rows = ImportRow.of_table(starts, table, at)
     for cards, shape in sources:
         for i, note in shape.notes:
             rows[cards[i]].notes.append(note)
