@@ -257,9 +257,9 @@ class LinkRow:
         link a sync writes, until an edit on one side), base_remote is written as SAME_BASE: the file
         holds the projection once, and a store read back holds one dict (schema 2)."""
         master, remote = self.base_master, self.base_remote
-        remote = SAME_BASE if remote is not None and (remote is master or remote == master) else pack_base(remote)
+        same = remote is not None and (remote is master or remote == master)
         return {"item_id": self.item_id, "change_key": self.change_key, "base_master": pack_base(master),
-                "base_remote": remote}
+                "base_remote": SAME_BASE if same else pack_base(remote)}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any], details: dict[str, Any] | None = None) -> LinkRow:
