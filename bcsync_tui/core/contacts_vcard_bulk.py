@@ -22,7 +22,7 @@ from operator import add, and_, floordiv, is_not, not_, sub
 
 from .contacts_types import ReadResult
 from .contacts_vcard import card_row
-from .contacts_vcard_columns import SEP, Column, ShapeRows, read_shape, spaced_values, unfit_cards
+from .contacts_vcard_columns import SEP, Column, ShapeRows, cut_values, read_shape, spaced_values, unfit_cards
 from .contacts_vcard_lex import Prop, logical_lines, parsed_head, quoted_printable
 from .contacts_vcard_table import table_result
 
@@ -174,15 +174,16 @@ def _same_size(cards: list[int], columns: list[str]
         if not head or text.count(SEP + head) != len(cards) - 1:
             lines[j], text = text.split(SEP), ""  # (each SEP starts a line: as many SEP + head as lines after the first)
         texts.append(text)
+    columns.clear()
+    if not lines:  # each column's values made from its text when first needed
+        yield cards, _props(heads), [Column(None, *flags, lines=text, head=head, count=len(cards))
+                                     for text, head, *flags in zip(texts, heads, escaped, spaced, tel)]
+        return
     # the columns' texts are done with as their values are made: these lie together in memory (the
     # planner and the store read them faster so)
-    columns.clear()
     for j, head in enumerate(heads):
-        values.append(_cut(texts[j], head) if texts[j] else [])
+        values.append(cut_values(texts[j], head) if texts[j] else [])
         texts[j] = ""  # the column's values made, its text is done with
-    if not lines:
-        yield cards, _props(heads), list(map(Column, values, escaped, spaced, tel))
-        return
     # the cards with the heads most cards have, then those with the heads most others have, and so
     # on (past _SHAPES_READ shapes the card reader reads the rest)
     varying = list(lines)
@@ -208,16 +209,6 @@ def _same_size(cards: list[int], columns: list[str]
     yield cards, None, []
 
 
-def _cut(lines: str, head: str) -> list[str]:
-    """The values of lines joined by SEP: as many as the lines where each starts with ``head``
-    (fewer otherwise)."""
-    if not lines.startswith(head):
-        return []
-    values = lines.split(SEP + head)
-    values[0] = values[0][len(head):]
-    return values
-
-
 def _commonest(lines: dict[int, list[str]], count: int) -> int:
     """A card with the heads most of a sample of the ``count`` cards have at the positions of ``lines``."""
     sample = range(0, count, max(1, count // 16))
@@ -235,7 +226,7 @@ def _shape(lines: dict[int, list[str]], heads: list[str]) -> tuple[list[bool], d
         count = sum(shape)
         values: dict[int, list[str]] = {}
         for j, column in lines.items():
-            values[j] = _cut(SEP.join(compress(column, shape)), heads[j])
+            values[j] = cut_values(SEP.join(compress(column, shape)), heads[j])
             if len(values[j]) != count:
                 break
         else:

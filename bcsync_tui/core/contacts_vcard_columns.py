@@ -56,16 +56,27 @@ class Column:
     """One property's values in the cards of a shape, as written (still escaped); what is made of
     them is made once. ``escaped``: a value may hold a backslash."""
 
-    __slots__ = ("raw", "count", "escaped", "spaced", "tel", "breaks", "_texts", "_parts")
+    __slots__ = ("_raw", "_lines", "_head", "count", "escaped", "spaced", "tel", "breaks", "_texts", "_parts")
 
-    def __init__(self, raw: list[str], escaped: bool = True, spaced: bool = True, tel: bool = True):
-        self.raw, self.count, self.escaped = raw, len(raw), escaped
+    def __init__(self, raw: list[str] | None, escaped: bool = True, spaced: bool = True, tel: bool = True, *,
+                 lines: str = "", head: str = "", count: int = 0):
+        """``raw``: the values; or None, and ``count`` values are ``lines`` (joined by SEP, each
+        starting with ``head``) less their heads."""
+        self._raw, self._lines, self._head = raw, lines, head
+        self.count, self.escaped = len(raw) if raw is not None else count, escaped
         #: a value may have whitespace at either end; may start with "tel:" (stripped, unescaped)
         self.spaced, self.tel = spaced, tel
         #: an unescaped value (or component) may hold a line break
         self.breaks = False
         self._texts: list[str] | None = None
         self._parts: dict[int, tuple[list[list[str]], list[bool]]] = {}
+
+    @property
+    def raw(self) -> list[str]:
+        """The values, as written."""
+        if self._raw is None:
+            self._raw, self._lines = cut_values(self._lines, self._head), ""
+        return self._raw
 
     def only(self, keep: list[bool]) -> Column:
         """The values of the cards ``keep`` marks."""
@@ -103,10 +114,13 @@ class Column:
         return self._parts[width]
 
     def _components(self, width: int) -> tuple[list[list[str]], list[bool]]:
-        raw, count = self.raw, self.count
+        count = self.count
         # each value's first component after a SEP: the pieces of a split at ";" that start with
         # one begin the values (each piece holds a SEP at most, at its start)
-        joined = (";" + SEP).join(raw)
+        if self._raw is None:  # (the values' lines each start with the head: no value holds a SEP)
+            joined = self._lines[len(self._head):].replace(SEP + self._head, ";" + SEP)
+        else:
+            joined = (";" + SEP).join(self._raw)
         if "\\;" not in joined:  # (nor is a separator ";" after a backslash)
             if joined.count(";") == count - 1:  # one component: the value
                 return [self.texts()] + [[""] * count for _ in range(width - 1)], [False] * count
@@ -120,14 +134,25 @@ class Column:
                 # every value as many components, each ";" a separator
                 split[step::step] = [""] * (count - 1) if "".join(firsts) == SEP * (count - 1) else [
                     first[1:] for first in firsts]
-                parts = split if _trimmed(joined, ";", SEP) else list(map(str.strip, split))
+                # (with spaces about, as in addresses, stripping each piece is quicker than looking)
+                parts = split if " " not in joined and _trimmed(joined, ";", SEP) else list(map(str.strip, split))
                 columns = [parts[i::step] if i < step else [""] * count for i in range(width)]
                 if step <= width:
                     return columns, [False] * count
                 return columns, list(map(bool, map("".join, zip(*(parts[i::step] for i in range(width, step))))))
         self.breaks = True
-        each = [parts + [""] * width for parts in map(components, raw)]
+        each = [parts + [""] * width for parts in map(components, self.raw)]
         return [list(map(itemgetter(i), each)) for i in range(width)], [any(p[width:]) for p in each]
+
+
+def cut_values(lines: str, head: str) -> list[str]:
+    """The values of lines joined by SEP: as many as the lines where each starts with ``head``
+    (fewer otherwise)."""
+    if not lines.startswith(head):
+        return []
+    values = lines.split(SEP + head)
+    values[0] = values[0][len(head):]
+    return values
 
 
 def spaced_values(lines: str) -> bool:
