@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinydb.storages import Storage
 
+from .gc_pause import paused_gc
 from .lock import FileLock
 from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_stream
 from .store_errors import StoreCorruptError, check_tables, unreadable
@@ -195,7 +196,8 @@ class JournaledStorage(Storage):
         for _ in range(5):  # another process may compact while we read: retry until stable
             snap_sig = _sig(self.path)
             self._no_tail()
-            loaded = read_snapshot(self.path, self.deferred_tables, self.compact_records)
+            with paused_gc():
+                loaded = read_snapshot(self.path, self.deferred_tables, self.compact_records)
             self._data, self._seq, self._snap_sig = loaded.tables, loaded.seq, snap_sig
             if loaded.tail is not None:
                 self._deferred, self._tail = set(loaded.tail.names), loaded.tail
@@ -283,7 +285,8 @@ class JournaledStorage(Storage):
             if name not in self._deferred:  # (the store loaded again had it read already)
                 return
             assert self._tail is not None
-            tables = read_tail(self.path, self._tail, self._snap_sig, self.compact_records)
+            with paused_gc():
+                tables = read_tail(self.path, self._tail, self._snap_sig, self.compact_records)
             if tables is not None:
                 break
             if self._depth:  # under our own lock nobody replaces the snapshot

@@ -162,6 +162,7 @@ def test_update_unknown_contact_raises_not_found(store):
 def test_delete_keeps_a_tombstone(store, path):
     keep = store.add_contact(person(1))
     gone = store.add_contact(person(2))
+    assert [c["uuid"] for c in store.contacts_raw()] == [keep["uuid"], gone["uuid"]]  # (no tombstone yet)
     store.delete_contact(gone["uuid"])
 
     assert store.get_contact(gone["uuid"]) is None
