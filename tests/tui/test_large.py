@@ -4,6 +4,8 @@ reload after another process compacted the store, all without the list being reb
 
 from __future__ import annotations
 
+import pytest
+
 from bcsync_tui.core.store import Store
 from bcsync_tui.tui.app import BcsyncApp
 from bcsync_tui.tui.widgets.contact_list import ContactList
@@ -47,3 +49,31 @@ async def test_fifty_thousand_contacts(paths):
                 break
         assert lst.rows[0]["city"] == "Hammerfest"
         assert len(lst.rows) == N
+
+
+async def test_the_collector_rests_until_the_first_screen_is_up_and_never_after(paths, sample_store):
+    """start_app pauses the cyclic collector while the store and the first screen are made (all of
+    it lives on); the contacts screen takes it up again once painted, and a store that cannot be
+    opened does not leave it paused either."""
+    import gc
+
+    from bcsync_tui.core.store_errors import StoreCorruptError
+    from bcsync_tui.tui.app import close_app, start_app
+
+    sample_store.close()
+    assert gc.isenabled()
+    app = start_app(paths, PROFILE)
+    try:
+        assert not gc.isenabled()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            assert app.screen.query_one(ContactList).rows
+            assert gc.isenabled()
+    finally:
+        close_app(app)
+        gc.unfreeze()
+        gc.enable()
+    paths.store_file.write_bytes(b"\x00not a store")
+    with pytest.raises(StoreCorruptError):
+        start_app(paths, PROFILE)
+    assert gc.isenabled()

@@ -3,6 +3,7 @@ Business Central's contact list (open, new, edit, delete, Sync, Full Sync)."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from textual import on, work
@@ -101,6 +102,7 @@ class ContactsScreen(Screen[None]):
         panel.running = app.sync_running
         self.watch(app, "sync_running", self._sync_running_changed, init=False)
         self.watch(app, "sync_progress", lambda progress: setattr(panel, "progress", progress))
+        self.call_after_refresh(gc.enable)  # (start_app paused it: the first screen is up once painted)
 
     # --- data -----------------------------------------------------------------------------------
 
