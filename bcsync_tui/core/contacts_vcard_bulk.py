@@ -18,7 +18,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from itertools import accumulate, compress, repeat
-from operator import add, and_, floordiv, is_not, not_, sub
+from operator import add, and_, contains, is_not, not_, sub
 
 from .contacts_types import ReadResult
 from .contacts_vcard import card_row
@@ -89,14 +89,17 @@ def _cards(text: str) -> tuple[str, list[str], list[str], list[int], list[int]] 
     # refuses; a fold inside a card's END:VCARD unfolds to a line _props refuses
     fold = brk + " "
     logical = list(map(str.replace, physical, repeat(fold), repeat("")))
-    # unfolding "\r" CR LF SP LF would make the lone CR and LF a line break (looked for in the
-    # folded cards: str.replace gives back a card without a fold as it is)
-    if brk == "\r\n" and "\r" + fold in SEP.join(compress(physical, map(is_not, logical, physical))):
+    folded = list(compress(range(len(physical)), map(is_not, logical, physical)))  # (str.replace gives
+    # back a card without a fold as it is)
+    # unfolding "\r" CR LF SP LF would make the lone CR and LF a line break
+    if brk == "\r\n" and any(map(contains, map(physical.__getitem__, folded), repeat("\r" + fold))):
         return None
     # each card's lines after BEGIN:VCARD and before END:VCARD (a line break more or less is found later)
     lines = list(map(str.count, logical, repeat("\n")))
-    folds = map(floordiv, map(sub, map(len, physical), map(len, logical)), repeat(len(fold)))
-    starts = list(accumulate(map(add, map(add, lines, folds), repeat(2)), initial=1))
+    steps = list(map(add, lines, repeat(2)))  # and its BEGIN:VCARD and END:VCARD, and its folds
+    for i in folded:
+        steps[i] += (len(physical[i]) - len(logical[i])) // len(fold)
+    starts = list(accumulate(steps, initial=1))
     starts.pop()
     return brk, logical, physical, starts, lines
 
@@ -141,8 +144,8 @@ def _kinds(logical: list[str], counts: list[int]) -> list[int]:
     which tells apart most shapes of one size (a producer's optional properties come last or
     change which does), so that few cards of one kind differ in shape (``_same_size``); by the
     number of lines alone when that makes more than ``_KINDS_MAX`` kinds."""
-    starts = list(map(add, map(str.rfind, logical, repeat("\n")), repeat(1)))  # of each card's last line
-    pairs = list(zip(counts, map(sub, map(str.find, logical, repeat(":"), starts), starts)))
+    breaks = list(map(str.rfind, logical, repeat("\n")))  # before each card's last line
+    pairs = list(zip(counts, map(sub, map(str.find, logical, repeat(":"), breaks), breaks)))
     kinds = sorted(set(pairs))
     if len(kinds) > _KINDS_MAX:
         return counts
