@@ -36,6 +36,10 @@ from store import mib, realistic_rows, secs  # noqa: E402
 from bcsync_tui.core import model  # noqa: E402
 from bcsync_tui.core.contacts_io import export_contacts, paused_gc, plan_import, read_contacts  # noqa: E402
 from bcsync_tui.core.contacts_vcard import parse_vcards  # noqa: E402
+# parse_vcards imports its bulk reader when first called (they import each other): imported here, as
+# the CSV reader's modules are, so that no phase is timed compiling a module (with
+# PYTHONDONTWRITEBYTECODE set, as here, that was ~20 ms of the vCard's reading)
+from bcsync_tui.core import contacts_vcard_bulk  # noqa: E402,F401
 from bcsync_tui.core.store import Store  # noqa: E402
 
 

@@ -130,10 +130,11 @@ class Column:
             split = joined.split(";")
             step = len(split) // count
             firsts = split[step::step]
-            if len(split) == step * count and "".join(firsts).count(SEP) == count - 1:
+            starts = "".join(firsts)
+            if len(split) == step * count and starts.count(SEP) == count - 1:
                 # every value as many components, each ";" a separator
-                split[step::step] = [""] * (count - 1) if "".join(firsts) == SEP * (count - 1) else [
-                    first[1:] for first in firsts]
+                split[step::step] = [""] * (count - 1) if len(starts) == count - 1 else list(
+                    map(str.lstrip, firsts, repeat(SEP)))  # (one SEP each, at its start)
                 # (with spaces about, as in addresses, stripping each piece is quicker than looking)
                 parts = split if " " not in joined and _trimmed(joined, ";", SEP) else list(map(str.strip, split))
                 columns = [parts[i::step] if i < step else [""] * count for i in range(width)]
