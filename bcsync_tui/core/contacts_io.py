@@ -9,11 +9,8 @@ silently. No Textual, no exchangelib.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,6 +19,7 @@ from .contacts_csv import header_cells, parse_csv, write_csv
 from .contacts_dialects import CAPTIONS, recognise
 from .contacts_plan import plan_import
 from .contacts_types import ImportFileError, ImportPlan, ImportRow, ReadResult, RowProblem, check_encoding
+from .gc_pause import paused_gc
 
 __all__ = ["FORMATS", "EXPORT_KEYS", "ImportFileError", "ImportPlan", "ImportRow", "ReadResult", "RowProblem",
            "decode_text", "detect_format", "export_contacts", "format_for_export", "parse_csv", "paused_gc", "plan_import",
@@ -33,19 +31,6 @@ FORMATS = ("csv", "vcard")
 EXPORT_KEYS: tuple[str, ...] = ("no",) + model.EDITABLE_KEYS
 
 # --- reading files ---------------------------------------------------------------------------
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """For a bulk import: every object it creates lives on until the end, so the cyclic collector
-    would only walk the growing heap again and again (a fifth of the time at 50,000 rows)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
 
 def detect_format(path: str, text: str | None = None, explicit: str | None = None) -> str | None:
     """``explicit``, else by the file name's extension, else by content (None if undecided)."""

@@ -174,8 +174,9 @@ def _same_size(cards: list[int], columns: list[str]
         spaced.append(spaced_values(text))
         tel.append(spaced[j] or escaped[j] or not head or parsed_head(head[:-1])[0] != "TEL"
                    or ":t" in text or ":T" in text)  # (only a TEL's is looked at)
+        # (each SEP starts a line: as many SEP + head as lines after the first)
         if not head or text.count(SEP + head) != len(cards) - 1:
-            lines[j], text = text.split(SEP), ""  # (each SEP starts a line: as many SEP + head as lines after the first)
+            lines[j], text = text.split(SEP), ""
         texts.append(text)
     columns.clear()
     if not lines:  # each column's values made from its text when first needed

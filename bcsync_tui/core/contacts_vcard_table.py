@@ -67,7 +67,8 @@ def _composed(sources: list[tuple[list[int], ShapeRows]]) -> list[str]:
             composed += rows.composed
         else:  # (cards read one by one, cards without N)
             blank = [""] * rows.count
-            composed += compose_many(*(rows.columns.get(key) or blank for key in ("first_name", "middle_name", "surname")))
+            composed += compose_many(*(rows.columns.get(key) or blank
+                                       for key in ("first_name", "middle_name", "surname")))
     return composed
 
 
