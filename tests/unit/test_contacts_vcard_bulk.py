@@ -133,6 +133,24 @@ def test_bulk_reading_of_our_exports_of_random_contacts(data, version, count):
     event("read in bulk" if _same(out.getvalue()) else "read card by card")
 
 
+@settings(max_examples=12, deadline=None)
+@given(st.data(), st.integers(_CHUNK + 100, 2 * _CHUNK + 100), st.randoms(use_true_random=False))
+def test_bulk_reading_of_many_random_cards_a_chunk_at_a_time(data, count, rnd):
+    # more cards of a shape than are cut into lines at once: a few random contacts (a long value
+    # among them, folded) exported again and again (the first in 3 of 4 cards), and now and then an
+    # odd card of random lines
+    contacts = [_contact(data.draw) for _ in range(4)]
+    contacts[0]["address"] = data.draw(st.text(alphabet=_CHARS, min_size=60, max_size=140))
+    out = StringIO(newline="")
+    write_vcards(out, [contacts[0 if rnd.random() < 0.75 else rnd.randrange(1, 4)] for _ in range(count)], "3.0")
+    cards = out.getvalue().split("BEGIN:VCARD\r\n")[1:]
+    if data.draw(st.booleans()):
+        shape = data.draw(_SHAPE)
+        odd = "\r\n".join(["BEGIN:VCARD", *(data.draw(_line(name, params)) for name, params in shape), "END:VCARD\r\n"])
+        cards.insert(data.draw(st.integers(_CHUNK, count)), odd[len("BEGIN:VCARD\r\n"):])
+    event("read in bulk" if _same("".join("BEGIN:VCARD\r\n" + card for card in cards)) else "read card by card")
+
+
 def _export(count: int, version: str = "3.0") -> str:
     contacts = []
     for i in range(count):
