@@ -1,7 +1,8 @@
 """The bulk reading of a vCard file (issue 14): ``contacts_vcard.parse_vcards_each`` spends its time
 on Python work per property line and per card. Here the whole text is unfolded and cut into cards
 with C-level string operations, the cards of one kind (as many lines, as long a head on the last)
-are laid out together so that each property position is a slice, the cards are grouped by shape
+are laid out together so that each property position is a slice (a few hundred cards at a time,
+each position's lines joined into one text), the cards are grouped by shape
 (their properties' heads in order), and each shape is read column by column
 (``contacts_vcard_columns``). The rows come with a ColumnTable (``contacts_vcard_table``), so the
 import planner checks whole columns.
@@ -89,9 +90,9 @@ def _cards(text: str) -> tuple[str, list[str], list[str], list[int], list[int]] 
     # refuses; a fold inside a card's END:VCARD unfolds to a line _props refuses
     fold = brk + " "
     logical = list(map(str.replace, physical, repeat(fold), repeat("")))
-    folded = list(compress(range(len(physical)), map(is_not, logical, physical)))  # (str.replace gives
-    # back a card without a fold as it is)
-    # unfolding "\r" CR LF SP LF would make the lone CR and LF a line break
+    # the folded cards (str.replace gives back a card without a fold as it is); unfolding "\r" CR LF
+    # SP LF in one would make the lone CR and LF a line break
+    folded = list(compress(range(len(physical)), map(is_not, logical, physical)))
     if brk == "\r\n" and any(map(contains, map(physical.__getitem__, folded), repeat("\r" + fold))):
         return None
     # each card's lines after BEGIN:VCARD and before END:VCARD (a line break more or less is found later)
