@@ -241,13 +241,19 @@ class Store:
         ``taken``) uses, the series advanced past them. Call inside a transaction."""
         series = self._meta("number_series") or {"prefix": "CT", "last": 0, "width": 6}
         used = {d.get("no") for d in self.contacts.raw().values()} | set(taken)
-        last = int(series["last"])
-        out: list[str] = []
-        while len(out) < count:
-            last += 1
-            number = f"{series['prefix']}{last:0{series['width']}d}"
-            if number not in used:
-                out.append(number)
+        last, prefix, width = int(series["last"]), str(series["prefix"]), int(series["width"])
+        # The next ``count`` numbers at once (an import of 50,000 unnumbered contacts: a fifth of the
+        # time of one by one), unless one of them is taken: then one by one, skipping those.
+        out = [prefix + str(n).zfill(width) for n in range(last + 1, last + 1 + count)]  # (f"{n:0{width}d}")
+        if used.isdisjoint(out):
+            last += count
+        else:
+            out = []
+            while len(out) < count:
+                last += 1
+                number = prefix + str(last).zfill(width)
+                if number not in used:
+                    out.append(number)
         if count:
             self._set_meta("number_series", prefix=series["prefix"], last=last, width=series["width"])
         return out
