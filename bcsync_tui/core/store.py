@@ -292,8 +292,9 @@ class Store:
             out = [dict(row) for row in rows] if prepared else [model.normalise(row) for row in rows]
             numbers = iter(self._allocate_numbers(sum(1 for c in out if not c["no"]),
                                                   {c["no"] for c in out if c["no"]}))
+            uuids = iter(model.new_uuids(sum(1 for row in rows if not row.get("uuid"))))
             for row, contact in zip(rows, out, strict=True):
-                contact["uuid"] = row.get("uuid") or model.new_uuid()
+                contact["uuid"] = row.get("uuid") or next(uuids)
                 contact["no"] = contact["no"] or next(numbers)
                 contact["created_at"] = row.get("created_at") or now
                 contact["modified_at"] = now

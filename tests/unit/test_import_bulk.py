@@ -24,6 +24,11 @@ def test_new_uuids_are_distinct_version_4_uuids_written_like_new_uuid():
         parsed = uuid.UUID(text)
         assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
     assert len(model.new_uuid()) == len(made[0]) and model.new_uuids(0) == []
+    one_by_one = [model.new_uuid() for _ in range(2000)]
+    assert len(set(one_by_one) | set(made)) == 4000
+    for text in one_by_one:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122
 
 
 @pytest.mark.parametrize("n", [3, BULK_OPS + 5])  # a journal line, and a fresh snapshot
