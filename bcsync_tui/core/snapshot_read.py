@@ -86,10 +86,7 @@ def read_tail(path: Path, tail: Tail, signature: tuple[int, int, int] | None, co
         return None
     except OSError as exc:
         raise unreadable(path, exc) from exc
-    try:
-        doc = parse_snapshot_lines(raw, compact)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        doc = None
+    doc = _parsed(raw, compact)
     if doc is None or not tail.names.issuperset(doc["tables"]):
         raise StoreCorruptError(path, "damaged records at its end")
     check_tables(path, doc["tables"])
@@ -152,9 +149,7 @@ def _load_head_part(path: Path, fh: BinaryIO, head_part: bytes, tail: Tail, comp
     checker = threading.Thread(target=check, name="bcsync-checksum", daemon=True)
     checker.start()
     try:
-        doc = parse_snapshot_lines(head_part, compact, partial=True)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        doc = None
+        doc = _parsed(head_part, compact, partial=True)
     finally:
         checker.join()
     if isinstance(found[0], Exception):
@@ -165,6 +160,14 @@ def _load_head_part(path: Path, fh: BinaryIO, head_part: bytes, tail: Tail, comp
         return None
     tables, seq = _checked(path, doc, True)
     return Loaded(tables, seq, tail)
+
+
+def _parsed(raw: bytes, compact: bool, partial: bool = False) -> dict[str, Any] | None:
+    """``parse_snapshot_lines``, None also where the bytes do not decode (damage: the caller says so)."""
+    try:
+        return parse_snapshot_lines(raw, compact, partial=partial)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
 
 
 def _checksum_error(path: Path, exc: ChecksumMismatch) -> StoreCorruptError:
@@ -180,10 +183,7 @@ def _load_whole(path: Path, raw: bytes, compact: bool) -> Loaded:
             verify_checksum(raw)
         except ChecksumMismatch as exc:
             raise _checksum_error(path, exc) from exc
-    try:
-        doc = parse_snapshot_lines(raw, compact)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        doc = None
+    doc = _parsed(raw, compact)
     if doc is None:  # another layout, or damaged: the one-piece parser names the fault
         try:
             doc = json.loads(raw)
