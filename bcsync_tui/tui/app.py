@@ -326,7 +326,7 @@ def start_app(paths: Paths, profile: str) -> BcsyncApp:
     fresh process) left out of the garbage collector's sweeps (see ``settle_memory``). The collector
     rests until the first screen is painted (ContactsScreen enables it): the store's records and the
     first screen's widgets all live on, so collecting while they are made only walks them (~20 ms of
-    the first screen at 50,000 contacts, bench/tui.py)."""
+    the first screen at 50,000 contacts on a busy machine, within the noise on a quiet one: bench/tui.py)."""
     gc.disable()  # until the first screen is up (ContactsScreen): what is made until then lives on
     try:
         app = BcsyncApp(paths, profile)

@@ -182,7 +182,6 @@ class _IdOnlySyncFolderItems(SyncFolderItems):
         return super()._elem_to_obj(elem)
 
 
-
 def _keep_pool_size(protocol: Any) -> None:
     """exchangelib answers a busy server by shrinking its session pool, and its ``decrease_poolsize``
     holds the pool's lock while it takes a session; with every session out (several batches in
@@ -195,6 +194,7 @@ def _keep_pool_size(protocol: Any) -> None:
         raise ex.SessionPoolMinSizeReached("bcsync keeps the session pool's size and backs off itself")
 
     protocol.decrease_poolsize = decrease_poolsize
+
 
 class EwsTransport:
     #: SyncFolderItems pages hold 512 changes: a long first sync reads its creates back meanwhile
