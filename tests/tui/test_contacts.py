@@ -106,7 +106,7 @@ async def test_sort_cycles_and_is_remembered(app, paths, sample_store):
         await pilot.press("S")  # reversed
         assert [c["name"] for c in app.screen.query_one(ContactList).rows] == names[::-1]
         await pilot.press("s")  # Name → Company: blanks last
-        companies = [c["company_name"] for c in app.screen.query_one(ContactList).rows]
+        companies = [c.get("company_name", "") for c in app.screen.query_one(ContactList).rows]
         assert companies[-1] == "" and companies[0] == "Alpen Maschinenbau GmbH"
     from bcsync_tui.tui.app import BcsyncApp
 
@@ -160,7 +160,7 @@ async def test_create_contact_shows_validation_errors_then_saves(app, sample_sto
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, ContactsScreen)
-    created = [c for c in sample_store.contacts_raw() if c["email"] == "ana@brisa.pt"]
+    created = [c for c in sample_store.contacts_raw() if c.get("email") == "ana@brisa.pt"]
     assert len(created) == 1 and created[0]["name"] == "Ana Santos" and created[0]["no"] == "CT000011"
 
 

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bcsync_tui.core import model
+from bcsync_tui.core.contact_docs import filled
 from bcsync_tui.core.contacts_country import UnknownCountry, country_code
 from bcsync_tui.core.contacts_csv import guard_formula, unguard_formula
 from bcsync_tui.core.contacts_io import (ImportFileError, decode_text, export_contacts, parse_csv, plan_import,
@@ -26,7 +27,8 @@ def _read(name: str, **kw):
 
 
 def _accepted(plan) -> dict[str, dict]:
-    return {c["email"]: c for _, c in plan.accepted}
+    """The plan's new contacts by e-mail, whole (the plan holds them as the store keeps them)."""
+    return {c["email"]: c for c in (filled(c) for _, c in plan.accepted)}
 
 
 def _unmapped(plan) -> dict[str, int]:

@@ -891,7 +891,7 @@ def test_an_older_stores_link_details_move_to_their_own_table(store, path, old_s
     store.storage.compact()
     store.close()
     with Store(path) as s:
-        assert s.schema_version == store_mod.SCHEMA_VERSION == 3
+        assert s.schema_version == store_mod.SCHEMA_VERSION == 4
         assert s.link_details.raw() == {doc_id: link.details_doc() for doc_id, link in zip(old, links)}
         assert all(d.keys() == {"profile", "contact_uuid", "synced_revision", "future"}  # settled: the defaults left out
                    for d in s.links.raw().values())

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Button, Input, Label, Select, Static
 
 from ...core import model
+from ...core.contact_docs import filled
 from ...core.model import FIELD_BY_KEY
 from ..errors import explain
 from ..widgets.tickbox import TickBox
@@ -54,7 +55,8 @@ class ContactCard(ModalScreen[CardResult | None]):
 
     def __init__(self, contact: dict[str, Any] | None, save: SaveContact, sync_status: str = ""):
         super().__init__(classes="dialog")
-        self.original = dict(contact) if contact is not None else model.blank_contact()
+        # whole (the list's rows are the store's documents, which leave blank fields out)
+        self.original = filled(contact) if contact is not None else model.blank_contact()
         self.uuid = contact.get("uuid") if contact is not None else None
         self.save_contact = save
         self.sync_status = sync_status
