@@ -121,12 +121,15 @@ def _order_by_number(contacts: Sequence[Contact]) -> list[int] | None:
     which for one series is usually number order already: then nothing is sorted at all."""
     try:
         numbers = list(map(itemgetter("no"), contacts))
-    except KeyError:
-        numbers = []
-    if numbers and set(map(type, numbers)) == {str} and len(set(map(len, numbers))) == 1:
-        if all(map(le, numbers, islice(numbers, 1, None))):
-            return None
-        return sorted(range(len(numbers)), key=numbers.__getitem__)
+        # Text of one width: the first is text, and comparing text with anything JSON holds but
+        # text raises TypeError, so once every neighbour is compared, all are text (a pass over
+        # the 50,000 numbers fewer than asking each one's type).
+        if numbers and numbers[0].__class__ is str and len(set(map(len, numbers))) == 1:
+            if all(map(le, numbers, islice(numbers, 1, None))):
+                return None
+            return sorted(range(len(numbers)), key=numbers.__getitem__)
+    except (KeyError, TypeError):
+        pass
     keys = [(len(_text(c, "no")), _text(c, "no")) for c in contacts]
     return sorted(range(len(keys)), key=keys.__getitem__)
 
