@@ -9,7 +9,6 @@ from operator import attrgetter, itemgetter, methodcaller, setitem
 from typing import Any, cast
 
 from . import model
-from .contact_docs import is_whole, stored
 from .contacts_prepare import _BULK_KEYS, flagged_values, prepare_columns, prepare_many
 from .contacts_types import ColumnTable, ContactUpdate, ImportPlan, ImportRow, ReadResult, RowProblem, fold_name
 
@@ -77,8 +76,7 @@ def _check_rows(rows: list[ImportRow], table: ColumnTable | None = None) -> list
     number_problems = _number_checks(numbers)
     if not (bad_blocked or any(p for _, p in countries.values()) or any(number_problems)
             or any(map(attrgetter("errors"), rows)) or any(map(isinstance, prepared, repeat(model.ValidationError)))):
-        # in the form the store keeps (contact_docs.py): the bulk rows are already
-        contacts = [stored(c) if is_whole(c) else c for c in cast(list[dict[str, Any]], prepared)]
+        contacts = cast(list[dict[str, Any]], prepared)
         list(map(setitem, contacts, repeat("no"), numbers))
         return list(zip(contacts, repeat("")))
     out: list[tuple[dict[str, Any] | None, str]] = []
@@ -93,7 +91,6 @@ def _check_rows(rows: list[ImportRow], table: ColumnTable | None = None) -> list
             out.append((None, "; ".join(filter(None, found))))
         else:
             assert not isinstance(contact, model.ValidationError)
-            contact = stored(contact) if is_whole(contact) else contact
             contact["no"] = number
             out.append((contact, ""))
     return out

@@ -13,14 +13,14 @@ from operator import itemgetter, setitem
 from typing import Any
 
 from . import model
-from .contact_docs import ALWAYS_STORED, OMITTED_BLANKS
+from .contact_docs import ALWAYS_STORED
 
 #: the fields ``prepare_many`` converts column by column; a row with any other key takes ``prepare``
 _BULK_KEYS: frozenset[str] = model._PLAIN_TEXT | model._STRIPPED_TEXT | {"type", "privacy_blocked"}
 _PARTS = ("first_name", "middle_name", "surname")
 #: what a bulk row starts as: the fields the store always keeps, blank
 _ALWAYS_BLANK = {k: model._BLANK[k] for k in ALWAYS_STORED}
-#: a (key, value) pair whose value is not blank (for the fields of OMITTED_BLANKS, blank is falsy)
+#: a (key, value) pair whose value is not blank (a text field's blank is "", a flag's False)
 _VALUE = itemgetter(1)
 _SEP = "\x00"
 #: a whole column joined by _SEP passes iff each of its values passes model._FAST_OK (if none holds a _SEP)
@@ -84,20 +84,16 @@ def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[
     value holds a line break; ``composed``: ``compose_many`` of the name parts' columns, if made."""
     columns, suspects = _checked_columns(columns, count, stripped=stripped, longest=longest, one_line=one_line,
                                          composed=composed)
-    # Each row in the form the store keeps (contact_docs.py): a copy of the blank of the fields
-    # always stored, updated with its values, those of the other fields only where not blank (a
-    # falsy value is that field's blank: "" or False). All at C speed: a dict built of every field's
-    # value, then made sparse, would take ~4 µs a row more.
+    # Each row in the form the store keeps (contact_docs.py): a copy of the blanks of the fields
+    # always stored, updated with its values that are not blank (a falsy value is its field's
+    # blank: "", or False; a blank of a field always stored is the copy's). All at C speed: a
+    # whole row made sparse would cost ~4 µs more; this ~1 µs more than a whole row (the growing
+    # dict's resizes).
     keys = tuple(k for k in model._BLANK if columns.get(k))
-    always = tuple(k for k in keys if k not in OMITTED_BLANKS)
-    omitted = tuple(k for k in keys if k in OMITTED_BLANKS)
     contacts: list[dict[str, Any]] = list(map(dict.copy, repeat(_ALWAYS_BLANK, count)))
-    if always:
-        deque(map(dict.update, contacts, map(zip, repeat(always), zip(*map(columns.__getitem__, always)))), maxlen=0)
-    if omitted:
-        deque(map(dict.update, contacts, map(filter, repeat(_VALUE), map(zip, repeat(omitted),
-                                                                              zip(*map(columns.__getitem__, omitted))))),
-              maxlen=0)
+    deque(map(dict.update, contacts, map(filter, repeat(_VALUE), map(zip, repeat(keys),
+                                                                          zip(*map(columns.__getitem__, keys))))),
+          maxlen=0)
     results: list[dict[str, Any] | model.ValidationError] = list(contacts)
     for i in suspects:
         results[i] = model.prepare_or_error(row_at(i))

@@ -176,8 +176,8 @@ class ContactUpdate:
 @dataclass
 class ImportPlan:
     rows_read: int = 0
-    #: (line, prepared contact) for every row that would be imported as a new contact, in the form
-    #: the store keeps (``contact_docs.stored``: the fields at their blank left out; ``filled`` is it whole)
+    #: (line, prepared contact) for every row that would be imported as a new contact: whole, or (a row of
+    #: the bulk path) in the form the store keeps, its blank fields left out (``contact_docs.filled``: whole)
     accepted: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     #: rows that would update an existing contact (only with ``--update``)
     updates: list[ContactUpdate] = field(default_factory=list)

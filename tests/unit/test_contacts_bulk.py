@@ -12,6 +12,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from bcsync_tui.core.contact_docs import filled
 from bcsync_tui.core.contacts_csv import _read_simple_row, _records, parse_csv, sniff_delimiter
 from bcsync_tui.core import contacts_plan
 from bcsync_tui.core.contacts_plan import plan_import
@@ -140,7 +141,8 @@ def _quoted(cell: str) -> str:
 
 
 def _plan_outcome(plan):
-    return (plan.rows_read, plan.accepted, [(u.line, u.uuid, u.changes) for u in plan.updates], plan.unchanged,
+    """All a plan tells; its contacts whole (the bulk path's leave their blank fields out, as stored)."""
+    return (plan.rows_read, [(line, filled(c)) for line, c in plan.accepted], [(u.line, u.uuid, u.changes) for u in plan.updates], plan.unchanged,
             [str(p) for p in plan.invalid], [str(p) for p in plan.duplicates], plan.warnings)
 
 

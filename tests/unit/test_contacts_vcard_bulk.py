@@ -5,6 +5,7 @@ same import plan; on our exports, the real exports of other producers and random
 
 from __future__ import annotations
 
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from bcsync_tui.core import model
+from bcsync_tui.core.contact_docs import filled
 from bcsync_tui.core.contacts_plan import plan_import
-from bcsync_tui.core.contacts_types import ImportFileError, ReadResult
+from bcsync_tui.core.contacts_types import ImportFileError, ImportPlan, ReadResult
 from bcsync_tui.core.contacts_vcard import parse_vcards, parse_vcards_each, write_vcards
 from bcsync_tui.core.contacts_vcard_bulk import _CHUNK, read_bulk
 from bcsync_tui.core.contacts_vcard_lex import unescape, unescape_each
@@ -36,6 +38,11 @@ _CONTACT_KEYS = ("name", "first_name", "middle_name", "surname", "company_name",
                  "country_code", "home_page", "no", "initials", "territory_code", "salesperson_code")
 
 
+def _whole(plan: ImportPlan) -> ImportPlan:
+    """The plan with its contacts whole (the bulk path's leave their blank fields out, as stored)."""
+    return replace(plan, accepted=[(line, filled(c)) for line, c in plan.accepted])
+
+
 def _outcome(read: Any, text: str) -> tuple[Any, ...]:
     """All a reader's result tells (or its error), and the plans of an import of it: new, and
     ``--update`` of contacts the rows may match."""
@@ -46,8 +53,8 @@ def _outcome(read: Any, text: str) -> tuple[Any, ...]:
     rows = [(row.line, row.data, row.errors, row.notes, row.label) for row in result.rows]
     existing = [dict(model.blank_contact(), uuid="u1", no="CT000001", email="a@b.co", name="Ann"),
                 dict(model.blank_contact(), uuid="u2", no="X1", email="ab@b.co", name="Bo", deleted=True)]
-    plans = (plan_import(result, []), plan_import(result, existing, update=True),
-             plan_import(result, existing, allow_duplicates=True))
+    plans = tuple(_whole(plan_import(result, ex, **kw)) for ex, kw in
+                  (([], {}), (existing, {"update": True}), (existing, {"allow_duplicates": True})))
     return (result.fmt, result.source, list(result.unkept.items()), result.warnings, result.derived, rows, plans)
 
 
