@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from itertools import repeat
-from operator import attrgetter, itemgetter, methodcaller, setitem
+from operator import attrgetter, itemgetter, setitem
 from typing import Any, cast
 
 from . import model
 from .contacts_prepare import _BULK_KEYS, flagged_values, prepare_columns, prepare_many
 from .contacts_types import ColumnTable, ContactUpdate, ImportPlan, ImportRow, ReadResult, RowProblem, fold_name
 
-_EMAIL = methodcaller("get", "email", "")
 _TRUE = {"1", "true", "yes", "y", "ja", "oui", "x", "on"}
 _FALSE = {"", "0", "false", "no", "n", "nei", "non", "off"}
 _YES_NO = frozenset(_TRUE | _FALSE)
@@ -194,7 +193,7 @@ def _all_new(rows: list[ImportRow], checked: list[tuple[dict[str, Any] | None, s
         return False
     if by_email is None:
         return True
-    emails = list(filter(None, map(str.lower, map(str.strip, map(_EMAIL, contacts)))))
+    emails = list(filter(None, map(str.lower, map(str.strip, map(dict.get, contacts, repeat("email"), repeat(""))))))
     return len(set(emails)) == len(emails) and by_email.keys().isdisjoint(emails)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from itertools import compress, islice
-from operator import itemgetter, le, methodcaller, not_
+from itertools import compress, islice, repeat
+from operator import itemgetter, le, not_
 from typing import Any
 
 Contact = dict[str, Any]
@@ -94,7 +94,8 @@ def _fold_slice(contacts: Sequence[Contact]) -> list[str]:
     sequence), so the texts that are still not ASCII are then unmarked joined, in C at once instead
     of one Python call each (that took ~0.4 s at 50,000 contacts)."""
     try:
-        texts = list(map(str.casefold, map("\x00".join, zip(*[map(get, contacts) for get in _SEARCHED]))))
+        texts = list(map(str.casefold, map("\x00".join, zip(*[map(dict.get, contacts, repeat(key), repeat(""))
+                                                               for key in SEARCH_KEYS]))))
     except TypeError:  # a field not text: read them one by one
         texts = [fold("\x00".join(_text(c, key) for key in SEARCH_KEYS)) for c in contacts]
         return texts
@@ -108,7 +109,6 @@ def _fold_slice(contacts: Sequence[Contact]) -> list[str]:
     return texts
 
 
-_SEARCHED = tuple(methodcaller("get", key, "") for key in SEARCH_KEYS)
 #: between two contacts' texts in ``_fold_slice``
 _APART = "\x01"
 
