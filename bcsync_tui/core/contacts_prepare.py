@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable
-from itertools import repeat
+from itertools import compress, repeat
 from operator import itemgetter, setitem
 from typing import Any
 
@@ -20,8 +20,6 @@ _BULK_KEYS: frozenset[str] = model._PLAIN_TEXT | model._STRIPPED_TEXT | {"type",
 _PARTS = ("first_name", "middle_name", "surname")
 #: what a bulk row starts as: the fields the store always keeps, blank
 _ALWAYS_BLANK = {k: model._BLANK[k] for k in ALWAYS_STORED}
-#: a (key, value) pair whose value is not blank (a text field's blank is "", a flag's False)
-_VALUE = itemgetter(1)
 _SEP = "\x00"
 #: a whole column joined by _SEP passes iff each of its values passes model._FAST_OK (if none holds a _SEP)
 _COLUMN_OK: dict[str, Any] = {
@@ -86,20 +84,19 @@ def prepare_columns(columns: dict[str, list[str]], count: int, row_at: Callable[
                                          composed=composed)
     # Each row in the form the store keeps (contact_docs.py), at C speed: a copy of a row that
     # holds the fields always stored and those of the columns without a blank (a falsy value is
-    # its field's blank: "", or False), updated with its values; then with the values of the
-    # columns that have blanks, those not blank. (The copy takes its keys at once, as a whole row
-    # would: a row grown key by key costs ~1 µs more; a whole row made sparse ~4 µs.)
+    # its field's blank: "", or False), updated with its values; then a column that has blanks
+    # sets its values that are not, in the rows that have them. (The copy takes its keys at once,
+    # as a whole row would; a whole row made sparse would cost ~4 µs more.)
     keys = [k for k in model._BLANK if columns.get(k)]
-    full = tuple(k for k in keys if k in _ALWAYS_BLANK or all(columns[k]))
+    full = tuple(k for k in keys if k in _ALWAYS_BLANK or all(columns[k]))  # (a column with a blank stops at it)
     some = tuple(k for k in keys if k not in full and any(columns[k]))
     base = {**_ALWAYS_BLANK, **dict.fromkeys(full, "")}
     contacts: list[dict[str, Any]] = list(map(dict.copy, repeat(base, count)))
     if full:
         deque(map(dict.update, contacts, map(zip, repeat(full), zip(*map(columns.__getitem__, full)))), maxlen=0)
-    if some:
-        deque(map(dict.update, contacts, map(filter, repeat(_VALUE), map(zip, repeat(some),
-                                                                              zip(*map(columns.__getitem__, some))))),
-              maxlen=0)
+    for key in some:
+        column = columns[key]
+        deque(map(setitem, compress(contacts, column), repeat(key), filter(None, column)), maxlen=0)
     results: list[dict[str, Any] | model.ValidationError] = list(contacts)
     for i in suspects:
         results[i] = model.prepare_or_error(row_at(i))
