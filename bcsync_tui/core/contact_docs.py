@@ -42,9 +42,3 @@ def filled(doc: dict[str, Any]) -> dict[str, Any]:
     """A stored document as a whole contact: a new dict with every field of the model, in its
     order (those the document leaves out at their blank), then any other key it holds."""
     return {**model._BLANK, **doc}
-
-
-def is_whole(doc: dict[str, Any]) -> bool:
-    """Whether ``doc`` holds every field (as ``model.prepare`` makes a contact): then ``stored``
-    has something to leave out. A sparse document of an import's bulk path need not be walked."""
-    return len(doc) >= len(model._BLANK) and doc.keys() >= model._BLANK.keys()

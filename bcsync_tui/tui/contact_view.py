@@ -88,11 +88,11 @@ def _fold_slice(contacts: Sequence[Contact]) -> list[str]:
     """``search_texts`` of a few thousand contacts.
 
     The fields are read and joined at C speed (a field the store's document leaves out is blank:
-    contact_docs.py) and case-folded one
-    text at a time by ``str.casefold``, which has a fast path for ASCII text; case folding, NFKD and
-    the mark and letter tables all work character by character (a separator starts no combining
-    sequence), so the texts that are still not ASCII are then unmarked joined, in C at once instead
-    of one Python call each (that took ~0.4 s at 50,000 contacts)."""
+    contact_docs.py) and case-folded one text at a time by ``str.casefold``, which has a fast
+    path for ASCII text; case folding, NFKD and the mark and letter tables all work character by
+    character (a separator starts no combining sequence), so the texts that are still not ASCII
+    are then unmarked joined, in C at once instead of one Python call each (that took ~0.4 s at
+    50,000 contacts)."""
     try:
         texts = list(map(str.casefold, map("\x00".join, zip(*[map(dict.get, contacts, repeat(key), repeat(""))
                                                                for key in SEARCH_KEYS]))))

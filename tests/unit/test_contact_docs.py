@@ -10,11 +10,16 @@ from hypothesis import strategies as st
 
 from bcsync_tui.core import model
 from bcsync_tui.core import store as store_mod
-from bcsync_tui.core.contact_docs import ALWAYS_STORED, OMITTED_BLANKS, filled, is_whole, stored
+from bcsync_tui.core.contact_docs import ALWAYS_STORED, OMITTED_BLANKS, filled, stored
 from bcsync_tui.core.contacts_io import plan_import, read_contacts
 from bcsync_tui.core.store import Store
 
 _TEXT_KEYS = [k for k in OMITTED_BLANKS if k != "privacy_blocked"]
+
+
+def is_whole(doc: dict) -> bool:
+    """Whether a document holds every field of the model."""
+    return doc.keys() >= model.blank_contact().keys()
 
 
 @st.composite
