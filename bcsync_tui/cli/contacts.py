@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from ..core import model
+from ..core.contact_docs import filled
 from .common import confirm, field_key, filter_from_args, plural, split_assignment
 from .main import EXIT_OK, CliError, Context
 from .output import emit_json, fields_block, say, table
@@ -116,7 +117,8 @@ def _email_owner(ctx: Context, email: str, except_uuid: str = "") -> dict[str, A
 
 
 def _public(contact: dict[str, Any], keys: tuple[str, ...] = ALL_KEYS) -> dict[str, Any]:
-    return {k: contact.get(k, model.blank_contact().get(k)) for k in keys}
+    whole = filled(contact)  # (a stored document leaves its blank fields out)
+    return {k: whole[k] for k in keys}
 
 
 def cmd_list(ctx: Context) -> int:
