@@ -114,7 +114,7 @@ class ContactCard(ModalScreen[CardResult | None]):
         values = self.values()
         if self.uuid is None:
             return {k: v for k, v in values.items() if v not in ("", False)} | {"type": values["type"]}
-        return {k: v for k, v in values.items() if v != self.original.get(k, model.blank_contact()[k])}
+        return {k: v for k, v in values.items() if v != self.original[k]}  # (the original is whole)
 
     def show_errors(self, errors: dict[str, str]) -> None:
         for _, keys in SECTIONS:
