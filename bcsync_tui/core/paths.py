@@ -138,9 +138,9 @@ def write_private_file(path: Path, data: bytes) -> None:
 
 
 def write_private_stream(path: Path, chunks: Iterable[bytes],
-                         patch: Callable[[int], tuple[int, bytes]] | None = None) -> None:
+                         patch: Callable[[int], Iterable[tuple[int, bytes]]] | None = None) -> None:
     """``write_private_file`` of the concatenated ``chunks``, written as they come (never all in
-    memory). ``patch``, given the CRC-32 of everything written, names bytes to write at an offset
+    memory). ``patch``, given the CRC-32 of everything written, names bytes to write at offsets
     before the file is synced (a checksum field)."""
     ensure_private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -157,8 +157,7 @@ def write_private_stream(path: Path, chunks: Iterable[bytes],
                 while view:
                     n = os.write(fd, view)
                     view = view[n:]
-            if patch is not None:
-                offset, data = patch(crc)
+            for offset, data in patch(crc) if patch is not None else ():
                 os.pwrite(fd, data, offset)
             os.fsync(fd)
         finally:

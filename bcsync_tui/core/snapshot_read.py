@@ -14,17 +14,21 @@ import json
 import os
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from .store_errors import StoreCorruptError, check_tables, unreadable
 from .store_format import (FORMAT, LEGACY_KEYS, ChecksumMismatch, has_checksum, head_crc, parse_snapshot_lines,
-                           stored_checksum, tail_marker, tail_names, verify_checksum)
+                           stored_checksum, tail_marker, tail_names, tail_start)
 
-#: bytes read at a time while looking for a snapshot's tail
+#: bytes read first (the head line is far shorter), then at a time while looking for a snapshot's tail
+_HEAD_BLOCK = 1 << 16
 _READ_BLOCK = 1 << 22
-_CHECK_BLOCK = 1 << 20
+#: bytes read at a time for the checksum while the main thread decodes. Few and large: each read and
+#: each CRC gives up the GIL, and getting it back waits for the decoding thread's switch interval (5 ms)
+_CHECK_BLOCK = 1 << 23
 
 
 @dataclass(frozen=True)
@@ -96,16 +100,20 @@ def read_tail(path: Path, tail: Tail, signature: tuple[int, int, int] | None, co
 def _read_up_to_tail(fh: BinaryIO, deferred: frozenset[str]) -> tuple[bytes, Tail | None]:
     """The file's bytes, or only those before its tail when all the tail's tables are ``deferred``
     (then also where the tail lies)."""
-    first = fh.read(_READ_BLOCK)
+    first = fh.read(_HEAD_BLOCK)
     while b"\n" not in first and (more := fh.read(_READ_BLOCK)):  # (the head is its first line)
         first += more
     names = tail_names(first)
     if not names or not deferred.issuperset(names):
-        if len(first) < _READ_BLOCK or not fh.read(1):
+        if len(first) < _HEAD_BLOCK or not fh.read(1):
             return first, None
         fh.seek(0)  # (reading the first block again costs less than a copy of the whole file)
         return fh.read(), None
     size, marker = os.fstat(fh.fileno()).st_size, tail_marker(names[0])
+    start = tail_start(first)
+    if start is not None and 0 < start < size and os.pread(fh.fileno(), len(marker), start - 1) == marker:
+        fh.seek(0)  # the head says where the tail begins, and its first line is there: one read
+        return _head_part(fh, start), Tail(start, size, frozenset(names))
     at, read = first.find(marker), len(first)  # at: where the marker begins in the file
     recent = first[1 - len(marker):]  # the last bytes read: the marker may straddle blocks
     while at < 0:
@@ -122,44 +130,60 @@ def _read_up_to_tail(fh: BinaryIO, deferred: frozenset[str]) -> tuple[bytes, Tai
     # The blocks searched are let go as they come, and the head part read again in one piece: that
     # is no more work than joining them, and the file is never in memory twice (the TUI's peak).
     fh.seek(0)
-    head_part = fh.read(at + 1)
-    if len(head_part) != at + 1:
+    return _head_part(fh, at + 1), Tail(at + 1, size, frozenset(names))
+
+
+def _head_part(fh: BinaryIO, size: int) -> bytes:
+    head_part = fh.read(size)
+    if len(head_part) != size:
         raise OSError(errno.EIO, "the file is shorter than it was a moment ago")
-    return head_part, Tail(at + 1, size, frozenset(names))
+    return head_part
 
 
 def _load_head_part(path: Path, fh: BinaryIO, head_part: bytes, tail: Tail, compact: bool) -> Loaded | None:
     """Decode the tables before the tail while another thread checks the whole file's checksum;
     None if the head part is not in the layout (the caller reads the file whole)."""
+    def crc() -> int | None:
+        crc, offset = head_crc(head_part), tail.start
+        while offset < tail.size and (block := os.pread(fh.fileno(), _CHECK_BLOCK, offset)):
+            crc, offset = zlib.crc32(block, crc), offset + len(block)
+        return crc if offset == tail.size else None
+
+    doc = _parsed_while_checking(path, head_part, crc, compact, partial=True)
+    if doc is None:
+        return None
+    tables, seq = _checked(path, doc, True)
+    return Loaded(tables, seq, tail)
+
+
+def _parsed_while_checking(path: Path, raw: bytes, crc: Callable[[], int | None], compact: bool,
+                           partial: bool = False) -> dict[str, Any] | None:
+    """``_parsed`` while another thread computes the file's checksum (``crc``: None if the file
+    ended early); StoreCorruptError unless it is the one ``raw``'s head holds. (zlib and reads let
+    go of the GIL: on a second core the check costs the decoding no time.)"""
     try:
-        stored = stored_checksum(head_part)
+        stored = stored_checksum(raw)
     except ChecksumMismatch as exc:
         raise _checksum_error(path, exc) from exc
     found: list[Any] = []
 
     def check() -> None:
         try:
-            crc, offset = head_crc(head_part), tail.start
-            while offset < tail.size and (block := os.pread(fh.fileno(), _CHECK_BLOCK, offset)):
-                crc, offset = zlib.crc32(block, crc), offset + len(block)
-            found.append(crc if offset == tail.size else None)
+            found.append(crc())
         except Exception as exc:  # (raised in this thread, below)
             found.append(exc)
 
     checker = threading.Thread(target=check, name="bcsync-checksum", daemon=True)
     checker.start()
     try:
-        doc = _parsed(head_part, compact, partial=True)
+        doc = _parsed(raw, compact, partial=partial)
     finally:
         checker.join()
     if isinstance(found[0], Exception):
         raise found[0]
     if found[0] != stored:
         raise _checksum_error(path, ChecksumMismatch("its checksum does not match its content"))
-    if doc is None:
-        return None
-    tables, seq = _checked(path, doc, True)
-    return Loaded(tables, seq, tail)
+    return doc
 
 
 def _parsed(raw: bytes, compact: bool, partial: bool = False) -> dict[str, Any] | None:
@@ -178,12 +202,7 @@ def _load_whole(path: Path, raw: bytes, compact: bool) -> Loaded:
     if not raw or raw.isspace():  # (not strip(): a copy of the whole file)
         return Loaded({}, 0)  # an empty file holds nothing; the sync's guards catch an emptied store
     checked = has_checksum(raw)
-    if checked:
-        try:
-            verify_checksum(raw)
-        except ChecksumMismatch as exc:
-            raise _checksum_error(path, exc) from exc
-    doc = _parsed(raw, compact)
+    doc = _parsed_while_checking(path, raw, lambda: head_crc(raw), compact) if checked else _parsed(raw, compact)
     if doc is None:  # another layout, or damaged: the one-piece parser names the fault
         try:
             doc = json.loads(raw)

@@ -30,7 +30,7 @@ from .gc_pause import paused_gc
 from .lock import FileLock
 from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_stream
 from .store_errors import StoreCorruptError, check_tables, unreadable
-from .store_format import crc_patch, decode_line, encode_line, snapshot_chunks
+from .store_format import decode_line, encode_line, snapshot_chunks, snapshot_patches
 
 if TYPE_CHECKING:
     from .snapshot_read import Tail
@@ -550,4 +550,6 @@ class JournaledStorage(Storage):
         """The data as a snapshot file at ``target``; the deferred tables last (its tail)."""
         self.materialize_all()
         assert self._data is not None
-        write_private_stream(target, snapshot_chunks(self._seq, self._data, sorted(self.deferred_tables)), crc_patch)
+        where: dict[str, int] = {}
+        chunks = snapshot_chunks(self._seq, self._data, sorted(self.deferred_tables), where)
+        write_private_stream(target, chunks, lambda crc: snapshot_patches(crc, where))

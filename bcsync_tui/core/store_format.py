@@ -9,7 +9,8 @@ The snapshot carries a CRC-32 of the whole file (computed with its own eight dig
 head: ``{"format":"bcsync-store","checksum":"crc32:1a2b3c4d","seq":7,"tables":{``. A file changed
 after it was written (bit rot, a stray edit) is refused instead of loaded as a different store.
 Snapshots written before the checksum (no ``checksum`` key) still load, and the next compaction
-writes them with one.
+writes them with one. A snapshot whose last tables are left unread when it is loaded (its tail,
+``snapshot_chunks``) says where they begin, right behind the checksum (``"tail_at":"000025505615"``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ FORMAT = "bcsync-store"
 CHECKSUM_HEAD = b'{"format":"bcsync-store","checksum":"crc32:'
 _CRC_AT = len(CHECKSUM_HEAD)
 _ZERO_CRC = b"00000000"
+#: a snapshot with a tail (``snapshot_chunks``) says where it begins, right behind the checksum: twelve
+#: digits put in once the file is written, like the checksum's, and counted as zeros in it like its own
+#: (a damaged offset is caught where it is used: the tail's first line must be there)
+TAIL_AT_KEY = b'","tail_at":"'
+_TAIL_AT = _CRC_AT + 8 + len(TAIL_AT_KEY)
+_ZERO_TAIL_AT = b"000000000000"
 #: the keys of a snapshot written before the checksum
 LEGACY_KEYS = frozenset({"format", "seq", "tables"})
 
@@ -38,7 +45,17 @@ def _file_crc(raw: bytes) -> int:
     view = memoryview(raw)
     crc = zlib.crc32(view[:_CRC_AT])
     crc = zlib.crc32(_ZERO_CRC, crc)
-    return zlib.crc32(view[_CRC_AT + 8:], crc)
+    rest = _CRC_AT + 8
+    if raw[rest:_TAIL_AT] == TAIL_AT_KEY:
+        crc = zlib.crc32(_ZERO_TAIL_AT, zlib.crc32(TAIL_AT_KEY, crc))
+        rest = _TAIL_AT + len(_ZERO_TAIL_AT)
+    return zlib.crc32(view[rest:], crc)
+
+
+def tail_start(raw: bytes) -> int | None:
+    """Where the tail of a snapshot begins by its head (``raw``: at least its first line), if it says."""
+    digits = raw[_TAIL_AT:_TAIL_AT + len(_ZERO_TAIL_AT)] if raw[_CRC_AT + 8:_TAIL_AT] == TAIL_AT_KEY else b""
+    return int(digits) if len(digits) == len(_ZERO_TAIL_AT) and digits.isdigit() else None
 
 
 def has_checksum(raw: bytes) -> bool:
@@ -150,8 +167,10 @@ def snapshot_bytes(seq: int, tables: dict[str, dict[str, Any]], last: Sequence[s
         }
         }}
     """
-    raw = bytearray(b"".join(snapshot_chunks(seq, tables, last)))
-    raw[_CRC_AT:_CRC_AT + 8] = crc_patch(zlib.crc32(raw))[1]
+    where: dict[str, int] = {}
+    raw = bytearray(b"".join(snapshot_chunks(seq, tables, last, where)))
+    for at, data in snapshot_patches(zlib.crc32(raw), where):
+        raw[at:at + len(data)] = data
     return bytes(raw)
 
 
@@ -159,32 +178,46 @@ def snapshot_bytes(seq: int, tables: dict[str, dict[str, Any]], last: Sequence[s
 CHUNK_RECORDS = 500
 
 
-def snapshot_chunks(seq: int, tables: dict[str, dict[str, Any]], last: Sequence[str] = ()) -> Iterator[bytes]:
+def snapshot_chunks(seq: int, tables: dict[str, dict[str, Any]], last: Sequence[str] = (),
+                    where: dict[str, int] | None = None) -> Iterator[bytes]:
     """``snapshot_bytes`` in pieces of a few hundred records, its checksum field zeroed: written to
     a file as they come (``paths.write_private_stream``), a snapshot of 50,000 contacts never needs
     the whole file in memory (several copies of it did: half a first sync's peak). The CRC-32 of
-    all the pieces is the file's checksum (the field is zeroed in it); ``crc_patch`` puts it in.
+    all the pieces is the file's checksum (the field is zeroed in it); ``snapshot_patches`` (given
+    ``where`` as these pieces filled it in) puts it in.
 
     The tables named in ``last`` (those present) come after all others, in that order, and the head
-    says so (``"tail":[...]``): a reader that leaves them for later reads the file only up to the
-    first of them (``tail_names``, ``parse_snapshot_lines(partial=True)``)."""
+    says so (``"tail":[...]``) and where the first of them begins (``tail_start``): a reader that
+    leaves them for later reads the file only up to there (``parse_snapshot_lines(partial=True)``)."""
     tail = [name for name in last if name in tables]
     order = [name for name in tables if name not in tail] + tail
     declared = f'"tail":{_encode(tail).decode()},' if tail else ""
-    yield (CHECKSUM_HEAD.decode() + f'{_ZERO_CRC.decode()}","seq":{seq},{declared}"tables":{{\n').encode()
+    at = f'{TAIL_AT_KEY.decode()}{_ZERO_TAIL_AT.decode()}' if tail else ""
+    head = (CHECKSUM_HEAD.decode() + f'{_ZERO_CRC.decode()}{at}","seq":{seq},{declared}"tables":{{\n').encode()
+    written = len(head)  # (bytes yielded: where the tail begins is known once it is reached)
+    yield head
     for n, (name, docs) in enumerate((name, tables[name]) for name in order):
-        yield _encode(name) + b":{\n"
-        items = iter(docs.items())
-        lead = b""
-        while part := list(islice(items, CHUNK_RECORDS)):
-            records = _records(part)
-            records[0] = lead + records[0]  # (not lead + the joined chunk: a copy of it)
-            yield b",\n".join(records)
-            lead = b",\n"
-        if lead:
-            yield b"\n"
-        yield ("},\n" if n < len(tables) - 1 else "}\n").encode()
+        if tail and name == tail[0] and where is not None:
+            where["tail_at"] = written
+        for piece in _table_pieces(name, docs, n < len(tables) - 1):
+            written += len(piece)
+            yield piece
     yield b"}}\n"
+
+
+def _table_pieces(name: str, docs: dict[str, Any], more: bool) -> Iterator[bytes]:
+    """One table of a snapshot: its name line, its records a chunk at a time, its closing line."""
+    yield _encode(name) + b":{\n"
+    items = iter(docs.items())
+    lead = b""
+    while part := list(islice(items, CHUNK_RECORDS)):
+        records = _records(part)
+        records[0] = lead + records[0]  # (not lead + the joined chunk: a copy of it)
+        yield b",\n".join(records)
+        lead = b",\n"
+    if lead:
+        yield b"\n"
+    yield b"},\n" if more else b"}\n"
 
 
 def _records(part: list[tuple[str, Any]]) -> list[bytes]:
@@ -204,6 +237,15 @@ def _records(part: list[tuple[str, Any]]) -> list[bytes]:
 def crc_patch(crc: int) -> tuple[int, bytes]:
     """Where the checksum goes in a snapshot and its text, given the CRC-32 of the zeroed file."""
     return _CRC_AT, b"%08x" % crc
+
+
+def snapshot_patches(crc: int, where: dict[str, int]) -> list[tuple[int, bytes]]:
+    """What goes into a snapshot written by ``snapshot_chunks`` (``where``: as it filled it in) once
+    all of it is: (offset, bytes) of its checksum and of where its tail begins."""
+    patches = [crc_patch(crc)]
+    if "tail_at" in where:
+        patches.append((_TAIL_AT, b"%012d" % where["tail_at"]))
+    return patches
 
 
 #: bytes of records parsed per call when reading a snapshot (~1,000 contacts, a few ms)

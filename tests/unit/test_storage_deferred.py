@@ -5,7 +5,6 @@ compaction meanwhile, and its damage named when it is read."""
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import pytest
@@ -110,10 +109,8 @@ def test_a_loaded_copy_and_adopt_carry_the_deferral(path: Path):
 
 def rechecksummed(raw: bytes) -> bytes:
     """``raw`` with its checksum made to match its bytes again (as if bcsync had written them)."""
-    at, _ = store_format.crc_patch(0)
-    zeroed = raw[:at] + b"00000000" + raw[at + 8:]
-    at, digits = store_format.crc_patch(zlib.crc32(zeroed))
-    return zeroed[:at] + digits + zeroed[at + 8:]
+    at, digits = store_format.crc_patch(store_format.head_crc(raw))  # (the sum of the whole file, its fields zeroed)
+    return raw[:at] + digits + raw[at + 8:]
 
 
 def test_the_snapshot_puts_deferred_tables_last_and_loading_reads_only_up_to_them(path: Path):
@@ -123,6 +120,26 @@ def test_the_snapshot_puts_deferred_tables_last_and_loading_reads_only_up_to_the
     lazy = storage(path)
     assert lazy.read().keys() == {"links", "meta"}
     assert lazy._tail == Tail(raw.index(b'"link_details":{'), len(raw), frozenset({NAME}))
+
+
+def test_the_head_says_where_the_tail_begins_and_a_wrong_offset_is_only_slower(path: Path):
+    """The offset sits beside the checksum, counted as zeros in it like the checksum's own digits: it is
+    written once the file is. Wrong, it is not trusted (the tail's first line must be there): the head
+    part is then found by searching, as in a snapshot from before the offset."""
+    from bcsync_tui.core import snapshot_read
+
+    raw = path.read_bytes()
+    start = raw.index(b'"link_details":{')
+    assert store_format.tail_start(raw) == start
+    eager = {k: v for k, v in storage(path, deferred=False).read().items() if k != NAME}
+    digits_at = raw.index(b'"tail_at":"') + len(b'"tail_at":"')
+    for wrong in (0, 1, start - 1, start + 1, raw.index(b'"links":{'), len(raw), 10 ** 11):
+        moved = raw[:digits_at] + b"%012d" % wrong + raw[digits_at + 12:]
+        assert store_format.head_crc(moved) == store_format.head_crc(raw)
+        path.write_bytes(moved)
+        loaded = snapshot_read.read_snapshot(path, frozenset({NAME}), True)
+        assert loaded.tail == Tail(start, len(raw), frozenset({NAME})) and loaded.tables == eager
+        assert (storage(path).table(NAME) or {}) == (storage(path, deferred=False).table(NAME) or {})
 
 
 def test_damage_in_the_tail_is_found_at_load_by_the_checksum(path: Path):
