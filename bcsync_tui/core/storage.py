@@ -19,7 +19,7 @@ snapshot.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,15 @@ def _blocks(f: Any) -> Iterator[bytes]:
         yield block
 
 
+def _digest_parts(docs: dict[str, Any], seq: int) -> list[Any] | None:
+    """A digest's parts from its table in a snapshot of ``seq``; None unless all were made with it
+    (a table of that name some other writer kept would be stale)."""
+    records = [docs[k] for k in sorted(docs, key=int)]
+    if not records or not all(r.get("seq") == seq and "part" in r for r in records):
+        return None
+    return [r["part"] for r in records]
+
+
 def _sig(path: Path) -> tuple[int, int, int] | None:
     try:
         st = os.stat(path)
@@ -76,11 +85,15 @@ def files_signature(path: Path) -> tuple[tuple[int, int, int] | None, tuple[int,
 #: as a new snapshot instead of a journal line (see ``_commit_as_snapshot``)
 BULK_OPS = 2000
 
+#: the names of a snapshot's digests (``JournaledStorage(digests=...)``) begin so; such a table is never data
+DIGEST_PREFIX = "digest:"
+
 
 class JournaledStorage(Storage):
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0,
                  compact_min_bytes: int = 1 << 20, compact_records: bool = True,
-                 deferred_tables: Collection[str] = ()):
+                 deferred_tables: Collection[str] = (),
+                 digests: Mapping[str, Callable[[dict[str, Any]], list[Any]]] | None = None):
         self.path = Path(path)
         #: records rebuilt to their smallest size when read (``store_format.parse_snapshot_lines``)
         self.compact_records = compact_records
@@ -88,6 +101,13 @@ class JournaledStorage(Storage):
         #: (the TUI never reads the links' details; a sync runs in a child) neither decodes nor holds
         #: them. A snapshot puts them last (its tail), and loading reads the file only up to there.
         self.deferred_tables = frozenset(deferred_tables)
+        #: for some deferred tables, what each snapshot holds besides them, before its tail: a digest
+        #: of the table made by this function from its documents (a few columns of it, say), decoded
+        #: with the head. A reader that needs no more than that (``digest``) leaves the table unread.
+        self.digests = dict(digests or {})
+        assert self.deferred_tables.issuperset(self.digests), "a digest is of a deferred table"
+        #: the loaded snapshot's digests of the deferred tables not read yet
+        self._digests: dict[str, list[Any]] = {}
         #: the tables of the loaded snapshot's tail not read yet, and where that tail lies in it
         self._deferred: set[str] = set()
         self._tail: Tail | None = None
@@ -162,7 +182,8 @@ class JournaledStorage(Storage):
     def loaded_copy(self) -> "JournaledStorage":
         """A new instance on the same files, loaded (safe to call from another thread)."""
         copy = JournaledStorage(self.path, lock_timeout=self.lock_timeout, compact_min_bytes=self.compact_min_bytes,
-                                compact_records=self.compact_records, deferred_tables=self.deferred_tables)
+                                compact_records=self.compact_records, deferred_tables=self.deferred_tables,
+                                digests=self.digests)
         copy.refresh()
         return copy
 
@@ -174,6 +195,7 @@ class JournaledStorage(Storage):
             return False
         self._data, self._seq = other._data, other._seq
         self._deferred, self._deferred_ops, self._tail = other._deferred, other._deferred_ops, other._tail
+        self._digests = other._digests
         self._snap_sig, self._snap_size = other._snap_sig, other._snap_size
         self._wal_sig, self._wal_offset = other._wal_sig, other._wal_offset
         other._forget()  # it would reload before any further use
@@ -188,7 +210,7 @@ class JournaledStorage(Storage):
 
     def _no_tail(self) -> None:
         """No table is left unread (none deferred, or all read)."""
-        self._deferred, self._deferred_ops, self._tail = set(), {}, None
+        self._deferred, self._deferred_ops, self._tail, self._digests = set(), {}, None, {}
 
     def _load_all(self) -> None:
         from .snapshot_read import read_snapshot  # (not for `bcsync status`, which reads no store)
@@ -199,8 +221,12 @@ class JournaledStorage(Storage):
             with paused_gc():
                 loaded = read_snapshot(self.path, self.deferred_tables, self.compact_records)
             self._data, self._seq, self._snap_sig = loaded.tables, loaded.seq, snap_sig
+            digests = {name[len(DIGEST_PREFIX):]: self._data.pop(name)
+                       for name in [n for n in self._data if n.startswith(DIGEST_PREFIX)]}
             if loaded.tail is not None:
                 self._deferred, self._tail = set(loaded.tail.names), loaded.tail
+                self._digests = {name: parts for name, docs in digests.items()
+                                 if name in self._deferred and (parts := _digest_parts(docs, loaded.seq)) is not None}
             self._snap_size = snap_sig[1] if snap_sig else 0
             self._wal_offset, self._wal_sig = 0, None
             self._apply_wal_tail()
@@ -306,6 +332,14 @@ class JournaledStorage(Storage):
             self._data[table] = docs
         self._no_tail()
 
+    def digest(self, name: str) -> tuple[list[Any], dict[str, dict[str, Any] | None]] | None:
+        """The digest of a table not read yet (``digests``), as the loaded snapshot holds it, and the
+        journal's changes to the table since (document id -> document, None: removed); None if the
+        table is read (or has no digest in the snapshot): the table itself is then what is current."""
+        self.refresh()
+        parts = self._digests.get(name) if name in self._deferred else None
+        return None if parts is None else (parts, self._deferred_ops.get(name, {}))
+
     def materialize_all(self) -> None:
         for name in list(self._deferred):
             self.materialize(name)
@@ -337,6 +371,7 @@ class JournaledStorage(Storage):
                 self._data.pop(name, None)
                 self._deferred.discard(name)
                 self._deferred_ops.pop(name, None)
+                self._digests.pop(name, None)
 
     def table_names(self) -> set[str]:
         self.refresh()
@@ -550,6 +585,11 @@ class JournaledStorage(Storage):
         """The data as a snapshot file at ``target``; the deferred tables last (its tail)."""
         self.materialize_all()
         assert self._data is not None
+        tables = self._data
+        if made := {DIGEST_PREFIX + name: {str(n): {"seq": self._seq, "part": part}
+                                           for n, part in enumerate(digest(tables[name]), 1)}
+                    for name, digest in self.digests.items() if name in tables}:
+            tables = {**tables, **made}  # (behind the others, before the tail)
         where: dict[str, int] = {}
-        chunks = snapshot_chunks(self._seq, self._data, sorted(self.deferred_tables), where)
+        chunks = snapshot_chunks(self._seq, tables, sorted(self.deferred_tables), where)
         write_private_stream(target, chunks, lambda crc: snapshot_patches(crc, where))
