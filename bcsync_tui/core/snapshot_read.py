@@ -90,10 +90,9 @@ def read_tail(path: Path, tail: Tail, signature: tuple[int, int, int] | None, co
         return None
     except OSError as exc:
         raise unreadable(path, exc) from exc
-    doc = _parsed(raw, compact)
+    doc = _parsed(raw, compact)  # (its tables are tables of records: parse_snapshot_lines checks)
     if doc is None or not tail.names.issuperset(doc["tables"]):
         raise StoreCorruptError(path, "damaged records at its end")
-    check_tables(path, doc["tables"])
     return doc["tables"]  # type: ignore[no-any-return]
 
 
@@ -152,7 +151,7 @@ def _load_head_part(path: Path, fh: BinaryIO, head_part: bytes, tail: Tail, comp
     doc = _parsed_while_checking(path, head_part, crc, compact, partial=True)
     if doc is None:
         return None
-    tables, seq = _checked(path, doc, True)
+    tables, seq = _checked(path, doc, True, records_checked=True)
     return Loaded(tables, seq, tail)
 
 
@@ -203,6 +202,7 @@ def _load_whole(path: Path, raw: bytes, compact: bool) -> Loaded:
         return Loaded({}, 0)  # an empty file holds nothing; the sync's guards catch an emptied store
     checked = has_checksum(raw)
     doc = _parsed_while_checking(path, raw, lambda: head_crc(raw), compact) if checked else _parsed(raw, compact)
+    records_checked = doc is not None
     if doc is None:  # another layout, or damaged: the one-piece parser names the fault
         try:
             doc = json.loads(raw)
@@ -210,14 +210,16 @@ def _load_whole(path: Path, raw: bytes, compact: bool) -> Loaded:
             raise StoreCorruptError(path, f"not valid JSON ({exc})") from exc
         except RecursionError as exc:
             raise StoreCorruptError(path, "nested too deeply to be a bcsync store") from exc
-    return Loaded(*_checked(path, doc, checked))
+    return Loaded(*_checked(path, doc, checked, records_checked))
 
 
-def _checked(path: Path, doc: Any, checked: bool) -> tuple[dict[str, dict[str, Any]], int]:
-    """The tables and seq of a decoded snapshot, if it is one."""
+def _checked(path: Path, doc: Any, checked: bool, records_checked: bool = False) -> tuple[dict[str, dict[str, Any]], int]:
+    """The tables and seq of a decoded snapshot, if it is one (``records_checked``: its tables are
+    known to be tables of records, as ``parse_snapshot_lines`` returns them)."""
     if (not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("tables"), dict)
             or type(doc.get("seq", 0)) is not int or (not checked and not doc.keys() <= LEGACY_KEYS)):
         raise StoreCorruptError(path, "not a bcsync store file")
     tables = doc["tables"]
-    check_tables(path, tables)
+    if not records_checked:
+        check_tables(path, tables)
     return tables, int(doc.get("seq", 0))

@@ -214,3 +214,34 @@ def test_files_written_by_json_still_read(tmp_path):
     doc = again.meta.raw()["77"]
     assert doc == {"key": "old", "note": "\ud800x", "tiny": 1e-07, "big": 1e16}
     assert again.find_contact("CT000001")["surname"] == "Lee"
+
+
+@pytest.mark.parametrize("bad, fault", [(b'"x1":{"a":1}', "record key is not a number"),
+                                        (b'"2":5', "not a record"), (b'"2":["a"]', "not a record")])
+@pytest.mark.parametrize("where", ["head", "tail"])
+def test_a_table_of_other_things_than_records_is_refused_whatever_its_checksum_says(tmp_path, bad, fault, where):
+    """The chunked reader checks each chunk's records as it decodes them (no second pass over the
+    store): anything else in a table, behind a checksum that matches (an edit that rewrote it), is
+    named, at load for the head part and when the tail is first read for the tail."""
+    from bcsync_tui.core.storage import JournaledStorage, StoreCorruptError
+
+    table = "contacts" if where == "head" else "links"
+    tables = {"contacts": {"1": {"n": 1}, "2": {"n": 2}, "3": {"n": 3}}, "links": {"1": {"l": 1}, "2": {"l": 2}, "3": {"l": 3}}}
+    raw = store_format.snapshot_bytes(5, tables, last=["links"])
+    at = raw.index(b'\n"%s":{\n' % table.encode())
+    line = raw.index(b'"2":', at)
+    raw = raw[:line] + bad + raw[raw.index(b",\n", line):]
+    assert store_format.parse_snapshot_lines(raw) is None
+    crc_at, digits = store_format.crc_patch(store_format.head_crc(raw))
+    path = tmp_path / "store.json"
+    path.write_bytes(raw[:crc_at] + digits + raw[crc_at + 8:])
+    lazy = JournaledStorage(path, deferred_tables=("links",))
+    if where == "head":
+        with pytest.raises(StoreCorruptError, match=fault):
+            lazy.read()
+    else:
+        assert lazy.read()["contacts"] == tables["contacts"]
+        with pytest.raises(StoreCorruptError, match="damaged records"):
+            lazy.table("links")
+    with pytest.raises(StoreCorruptError, match=fault):
+        JournaledStorage(path).read()  # read whole: the one-piece parse names it
