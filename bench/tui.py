@@ -1,10 +1,13 @@
 """TUI figures (SPEC §6), measured on the real app driven headless by Textual's Pilot:
 
-- time to first screen with 50,000 contacts (app start until the list holds every contact and the
-  app is idle), in a store never synced and (in another process) in one holding the links of a
-  first sync, and how much of it is opening the store; the same in CPU time (walls are noisy on a
-  shared machine); the process's memory then (resident and peak: the home is built in another
-  process, so the figures are the TUI's own);
+- time to first screen with 50,000 contacts, in a store never synced and (in another process) in
+  one holding the links of a first sync: from app start until the app has painted its last frame
+  before going idle with the list holding every contact (the screen as it then stays), and until
+  its first full frame (the list painted). Pilot's idle check (``pilot.pause``) only notices
+  idleness after a quiet 20 ms slice, so the time it returns is reported too, but the screen was
+  complete at the last frame. Also how much of it is opening the store; the same in CPU time
+  (walls are noisy on a shared machine); the process's memory then (resident and peak: the home is
+  built in another process, so the figures are the TUI's own);
 - time for a search keystroke to update the list (median and max over a typed word);
 - the longest input pause during a full sync of 10,000 contacts against the loopback Exchange
   server in a separate process: how late a 10 ms timer on the UI's event loop fires, and how long
@@ -24,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("BCSYNC_NO_KEYRING", "1")
 sys.path.insert(0, str(Path(__file__).parent))
@@ -43,6 +47,7 @@ def cache_bytecode() -> None:
 cache_bytecode()
 
 from textual import events  # noqa: E402
+from textual.app import App  # noqa: E402
 
 from bcsync_tui.core.paths import Paths  # noqa: E402
 from bcsync_tui.core.profiles import Profile, save_profile  # noqa: E402
@@ -116,17 +121,40 @@ async def key(app: BcsyncApp, char: str, changed, limit: float = 5.0) -> float:
     return time.perf_counter() - t
 
 
+class Frames:
+    """When the app hands frames to its driver (``App._display``: the one place every screen update
+    goes out; Textual has no public hook for it), and whether each was a full one (a layout)."""
+
+    def __init__(self) -> None:
+        self.times: list[tuple[float, bool]] = []
+        self._display = App._display
+
+        def display(app: App, screen: Any, update: Any) -> None:
+            self.times.append((time.perf_counter(), type(update).__name__ == "LayoutUpdate"))
+            self._display(app, screen, update)
+
+        App._display = display  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        App._display = self._display  # type: ignore[method-assign]
+
+
 async def list_figures(n: int, linked: bool = False) -> None:
     with tempfile.TemporaryDirectory() as home:
         paths = make_home_elsewhere(home, n, linked=linked)
         what = f"{n:,} contacts" + (" and their links (a synced store)" if linked else " (never synced)")
+        frames = Frames()
         t0, c0 = time.perf_counter(), time.process_time()
         app = start_app(paths, "bench")  # opens the store, as `bcsync` does
         opened, opened_cpu = time.perf_counter() - t0, time.process_time() - c0
         async with app.run_test(size=(120, 40)) as pilot:
             lst = await wait_rows(app, pilot, lambda rows: rows == n)
             await pilot.pause()
-            first, first_cpu = time.perf_counter() - t0, time.process_time() - c0
+            idle, first_cpu = time.perf_counter() - t0, time.process_time() - c0
+            painted = [t - t0 for t, _ in frames.times]
+            first_full = min(t - t0 for t, full in frames.times if full)
+            first = painted[-1]  # the last frame before idle: the screen as it stays
+            frames.close()
             rss, peak = memory_mib()
             await pilot.press("slash")
             times = []
@@ -136,9 +164,12 @@ async def list_figures(n: int, linked: bool = False) -> None:
             print("per key ms:", [round(t * 1000, 1) for t in times])
             shown = len(lst.rows)
             print(f"{what}:")
-            print(f"first screen with {n:,} contacts      {first * 1000:8.0f} ms   (target <= 500 ms; opening the "
-                  f"store {opened * 1000:.0f} ms of it, the TUI {(first - opened) * 1000:.0f} ms)")
-            print(f"  the same in CPU time (all threads)  {first_cpu * 1000:8.0f} ms   (opening the store "
+            print(f"first screen with {n:,} contacts      {first * 1000:8.0f} ms   (target <= 500 ms: its last frame "
+                  f"before idle, of {len(painted)}; opening the store {opened * 1000:.0f} ms of it, "
+                  f"the TUI {(first - opened) * 1000:.0f} ms)")
+            print(f"  its first full frame (list painted) {first_full * 1000:8.0f} ms   (Pilot's idle check "
+                  f"returned at {idle * 1000:.0f} ms)")
+            print(f"  CPU time until idle (all threads)  {first_cpu * 1000:8.0f} ms   (opening the store "
                   f"{opened_cpu * 1000:.0f} ms, the TUI {(first_cpu - opened_cpu) * 1000:.0f} ms: comparable on a busy machine)")
             print(f"memory with {n:,} contacts            {rss:8.0f} MiB  resident, {peak:.0f} MiB peak (target <= 200 MiB)")
             print(f"search keystroke, list updated      {statistics.median(times) * 1000:8.1f} ms median, "
