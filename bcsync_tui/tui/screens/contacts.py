@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Header, Input
+from textual.widgets import Input
 
 from ..badges import BadgeSource
 from ..commands import HELP, QUIT, Command, bindings
@@ -18,6 +18,7 @@ from ..contact_view import SORT_KEYS, ContactView
 from ..threads import in_daemon_thread
 from ..widgets.contact_list import ContactList
 from ..widgets.footer import Footer
+from ..widgets.header import Header
 from ..widgets.status_line import StatusLine
 from ..widgets.sync_panel import SyncPanel
 

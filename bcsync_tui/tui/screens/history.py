@@ -10,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from ...core.history import list_conflicts, list_runs, reapply_conflict
 from ...core.model import FIELD_BY_KEY
@@ -18,6 +18,7 @@ from ...core.records import RunRecord
 from ...cli.common import plural
 from ..badges import KEPT_TEXT, BadgeSource, count_kept, kept_count_text
 from ..commands import HELP, QUIT, Command, bindings
+from ..widgets.header import Header
 from ..widgets.status_line import local_time, run_summary, who
 from ..widgets.sync_panel import COUNT_LABELS
 
