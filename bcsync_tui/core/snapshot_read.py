@@ -15,13 +15,13 @@ import os
 import threading
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from .store_errors import StoreCorruptError, check_tables, unreadable
 from .store_format import (FORMAT, LEGACY_KEYS, ChecksumMismatch, has_checksum, head_crc, parse_snapshot_lines,
-                           stored_checksum, tail_marker, tail_names, tail_start)
+                           head_part_crc, stored_checksum, tail_marker, tail_names, tail_start, tail_sums)
 
 #: bytes read first (the head line is far shorter), then at a time while looking for a snapshot's tail
 _HEAD_BLOCK = 1 << 16
@@ -33,11 +33,13 @@ _CHECK_BLOCK = 1 << 23
 
 @dataclass(frozen=True)
 class Tail:
-    """Where a loaded snapshot's tail lies (not decoded yet), and the tables it holds."""
+    """Where a loaded snapshot's tail lies (not decoded yet), and the tables it holds; ``crc``: its
+    bytes' CRC-32 as the head says (None: checked with the whole file when it was loaded)."""
 
     start: int
     size: int
     names: frozenset[str]
+    crc: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ def read_tail(path: Path, tail: Tail, signature: tuple[int, int, int] | None, co
         return None
     except OSError as exc:
         raise unreadable(path, exc) from exc
+    if tail.crc is not None and zlib.crc32(memoryview(raw)[len(head):]) != tail.crc:
+        raise _checksum_error(path, ChecksumMismatch("the checksum of its last part does not match its content"))
     doc = _parsed(raw, compact)  # (its tables are tables of records: parse_snapshot_lines checks)
     if doc is None or not tail.names.issuperset(doc["tables"]):
         raise StoreCorruptError(path, "damaged records at its end")
@@ -140,15 +144,22 @@ def _head_part(fh: BinaryIO, size: int) -> bytes:
 
 
 def _load_head_part(path: Path, fh: BinaryIO, head_part: bytes, tail: Tail, compact: bool) -> Loaded | None:
-    """Decode the tables before the tail while another thread checks the whole file's checksum;
-    None if the head part is not in the layout (the caller reads the file whole)."""
+    """Decode the tables before the tail while another thread checks their bytes against the sum the
+    head holds of them (the tail is checked when it is read: ``read_tail``), or, in a snapshot without
+    that sum, the whole file's checksum; None if the head part is not in the layout (the caller reads
+    the file whole)."""
     def crc() -> int | None:
         crc, offset = head_crc(head_part), tail.start
         while offset < tail.size and (block := os.pread(fh.fileno(), _CHECK_BLOCK, offset)):
             crc, offset = zlib.crc32(block, crc), offset + len(block)
         return crc if offset == tail.size else None
 
-    doc = _parsed_while_checking(path, head_part, crc, compact, partial=True)
+    if (sums := tail_sums(head_part)) is not None:
+        tail = replace(tail, crc=sums[1])
+        doc = _parsed_while_checking(path, head_part, lambda: head_part_crc(head_part), compact, partial=True,
+                                     expected=sums[0])
+    else:
+        doc = _parsed_while_checking(path, head_part, crc, compact, partial=True)
     if doc is None:
         return None
     tables, seq = _checked(path, doc, True, records_checked=True)
@@ -156,12 +167,12 @@ def _load_head_part(path: Path, fh: BinaryIO, head_part: bytes, tail: Tail, comp
 
 
 def _parsed_while_checking(path: Path, raw: bytes, crc: Callable[[], int | None], compact: bool,
-                           partial: bool = False) -> dict[str, Any] | None:
+                           partial: bool = False, expected: int | None = None) -> dict[str, Any] | None:
     """``_parsed`` while another thread computes the file's checksum (``crc``: None if the file
-    ended early); StoreCorruptError unless it is the one ``raw``'s head holds. (zlib and reads let
-    go of the GIL: on a second core the check costs the decoding no time.)"""
+    ended early); StoreCorruptError unless it is the one ``raw``'s head holds (or ``expected``). (zlib
+    and reads let go of the GIL: on a second core the check costs the decoding no time.)"""
     try:
-        stored = stored_checksum(raw)
+        stored = stored_checksum(raw) if expected is None else expected
     except ChecksumMismatch as exc:
         raise _checksum_error(path, exc) from exc
     found: list[Any] = []

@@ -19,6 +19,7 @@ snapshot.
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +31,8 @@ from .gc_pause import paused_gc
 from .lock import FileLock
 from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_stream
 from .store_errors import StoreCorruptError, check_tables, unreadable
-from .store_format import decode_line, encode_line, snapshot_chunks, snapshot_patches
+from .store_format import (ChecksumMismatch, decode_line, encode_line, has_checksum, head_crc, snapshot_chunks,
+                           snapshot_patches, stored_checksum)
 
 if TYPE_CHECKING:
     from .snapshot_read import Tail
@@ -45,14 +47,24 @@ class _Unreadable(Exception):
 
 
 def _blocks(f: Any) -> Iterator[bytes]:
-    """A file's bytes a megabyte at a time."""
+    """A snapshot file's bytes a megabyte at a time, its checksum checked as they go (its tail is
+    not checked when it is loaded: see ``store_format.tail_sums``)."""
+    crc = expected = None
+    first = True
     while True:
         try:
             block: bytes = f.read(1 << 20)
         except OSError as exc:
             raise _Unreadable(str(exc)) from exc
         if not block:
+            if crc != expected:
+                raise _Unreadable("its checksum does not match its content")
             return
+        if first and has_checksum(block):  # (one from before the checksum is copied as it is)
+            expected, crc = stored_checksum(block), head_crc(block)
+        elif crc is not None:
+            crc = zlib.crc32(block, crc)
+        first = False
         yield block
 
 
@@ -577,8 +589,8 @@ class JournaledStorage(Storage):
                     try:
                         write_private_stream(target, _blocks(snapshot))
                         return
-                    except _Unreadable:
-                        pass  # a read failed half way: the copy is encoded instead
+                    except (_Unreadable, ChecksumMismatch):
+                        pass  # a read failed half way, or damage: the copy is encoded instead (its reads check)
         self.write_snapshot(target)
 
     def write_snapshot(self, target: Path) -> None:

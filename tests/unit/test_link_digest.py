@@ -18,6 +18,7 @@ from bcsync_tui.core.link_digest import DigestLinks
 from bcsync_tui.core.records import LinkRow
 from bcsync_tui.core.storage import DIGEST_PREFIX, JournaledStorage
 from bcsync_tui.core.store import Store
+from tests.store_files import resummed
 
 PROFILES = ["p", "q"]
 
@@ -166,8 +167,7 @@ def test_a_digest_bcsync_did_not_make_is_passed_over_for_the_table(synced):
     marker = b'"uuids":['
     at = raw.index(marker) + len(marker)
     bad = raw[:at] + b'["x"],' + raw[at:]  # a list where a uuid goes: no digest link_digest writes
-    at, digits = store_format.crc_patch(store_format.head_crc(bad))
-    path.write_bytes(bad[:at] + digits + bad[at + 8:])
+    path.write_bytes(resummed(bad))
     with Store(path) as s:
         assert s.storage.digest("links") is not None  # (the storage holds it; the store does not believe it)
         assert set(index_rows(s)) == {c["uuid"] for c in people} and s.link_summary("p").count == 3

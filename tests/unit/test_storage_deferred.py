@@ -5,6 +5,8 @@ compaction meanwhile, and its damage named when it is read."""
 
 from __future__ import annotations
 
+import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from bcsync_tui.core import store_format
 from bcsync_tui.core.snapshot_read import Tail
 from bcsync_tui.core.storage import JournaledStorage, StoreCorruptError
 from bcsync_tui.core.tables import StoreDB
+from tests.store_files import resummed
 
 NAME = "link_details"
 
@@ -107,10 +110,9 @@ def test_a_loaded_copy_and_adopt_carry_the_deferral(path: Path):
     assert NAME not in ui.read() and "3" not in (ui.table(NAME) or {}) and "4" in (ui.table(NAME) or {})
 
 
-def rechecksummed(raw: bytes) -> bytes:
-    """``raw`` with its checksum made to match its bytes again (as if bcsync had written them)."""
-    at, digits = store_format.crc_patch(store_format.head_crc(raw))  # (the sum of the whole file, its fields zeroed)
-    return raw[:at] + digits + raw[at + 8:]
+def where(tail: Tail | None) -> Tail | None:
+    """A tail's place and tables (not the sums it is to be checked against)."""
+    return None if tail is None else Tail(tail.start, tail.size, tail.names)
 
 
 def test_the_snapshot_puts_deferred_tables_last_and_loading_reads_only_up_to_them(path: Path):
@@ -119,33 +121,84 @@ def test_the_snapshot_puts_deferred_tables_last_and_loading_reads_only_up_to_the
     assert raw.index(b'\n"link_details":{\n') > raw.index(b'\n"meta":{\n') > raw.index(b'\n"links":{\n')
     lazy = storage(path)
     assert lazy.read().keys() == {"links", "meta"}
-    assert lazy._tail == Tail(raw.index(b'"link_details":{'), len(raw), frozenset({NAME}))
+    assert where(lazy._tail) == Tail(raw.index(b'"link_details":{'), len(raw), frozenset({NAME}))
+
+
+def test_a_snapshot_with_a_tail_is_whole_by_the_checksum_every_bcsync_computes(path: Path):
+    """The checksum covers every byte but its own eight digits, the tail's fields included, as bcsync
+    always computed it: an older one reads the file whole and finds it intact. The head's two sums
+    are of the bytes before the tail (its fields counted as zeros) and of the tail."""
+    raw = path.read_bytes()
+    at = len(store_format.CHECKSUM_HEAD)
+    assert zlib.crc32(raw[:at] + b"00000000" + raw[at + 8:]) == int(raw[at:at + 8], 16)
+    start = store_format.tail_start(raw)
+    assert store_format.tail_sums(raw) == (store_format.head_part_crc(raw[:start]), zlib.crc32(raw[start:]))
+    fields = re.search(rb'"tail_at":"(\d{12})","head_crc":"([0-9a-f]{8})","tail_crc":"([0-9a-f]{8})"', raw[:200])
+    assert fields is not None and int(fields[1]) == start
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(min_size=1, max_size=3000), spots=st.lists(st.tuples(st.integers(0, 2999), st.binary(max_size=9)),
+                                                                  max_size=4))
+def test_a_patched_files_crc_follows_from_the_crc_before(data, spots):
+    patches, taken = [], set()
+    for at, digits in spots:
+        place = set(range(at, at + len(digits)))
+        if digits and at + len(digits) <= len(data) and not place & taken:
+            patches.append((at, digits))
+            taken |= place
+    if not patches:
+        return
+    zeroed, patched = bytearray(data), bytearray(data)
+    for at, digits in patches:
+        zeroed[at:at + len(digits)] = b"0" * len(digits)
+        patched[at:at + len(digits)] = digits
+    assert store_format.patched_crc(zlib.crc32(zeroed), len(data), patches) == zlib.crc32(patched)
 
 
 def test_the_head_says_where_the_tail_begins_and_a_wrong_offset_is_only_slower(path: Path):
-    """The offset sits beside the checksum, counted as zeros in it like the checksum's own digits: it is
-    written once the file is. Wrong, it is not trusted (the tail's first line must be there): the head
-    part is then found by searching, as in a snapshot from before the offset."""
+    """The offset sits beside the checksum, written once the file is (the checksum counts it; the sums of
+    the head part and of the tail do not). Wrong, it is not trusted (the tail's first line must be
+    there): the head part is then found by searching, as in a snapshot from before the offset; read
+    whole, the file is refused by its checksum like any other damage."""
     from bcsync_tui.core import snapshot_read
 
     raw = path.read_bytes()
     start = raw.index(b'"link_details":{')
     assert store_format.tail_start(raw) == start
-    eager = {k: v for k, v in storage(path, deferred=False).read().items() if k != NAME}
+    whole = storage(path, deferred=False)
+    eager, details = {k: v for k, v in whole.read().items() if k != NAME}, whole.table(NAME)
     digits_at = raw.index(b'"tail_at":"') + len(b'"tail_at":"')
     for wrong in (0, 1, start - 1, start + 1, raw.index(b'"links":{'), len(raw), 10 ** 11):
-        moved = raw[:digits_at] + b"%012d" % wrong + raw[digits_at + 12:]
-        assert store_format.head_crc(moved) == store_format.head_crc(raw)
-        path.write_bytes(moved)
+        path.write_bytes(raw[:digits_at] + b"%012d" % wrong + raw[digits_at + 12:])
         loaded = snapshot_read.read_snapshot(path, frozenset({NAME}), True)
-        assert loaded.tail == Tail(start, len(raw), frozenset({NAME})) and loaded.tables == eager
-        assert (storage(path).table(NAME) or {}) == (storage(path, deferred=False).table(NAME) or {})
+        assert where(loaded.tail) == Tail(start, len(raw), frozenset({NAME})) and loaded.tables == eager
+        assert storage(path).table(NAME) == details
+        with pytest.raises(StoreCorruptError, match="checksum does not match"):
+            storage(path, deferred=False).read()
 
 
-def test_damage_in_the_tail_is_found_at_load_by_the_checksum(path: Path):
+def test_damage_in_the_tail_is_found_by_the_checksum_when_the_tail_is_read(path: Path):
+    """Loading checks the bytes it reads (the head says their sum); the tail's are checked against the
+    whole file's checksum when they are read: by a storage that reads all at once, at load."""
     raw = path.read_bytes()
     at = raw.index(b'"p600@example.com"')
     path.write_bytes(raw[:at] + b"{" + raw[at + 1:])
+    lazy = storage(path)
+    assert lazy.read()["links"]["1"] == {"item_id": "i1"}
+    with pytest.raises(StoreCorruptError, match="checksum of its last part does not match"):
+        lazy.table(NAME)
+    with pytest.raises(StoreCorruptError, match="checksum does not match"):
+        storage(path, deferred=False).read()
+    with pytest.raises(StoreCorruptError, match="checksum of its last part does not match"):
+        lazy.write_backup(path.with_name("copy.json"))  # (not a copy of the damaged bytes)
+    assert not path.with_name("copy.json").exists()
+
+
+def test_damage_before_the_tail_is_found_at_load_by_the_head_parts_sum(path: Path):
+    raw = path.read_bytes()
+    at = raw.index(b'"i600"')
+    path.write_bytes(raw[:at + 1] + b"j" + raw[at + 2:])
     for deferred in (True, False):
         with pytest.raises(StoreCorruptError, match="checksum does not match"):
             storage(path, deferred).read()
@@ -154,7 +207,7 @@ def test_damage_in_the_tail_is_found_at_load_by_the_checksum(path: Path):
 def test_damage_in_the_tail_behind_a_matching_checksum_is_named_when_it_is_read(path: Path):
     raw = path.read_bytes()
     at = raw.index(b'"p600@example.com"')
-    path.write_bytes(rechecksummed(raw[:at] + b"{" + raw[at + 1:]))
+    path.write_bytes(resummed(raw[:at] + b"{" + raw[at + 1:]))
     lazy = storage(path)
     assert lazy.read()["links"]["1"] == {"item_id": "i1"}
     before = path.read_bytes()
@@ -169,7 +222,7 @@ def test_a_head_part_not_in_the_layout_is_read_whole(path: Path):
     """Damage before the tail (behind a matching checksum): the whole file goes to the one-piece parser."""
     raw = path.read_bytes()
     at = raw.index(b'"i600"')
-    path.write_bytes(rechecksummed(raw[:at] + b"[" + raw[at + 1:]))
+    path.write_bytes(resummed(raw[:at] + b"[" + raw[at + 1:]))
     with pytest.raises(StoreCorruptError, match="not valid JSON"):
         storage(path).read()
 
@@ -242,6 +295,6 @@ def test_the_tail_is_found_whatever_blocks_the_file_is_read_in(path, block):
     finally:
         snapshot_read._READ_BLOCK = saved
     raw = path.read_bytes()
-    assert loaded.tail == Tail(raw.index(b'"link_details":{'), len(raw), frozenset({NAME}))
+    assert where(loaded.tail) == Tail(raw.index(b'"link_details":{'), len(raw), frozenset({NAME}))
     eager = storage(path, deferred=False).read()
     assert loaded.tables == {k: v for k, v in eager.items() if k != NAME}
