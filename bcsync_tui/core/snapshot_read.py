@@ -93,11 +93,36 @@ def read_tail(path: Path, tail: Tail, signature: tuple[int, int, int] | None, co
     except OSError as exc:
         raise unreadable(path, exc) from exc
     if tail.crc is not None and zlib.crc32(memoryview(raw)[len(head):]) != tail.crc:
-        raise _checksum_error(path, ChecksumMismatch("the checksum of its last part does not match its content"))
+        raise _tail_checksum_error(path)
     doc = _parsed(raw, compact)  # (its tables are tables of records: parse_snapshot_lines checks)
     if doc is None or not tail.names.issuperset(doc["tables"]):
         raise StoreCorruptError(path, "damaged records at its end")
     return doc["tables"]  # type: ignore[no-any-return]
+
+
+def check_tail(path: Path, tail: Tail, signature: tuple[int, int, int] | None) -> bool:
+    """Check the bytes of a loaded snapshot's tail against the sum its head holds of them (``tail.crc``)
+    without decoding them; StoreCorruptError if they do not match, False if the file at ``path`` is
+    another snapshot now."""
+    try:
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if (st.st_ino, st.st_size, st.st_mtime_ns) != signature:
+                return False
+            crc, offset = 0, tail.start
+            while offset < tail.size and (block := os.pread(fh.fileno(), _CHECK_BLOCK, offset)):
+                crc, offset = zlib.crc32(block, crc), offset + len(block)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+    if offset != tail.size or crc != tail.crc:
+        raise _tail_checksum_error(path)
+    return True
+
+
+def _tail_checksum_error(path: Path) -> StoreCorruptError:
+    return _checksum_error(path, ChecksumMismatch("the checksum of its last part does not match its content"))
 
 
 def _read_up_to_tail(fh: BinaryIO, deferred: frozenset[str]) -> tuple[bytes, Tail | None]:

@@ -193,6 +193,22 @@ def test_damage_in_the_tail_is_found_by_the_checksum_when_the_tail_is_read(path:
     with pytest.raises(StoreCorruptError, match="checksum of its last part does not match"):
         lazy.write_backup(path.with_name("copy.json"))  # (not a copy of the damaged bytes)
     assert not path.with_name("copy.json").exists()
+    journal = path.with_name(path.name + ".wal").read_bytes()
+    writer = storage(path)
+    writer.read()
+    with pytest.raises(StoreCorruptError, match="checksum of its last part does not match"):
+        write(writer, "meta", {"2": {"key": "x"}})  # nothing is written to a damaged store
+    assert path.with_name(path.name + ".wal").read_bytes() == journal
+    assert path.read_bytes() == raw[:at] + b"{" + raw[at + 1:]
+
+
+def test_a_write_checks_the_tail_once_without_decoding_it(path: Path):
+    lazy = storage(path)
+    lazy.read()
+    write(lazy, "meta", {"2": {"key": "x"}})
+    assert NAME in lazy._deferred and lazy._tail is not None and lazy._tail.crc is None  # checked, still unread
+    write(lazy, "meta", {"3": {"key": "y"}})
+    assert lazy.table(NAME) == storage(path, deferred=False).table(NAME)
 
 
 def test_damage_before_the_tail_is_found_at_load_by_the_head_parts_sum(path: Path):
