@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from bcsync_tui.core import store_format
+from bcsync_tui.core import snapshot_sums, store_format
 
 
 def resummed(raw: bytes) -> bytes:
@@ -13,14 +13,14 @@ def resummed(raw: bytes) -> bytes:
     (an edit that rewrote them all: what no checksum can catch)."""
     names = store_format.tail_names(raw)
     where = {}
-    if names and store_format.tail_sums(raw) is not None:  # (where the tail begins now: the edit may move it)
+    if names and snapshot_sums.tail_sums(raw) is not None:  # (where the tail begins now: the edit may move it)
         start = raw.index(store_format.tail_marker(names[0])) + 1
-        where = {"tail_at": start, "head_crc": store_format.head_part_crc(raw[:start]),
+        where = {"tail_at": start, "head_crc": snapshot_sums.head_part_crc(raw[:start]),
                  "tail_crc": zlib.crc32(raw[start:]), "length": len(raw)}
     zeroed = bytearray(raw)
-    for at, data in store_format.snapshot_patches(0, where):  # (the fields' places)
+    for at, data in snapshot_sums.snapshot_patches(0, where):  # (the fields' places)
         zeroed[at:at + len(data)] = b"0" * len(data)
     out = bytearray(zeroed)
-    for at, data in store_format.snapshot_patches(zlib.crc32(zeroed), where):
+    for at, data in snapshot_sums.snapshot_patches(zlib.crc32(zeroed), where):
         out[at:at + len(data)] = data
     return bytes(out)

@@ -19,9 +19,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .snapshot_sums import (ChecksumMismatch, has_checksum, head_crc, head_part_crc, stored_checksum, tail_start,
+                            tail_sums)
 from .store_errors import StoreCorruptError, check_tables, unreadable
-from .store_format import (FORMAT, LEGACY_KEYS, ChecksumMismatch, has_checksum, head_crc, parse_snapshot_lines,
-                           head_part_crc, stored_checksum, tail_marker, tail_names, tail_start, tail_sums)
+from .store_format import FORMAT, LEGACY_KEYS, parse_snapshot_lines, tail_marker, tail_names
 
 #: bytes read first (the head line is far shorter), then at a time while looking for a snapshot's tail
 _HEAD_BLOCK = 1 << 16

@@ -31,9 +31,9 @@ from tinydb.storages import Storage
 from .gc_pause import paused_gc
 from .lock import FileLock
 from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_stream
+from .snapshot_sums import ChecksumMismatch, has_checksum, head_crc, snapshot_patches, stored_checksum
 from .store_errors import StoreCorruptError, check_tables, unreadable
-from .store_format import (ChecksumMismatch, decode_line, encode_line, has_checksum, head_crc, snapshot_chunks,
-                           snapshot_patches, stored_checksum)
+from .store_format import decode_line, encode_line, snapshot_chunks
 
 if TYPE_CHECKING:
     from .snapshot_read import Tail
@@ -49,7 +49,7 @@ class _Unreadable(Exception):
 
 def _blocks(f: Any) -> Iterator[bytes]:
     """A snapshot file's bytes a megabyte at a time, its checksum checked as they go (its tail is
-    not checked when it is loaded: see ``store_format.tail_sums``)."""
+    not checked when it is loaded: see ``snapshot_sums.tail_sums``)."""
     crc = expected = None
     first = True
     while True:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bcsync_tui.core import link_digest, store_format
+from bcsync_tui.core import link_digest, snapshot_sums, store_format
 from bcsync_tui.core.link_digest import DigestLinks
 from bcsync_tui.core.records import LinkRow
 from bcsync_tui.core.storage import DIGEST_PREFIX, JournaledStorage
@@ -118,7 +118,7 @@ def index_rows(s: Store, profile: str = "p") -> dict[str, LinkRow]:
 def test_the_store_reads_the_digest_and_leaves_both_link_tables_unread(synced):
     path, people = synced
     raw = path.read_bytes()
-    assert raw.index(b'\n"' + DIGEST_PREFIX.encode() + b'links":{\n') < store_format.tail_start(raw)
+    assert raw.index(b'\n"' + DIGEST_PREFIX.encode() + b'links":{\n') < snapshot_sums.tail_start(raw)
     with Store(path) as s:
         rows, summary = index_rows(s), s.link_summary("p")
         assert {"links", "link_details"} <= s.storage._deferred and DIGEST_PREFIX + "links" not in s.storage.read()

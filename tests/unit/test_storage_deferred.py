@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bcsync_tui.core import store_format
+from bcsync_tui.core import snapshot_sums, store_format
 from bcsync_tui.core.snapshot_read import Tail
 from bcsync_tui.core.storage import JournaledStorage, StoreCorruptError
 from bcsync_tui.core.tables import StoreDB
@@ -129,10 +129,10 @@ def test_a_snapshot_with_a_tail_is_whole_by_the_checksum_every_bcsync_computes(p
     always computed it: an older one reads the file whole and finds it intact. The head's two sums
     are of the bytes before the tail (its fields counted as zeros) and of the tail."""
     raw = path.read_bytes()
-    at = len(store_format.CHECKSUM_HEAD)
+    at = len(snapshot_sums.CHECKSUM_HEAD)
     assert zlib.crc32(raw[:at] + b"00000000" + raw[at + 8:]) == int(raw[at:at + 8], 16)
-    start = store_format.tail_start(raw)
-    assert store_format.tail_sums(raw) == (store_format.head_part_crc(raw[:start]), zlib.crc32(raw[start:]))
+    start = snapshot_sums.tail_start(raw)
+    assert snapshot_sums.tail_sums(raw) == (snapshot_sums.head_part_crc(raw[:start]), zlib.crc32(raw[start:]))
     fields = re.search(rb'"tail_at":"(\d{12})","head_crc":"([0-9a-f]{8})","tail_crc":"([0-9a-f]{8})"', raw[:200])
     assert fields is not None and int(fields[1]) == start
 
@@ -153,7 +153,7 @@ def test_a_patched_files_crc_follows_from_the_crc_before(data, spots):
     for at, digits in patches:
         zeroed[at:at + len(digits)] = b"0" * len(digits)
         patched[at:at + len(digits)] = digits
-    assert store_format.patched_crc(zlib.crc32(zeroed), len(data), patches) == zlib.crc32(patched)
+    assert snapshot_sums.patched_crc(zlib.crc32(zeroed), len(data), patches) == zlib.crc32(patched)
 
 
 def test_the_head_says_where_the_tail_begins_and_a_wrong_offset_is_only_slower(path: Path):
@@ -165,7 +165,7 @@ def test_the_head_says_where_the_tail_begins_and_a_wrong_offset_is_only_slower(p
 
     raw = path.read_bytes()
     start = raw.index(b'"link_details":{')
-    assert store_format.tail_start(raw) == start
+    assert snapshot_sums.tail_start(raw) == start
     whole = storage(path, deferred=False)
     eager, details = {k: v for k, v in whole.read().items() if k != NAME}, whole.table(NAME)
     digits_at = raw.index(b'"tail_at":"') + len(b'"tail_at":"')
