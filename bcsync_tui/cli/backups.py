@@ -11,7 +11,7 @@ from typing import Any
 
 from ..core.lock import FileLock
 from ..core.paths import ensure_private_dir, write_private_file
-from ..core.storage import JournaledStorage, StoreCorruptError
+from ..core.store_errors import StoreCorruptError
 from .common import confirm, plural
 from .main import EXIT_OK, CliError, Context
 from .output import emit_json, human_size, local_time, say, table
@@ -83,6 +83,8 @@ def find_backup(backup_dir: Path, wanted: str) -> Path:
 def cmd_restore(ctx: Context) -> int:
     paths = ctx.paths
     backup = find_backup(paths.backup_dir, ctx.args.backup)
+    from ..core.storage import JournaledStorage  # (not for the commands that read no store: `bcsync status`)
+
     try:
         JournaledStorage(backup).read()
     except StoreCorruptError as exc:

@@ -24,7 +24,7 @@ from ..core.model import ValidationError
 from ..core.paths import PROFILE_ENV, FileProblem, Paths, default_profile_name
 from ..core.profiles import only_profile
 from ..core.status_file import read_facts
-from ..core.storage import StoreCorruptError
+from ..core.store_errors import StoreCorruptError
 from .output import printable, warn
 
 if TYPE_CHECKING:  # the store modules are imported when a store is opened

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.status_file import ProfileFacts, Signature, StoreFacts, facts_are_current, read_facts, write_facts
-from ..core.storage import StoreCorruptError
+from ..core.store_errors import StoreCorruptError
 
 if TYPE_CHECKING:  # a current status.json is read without loading the store
     from ..core.store import Store

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tinydb import Query
-
 if TYPE_CHECKING:  # the store module is imported when a store is used, not by `bcsync status`
     from .store import Store
 
@@ -43,5 +41,7 @@ def reapply_conflict(store: Store, conflict_id: str) -> dict[str, Any]:
 
             raise NotFoundError(f"no conflict with id {conflict_id!r}")
         contact = store.update_contact(row["contact_uuid"], {row["field"]: row["outlook_value"]})
+        from tinydb import Query  # (a store is open: TinyDB is loaded; `bcsync status` never gets here)
+
         store.conflicts.update({"reapplied": True}, Query().id == conflict_id)
     return contact

@@ -18,10 +18,14 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .paths import write_private_file
-from .storage import JournaledStorage, StoreCorruptError, files_signature
+from .store_errors import StoreCorruptError
+from .store_signature import files_signature
+
+if TYPE_CHECKING:
+    from .storage import JournaledStorage
 
 FORMAT = "bcsync-status"
 VERSION = 1

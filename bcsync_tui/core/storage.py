@@ -34,6 +34,7 @@ from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_st
 from .snapshot_sums import ChecksumMismatch, has_checksum, head_crc, snapshot_patches, stored_checksum
 from .store_errors import StoreCorruptError, check_tables, unreadable
 from .store_format import decode_line, encode_line, snapshot_chunks
+from .store_signature import file_signature
 
 if TYPE_CHECKING:
     from .snapshot_read import Tail
@@ -76,22 +77,6 @@ def _digest_parts(docs: dict[str, Any], seq: int) -> list[Any] | None:
     if not records or not all(r.get("seq") == seq and "part" in r for r in records):
         return None
     return [r["part"] for r in records]
-
-
-def _sig(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise unreadable(path, exc) from exc
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def files_signature(path: Path) -> tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]:
-    """(snapshot, journal) of a store on disk as (inode, size, mtime) each, None for a missing file:
-    what ``JournaledStorage.signature`` reports once its memory holds exactly these files."""
-    return _sig(path), _sig(path.with_name(path.name + ".wal"))
 
 
 #: a transaction of at least this many records, and more than a quarter of the store, is written
@@ -166,7 +151,7 @@ class JournaledStorage(Storage):
         """Bring the in-memory data up to date with the files; True if anything changed."""
         if self._depth:  # inside our own transaction we already hold the latest state
             return False
-        snap_sig, wal_sig = _sig(self.path), _sig(self.wal_path)
+        snap_sig, wal_sig = file_signature(self.path), file_signature(self.wal_path)
         if self._data is not None and snap_sig == self._snap_sig and wal_sig == self._wal_sig:
             return False
         if self._whole_reload_needed(snap_sig, wal_sig):
@@ -178,7 +163,7 @@ class JournaledStorage(Storage):
 
     def signature(self) -> tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]:
         """The (snapshot, journal) signature of the files the data in memory reflects (refreshed
-        first): anything derived from this data is current while ``files_signature`` still equals it."""
+        first): anything derived from this data is current while ``store_signature.files_signature`` still equals it."""
         self.refresh()
         return self._snap_sig, self._wal_sig
 
@@ -190,7 +175,7 @@ class JournaledStorage(Storage):
     def reload_needed(self) -> bool:
         """Whether ``refresh`` would read the whole snapshot (another process compacted): a UI can
         then load a fresh copy in a thread (``loaded_copy``) and ``adopt`` it, instead of waiting."""
-        return not self._depth and self._whole_reload_needed(_sig(self.path), _sig(self.wal_path))
+        return not self._depth and self._whole_reload_needed(file_signature(self.path), file_signature(self.wal_path))
 
     def loaded_copy(self) -> "JournaledStorage":
         """A new instance on the same files, loaded (safe to call from another thread)."""
@@ -229,7 +214,7 @@ class JournaledStorage(Storage):
         from .snapshot_read import read_snapshot  # (not for `bcsync status`, which reads no store)
 
         for _ in range(5):  # another process may compact while we read: retry until stable
-            snap_sig = _sig(self.path)
+            snap_sig = file_signature(self.path)
             self._no_tail()
             with paused_gc():
                 loaded = read_snapshot(self.path, self.deferred_tables, self.compact_records)
@@ -243,7 +228,7 @@ class JournaledStorage(Storage):
             self._snap_size = snap_sig[1] if snap_sig else 0
             self._wal_offset, self._wal_sig = 0, None
             self._apply_wal_tail()
-            if _sig(self.path) == snap_sig:
+            if file_signature(self.path) == snap_sig:
                 break
         self._max_ids = {}
 
@@ -571,7 +556,7 @@ class JournaledStorage(Storage):
 
     def _snapshot_written(self) -> None:
         """After a new snapshot: remember it and empty the journal it folded in."""
-        self._snap_sig = _sig(self.path)
+        self._snap_sig = file_signature(self.path)
         self._snap_size = self._snap_sig[1] if self._snap_sig else 0
         new_file = not self.wal_path.exists()  # a bulk first write: the store still has its journal
         fd = os.open(self.wal_path, os.O_WRONLY | os.O_CREAT, 0o600)
@@ -583,7 +568,7 @@ class JournaledStorage(Storage):
         if new_file:
             fsync_dir(self.wal_path.parent)
         self._wal_offset = 0
-        self._wal_sig = _sig(self.wal_path)
+        self._wal_sig = file_signature(self.wal_path)
 
     def write_backup(self, target: Path) -> None:
         """A consolidated copy of the store at ``target`` (under the lock, after ``refresh``). With an

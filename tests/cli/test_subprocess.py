@@ -28,6 +28,27 @@ def test_quick_commands_import_neither_textual_nor_exchangelib(home):
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY="
 
 
+def test_status_from_its_status_file_reads_no_store_and_loads_no_storage(home):
+    """Once a command has left status.json current, `bcsync status` answers from it alone: neither the
+    store's storage (TinyDB, the snapshot format) nor anything heavier is imported."""
+    assert run_bcsync("setup", "--profile", "ann", "--email", "ann@example.com", home=home).returncode == 0
+    assert run_bcsync("contacts", "add", "--name", "Ann Lee", "--email", "ann@example.com", home=home).returncode == 0
+    assert run_bcsync("--profile", "ann", "status", home=home).returncode == 0  # (brings status.json up to date)
+    code = (
+        "import sys\n"
+        "from bcsync_tui.cli import main\n"
+        f"code = main(['--home', {str(home)!r}, '--profile', 'ann', 'status'])\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('tinydb', 'orjson')\n"
+        "                or m in ('bcsync_tui.core.storage', 'bcsync_tui.core.store', 'bcsync_tui.core.store_format'))\n"
+        "print('LOADED=' + ','.join(loaded), code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 in the master" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "LOADED= 0"
+
+
 def test_setup_with_password_on_a_pipe_and_closed_stdin_elsewhere(home):
     proc = run_bcsync("--profile", "ann", "setup", "--email", "ann@example.com", "--server", "auto",
                       "--password-stdin", home=home, input=(PASSWORD + "\n").encode())
