@@ -526,7 +526,8 @@ class Store:
 
     def restore(self, backup: Path) -> Path:
         """Replace the store with a backup (checked first); the current store is backed up before."""
-        probe = JournaledStorage(backup, deferred_tables=DEFERRED_TABLES, digests=DIGESTS)  # (its snapshot written as ours are)
+        # (its snapshot written as ours are)
+        probe = JournaledStorage(backup, deferred_tables=DEFERRED_TABLES, digests=DIGESTS)
         probe.read()  # raises StoreCorruptError naming the backup if it is unusable (its checksum covers all)
         probe.materialize_all()  # held in memory
         saved = self.backup("before-restore")  # may rotate `backup` itself away: we have its data
