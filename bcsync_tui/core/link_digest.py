@@ -109,13 +109,28 @@ class DigestLinks(Mapping[str, dict[str, Any]]):
             if (uuid := doc.get("contact_uuid")).__class__ is str:
                 self._whole[uuid] = doc
                 self._at.pop(uuid, None)
+        #: the uuids whose link (as ``get`` gives it) is pinned: only whole documents can be
+        self._pinned = {uuid for uuid, doc in self._whole.items() if doc.get("pinned")}
+
+    def is_pinned(self, contact_uuid: str) -> bool:
+        """Whether the contact's link is pinned (``LinkIndex.pinned``), without a document made for it."""
+        return contact_uuid in self._pinned
 
     def __getitem__(self, contact_uuid: str) -> dict[str, Any]:
+        doc = self.get(contact_uuid)
+        if doc is None:
+            raise KeyError(contact_uuid)
+        return doc
+
+    def get(self, contact_uuid: str, default: Any = None) -> Any:  # type: ignore[override]
+        """(Without Mapping's raise-and-catch for a contact not linked: a badge pass over 50,000 asks.)"""
         doc = self._whole.get(contact_uuid)
         if doc is not None:
             return doc
-        return {"profile": self.profile, "contact_uuid": contact_uuid,
-                "synced_revision": self._revs[self._at[contact_uuid]]}
+        at = self._at.get(contact_uuid)
+        if at is None:
+            return default
+        return {"profile": self.profile, "contact_uuid": contact_uuid, "synced_revision": self._revs[at]}
 
     def __contains__(self, contact_uuid: object) -> bool:
         return contact_uuid in self._at or contact_uuid in self._whole

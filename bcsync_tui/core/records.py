@@ -8,7 +8,7 @@ Each is a dataclass inside the code and a plain JSON document in the store (Tiny
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields, make_dataclass
 from enum import Enum
 from functools import cache
@@ -335,9 +335,12 @@ class LinkIndex(Mapping[str, LinkRow]):
     cost one pass over the table instead of 50,000 rows built (~0.3 s) at every store change.
     For showing them: the rows come without their item ids and merge bases (``Store.links_of`` has those)."""
 
-    def __init__(self, docs: dict[str, dict[str, Any]]):
+    def __init__(self, docs: Mapping[str, dict[str, Any]], pinned: Callable[[str], bool] | None = None):
+        """``pinned``: whether a contact's link is pinned, if ``docs`` can say so without a document
+        (``link_digest.DigestLinks``: a kept-count pass asks it of 50,000 contacts)."""
         self._docs = docs
         self._rows: dict[str, LinkRow] = {}
+        self._pinned = pinned
 
     def __getitem__(self, contact_uuid: str) -> LinkRow:
         row = self._rows.get(contact_uuid)
@@ -356,6 +359,8 @@ class LinkIndex(Mapping[str, LinkRow]):
 
     def pinned(self, contact_uuid: str) -> bool:
         """Whether the contact's link is pinned (``LinkRow.pinned``), without making its row."""
+        if self._pinned is not None:
+            return self._pinned(contact_uuid)
         doc = self._docs.get(contact_uuid)
         return doc is not None and bool(doc.get("pinned"))
 

@@ -448,7 +448,7 @@ class Store:
         """The profile's links by contact uuid, each made a LinkRow when looked up (for a screen that
         shows a few of many: ``links_of`` builds every row)."""
         if (digest := self._links_digest(profile)) is not None:
-            return LinkIndex(digest)
+            return LinkIndex(digest, digest.is_pinned)
         return LinkIndex({d["contact_uuid"]: d for d in self.links.raw().values()
                           if d.get("profile") == profile})  # (not _profile_links: a third of the time)
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bcsync_tui.core import link_digest, snapshot_sums, store_format
 from bcsync_tui.core.link_digest import DigestLinks
-from bcsync_tui.core.records import LinkRow
+from bcsync_tui.core.records import LinkIndex, LinkRow
 from bcsync_tui.core.storage import DIGEST_PREFIX, JournaledStorage
 from bcsync_tui.core.store import Store
 from tests.store_files import resummed
@@ -73,6 +73,10 @@ def test_a_digest_and_the_journal_since_read_as_the_table(docs, changes, removed
         assert dict(digest) == expected and len(digest) == len(expected)
         assert (digest.count, digest.unsettled, sorted(digest.pinned)) == (count, unsettled, pinned)
         assert all(u in digest for u in expected) and "nobody" not in digest
+        assert digest.get("nobody") is None and digest.get("nobody", 5) == 5
+        index = LinkIndex(digest, digest.is_pinned)
+        assert [index.pinned(u) for u in expected] == [bool(d.get("pinned")) for d in expected.values()]
+        assert not index.pinned("nobody")
 
 
 def test_settled_links_are_in_columns_and_their_ids_in_runs():
