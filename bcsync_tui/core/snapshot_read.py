@@ -23,6 +23,7 @@ from .snapshot_sums import (ChecksumMismatch, has_checksum, head_crc, head_part_
                             tail_sums)
 from .store_errors import StoreCorruptError, check_tables, unreadable
 from .store_format import FORMAT, LEGACY_KEYS, parse_snapshot_lines, tail_marker, tail_names
+from .store_signature import open_signature
 
 #: bytes read first (the head line is far shorter), then at a time while looking for a snapshot's tail
 _HEAD_BLOCK = 1 << 16
@@ -83,8 +84,7 @@ def read_tail(path: Path, tail: Tail, signature: tuple[int, int, int] | None, co
     raw[:len(head)] = head
     try:
         with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if (st.st_ino, st.st_size, st.st_mtime_ns) != signature:
+            if open_signature(fh.fileno()) != signature:
                 return None
             fh.seek(tail.start)
             if fh.readinto(memoryview(raw)[len(head):]) != tail.size - tail.start:
@@ -107,19 +107,25 @@ def check_tail(path: Path, tail: Tail, signature: tuple[int, int, int] | None) -
     another snapshot now."""
     try:
         with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
-            if (st.st_ino, st.st_size, st.st_mtime_ns) != signature:
+            if open_signature(fh.fileno()) != signature:
                 return False
-            crc, offset = 0, tail.start
-            while offset < tail.size and (block := os.pread(fh.fileno(), _CHECK_BLOCK, offset)):
-                crc, offset = zlib.crc32(block, crc), offset + len(block)
+            crc = _tail_crc(fh, tail, 0)
     except FileNotFoundError:
         return False
     except OSError as exc:
         raise unreadable(path, exc) from exc
-    if offset != tail.size or crc != tail.crc:
+    if crc != tail.crc:
         raise _tail_checksum_error(path)
     return True
+
+
+def _tail_crc(fh: BinaryIO, tail: Tail, crc: int) -> int | None:
+    """``zlib.crc32`` of the tail's bytes, continuing ``crc``, read a block at a time; None if the file
+    ends before the tail does."""
+    offset = tail.start
+    while offset < tail.size and (block := os.pread(fh.fileno(), _CHECK_BLOCK, offset)):
+        crc, offset = zlib.crc32(block, crc), offset + len(block)
+    return crc if offset == tail.size else None
 
 
 def _tail_checksum_error(path: Path) -> StoreCorruptError:
@@ -174,18 +180,13 @@ def _load_head_part(path: Path, fh: BinaryIO, head_part: bytes, tail: Tail, comp
     head holds of them (the tail is checked when it is read: ``read_tail``), or, in a snapshot without
     that sum, the whole file's checksum; None if the head part is not in the layout (the caller reads
     the file whole)."""
-    def crc() -> int | None:
-        crc, offset = head_crc(head_part), tail.start
-        while offset < tail.size and (block := os.pread(fh.fileno(), _CHECK_BLOCK, offset)):
-            crc, offset = zlib.crc32(block, crc), offset + len(block)
-        return crc if offset == tail.size else None
-
     if (sums := tail_sums(head_part)) is not None:
         tail = replace(tail, crc=sums[1])
         doc = _parsed_while_checking(path, head_part, lambda: head_part_crc(head_part), compact, partial=True,
                                      expected=sums[0])
     else:
-        doc = _parsed_while_checking(path, head_part, crc, compact, partial=True)
+        doc = _parsed_while_checking(path, head_part, lambda: _tail_crc(fh, tail, head_crc(head_part)), compact,
+                                     partial=True)
     if doc is None:
         return None
     tables, seq = _checked(path, doc, True, records_checked=True)
@@ -250,7 +251,8 @@ def _load_whole(path: Path, raw: bytes, compact: bool) -> Loaded:
     return Loaded(*_checked(path, doc, checked, records_checked))
 
 
-def _checked(path: Path, doc: Any, checked: bool, records_checked: bool = False) -> tuple[dict[str, dict[str, Any]], int]:
+def _checked(path: Path, doc: Any, checked: bool,
+             records_checked: bool = False) -> tuple[dict[str, dict[str, Any]], int]:
     """The tables and seq of a decoded snapshot, if it is one (``records_checked``: its tables are
     known to be tables of records, as ``parse_snapshot_lines`` returns them)."""
     if (not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("tables"), dict)

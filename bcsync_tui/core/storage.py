@@ -34,7 +34,7 @@ from .paths import ensure_private_dir, file_problem, fsync_dir, write_private_st
 from .snapshot_sums import ChecksumMismatch, has_checksum, head_crc, snapshot_patches, stored_checksum
 from .store_errors import StoreCorruptError, check_tables, unreadable
 from .store_format import decode_line, encode_line, snapshot_chunks
-from .store_signature import file_signature
+from .store_signature import file_signature, open_signature
 
 if TYPE_CHECKING:
     from .snapshot_read import Tail
@@ -163,7 +163,8 @@ class JournaledStorage(Storage):
 
     def signature(self) -> tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]:
         """The (snapshot, journal) signature of the files the data in memory reflects (refreshed
-        first): anything derived from this data is current while ``store_signature.files_signature`` still equals it."""
+        first): anything derived from this data is current while ``store_signature.files_signature``
+        still equals it."""
         self.refresh()
         return self._snap_sig, self._wal_sig
 
@@ -175,7 +176,8 @@ class JournaledStorage(Storage):
     def reload_needed(self) -> bool:
         """Whether ``refresh`` would read the whole snapshot (another process compacted): a UI can
         then load a fresh copy in a thread (``loaded_copy``) and ``adopt`` it, instead of waiting."""
-        return not self._depth and self._whole_reload_needed(file_signature(self.path), file_signature(self.wal_path))
+        return not self._depth and self._whole_reload_needed(file_signature(self.path),
+                                                             file_signature(self.wal_path))
 
     def loaded_copy(self) -> "JournaledStorage":
         """A new instance on the same files, loaded (safe to call from another thread)."""
@@ -238,7 +240,7 @@ class JournaledStorage(Storage):
             with open(self.wal_path, "rb") as fh:
                 fh.seek(self._wal_offset)
                 chunk = fh.read()
-                wal_sig = os.fstat(fh.fileno())
+                wal_sig = open_signature(fh.fileno())
         except FileNotFoundError:
             self._wal_sig = None
             return
@@ -263,7 +265,7 @@ class JournaledStorage(Storage):
                 self._seq = record["seq"]
             pos = end + 1
         self._wal_offset += pos
-        self._wal_sig = (wal_sig.st_ino, wal_sig.st_size, wal_sig.st_mtime_ns)
+        self._wal_sig = wal_sig
         self._max_ids = {}
 
     def _apply_ops(self, ops: list[list[Any]]) -> None:
@@ -496,13 +498,13 @@ class JournaledStorage(Storage):
                 if isinstance(exc, OSError):
                     raise file_problem(self.wal_path, exc) from exc
                 raise
-            st = os.fstat(fd)
+            wal_sig = open_signature(fd)
         finally:
             os.close(fd)
         if new_file:
             fsync_dir(self.wal_path.parent)
         self._wal_offset += len(line)
-        self._wal_sig = (st.st_ino, st.st_size, st.st_mtime_ns)
+        self._wal_sig = wal_sig
         self.generation += 1
         if not self._defer_compaction:
             self._compact_if_due()
@@ -583,8 +585,7 @@ class JournaledStorage(Storage):
                 pass  # cannot be read back: the copy is encoded instead
         if snapshot is not None:
             with snapshot:
-                st = os.fstat(snapshot.fileno())
-                if (st.st_ino, st.st_size, st.st_mtime_ns) == self._snap_sig:
+                if open_signature(snapshot.fileno()) == self._snap_sig:
                     try:
                         write_private_stream(target, _blocks(snapshot))
                         return

@@ -23,6 +23,12 @@ def file_signature(path: Path) -> Signature | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def open_signature(fd: int) -> Signature:
+    """(inode, size, mtime) of an open file (``file_signature`` of the file it is)."""
+    st = os.fstat(fd)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def files_signature(path: Path) -> tuple[Signature | None, Signature | None]:
     """(snapshot, journal) of a store on disk, None for a missing file: what
     ``JournaledStorage.signature`` reports once its memory holds exactly these files."""
