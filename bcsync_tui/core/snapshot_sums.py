@@ -28,12 +28,13 @@ _TAIL_AT = _CRC_AT + 8 + len(TAIL_KEYS[0])
 _HEAD_CRC_AT = _TAIL_AT + 12 + len(TAIL_KEYS[1])
 _TAIL_CRC_AT = _HEAD_CRC_AT + 8 + len(TAIL_KEYS[2])
 _FIELDS_END = _TAIL_CRC_AT + 8
+_ZERO_TAIL_FIELDS = _TAIL_FIELDS % (0, 0, 0)
 
 
 def head_fields(tail: bool) -> bytes:
     """How a snapshot begins, up to its seq: its checksum and (``tail``) its tail's fields, all digits
     ``0`` until the file is written (``snapshot_patches``)."""
-    return CHECKSUM_HEAD + _ZERO_CRC + (_TAIL_FIELDS % (0, 0, 0) if tail else b"")
+    return CHECKSUM_HEAD + _ZERO_CRC + (_ZERO_TAIL_FIELDS if tail else b"")
 
 
 class ChecksumMismatch(ValueError):
@@ -78,7 +79,7 @@ def head_part_crc(head_part: bytes) -> int:
     """The CRC-32 of the bytes before a snapshot's tail, the digits of its checksum and tail fields
     counted as ``0`` (``tail_sums``' first)."""
     view = memoryview(head_part)
-    crc = zlib.crc32(_TAIL_FIELDS % (0, 0, 0), zlib.crc32(_ZERO_CRC, zlib.crc32(view[:_CRC_AT])))
+    crc = zlib.crc32(_ZERO_TAIL_FIELDS, zlib.crc32(_ZERO_CRC, zlib.crc32(view[:_CRC_AT])))
     return zlib.crc32(view[_FIELDS_END:], crc)
 
 
